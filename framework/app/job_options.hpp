@@ -1,0 +1,21 @@
+// app/job_options.hpp: turning a job's declared options into CLI11 options.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "pel/options.hpp"
+
+namespace pel::app {
+
+/// Adds `spec` to `app` under `group`, with its range or choices checked.
+void add_job_option(CLI::App& app, const OptionSpec& spec, const std::string& group);
+
+/// "INT", "FLOAT", "TEXT" or "BOOL": the kind of value `spec` takes.
+std::string kind_of(const OptionSpec& spec);
+
+/// "[1, 100000]" or "{a, b}", or "" when any value of the kind is allowed.
+std::string limits_of(const OptionSpec& spec);
+
+}  // namespace pel::app

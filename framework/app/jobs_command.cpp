@@ -1,0 +1,66 @@
+// app/jobs_command.cpp: `pel jobs`: every job on the search path, a line on what it does, and its options.
+#include <algorithm>
+#include <sstream>
+
+#include "app/cli.hpp"
+#include "app/job_options.hpp"
+#include "plugin/loader.hpp"
+
+namespace pel::app {
+
+namespace {
+
+std::string describe(const std::vector<plugin::JobPlugin>& plugins) {
+    std::ostringstream os;
+    for (const auto& plugin : plugins) {
+        os << plugin.name << " " << plugin.version << ": " << plugin.description << "\n";
+        os << "  from " << plugin.path << "\n";
+        const auto job = plugin.create();
+        Options declared;
+        job->declare_options(declared);
+        for (const auto& spec : declared.specs()) {
+            std::string head = "  --" + spec.name() + " " + kind_of(spec);
+            head.resize(std::max<std::size_t>(head.size() + 1, 28), ' ');
+            os << head << spec.help() << " (default " << spec.value_text() << ")";
+            if (const std::string limits = limits_of(spec); !limits.empty()) os << " " << limits;
+            os << "\n";
+        }
+        os << "\n";
+    }
+    return os.str();
+}
+
+}  // namespace
+
+int jobs_command(const mpi::Comm& comm, std::vector<std::string> args) {
+    std::string job_path;
+    CLI::App app("pel jobs: list the jobs pel can find, with their options", "pel jobs");
+    app.add_option("--job-path", job_path, "colon-separated directories to search for job plugins first");
+    std::string help;
+    std::vector<std::string> problems;
+    const std::string listing = mpi::agree(comm, [&] {
+        try {
+            std::reverse(args.begin(), args.end());
+            app.parse(std::move(args));
+        } catch (const CLI::CallForHelp&) {
+            help = app.help();
+            return std::string();
+        } catch (const CLI::ParseError& e) {
+            throw Error::Usage(std::string("pel jobs: ") + e.what());
+        }
+        const auto plugins = plugin::discover(plugin::search_path(job_path), problems);
+        if (plugins.empty() && problems.empty()) return std::string("no jobs found (searched --job-path, PEL_JOB_PATH and pel's job directory)\n");
+        return describe(plugins);
+    });
+    if (!help.empty()) {
+        print0(comm, help);
+        return 0;
+    }
+    print0(comm, listing);
+    if (comm.rank() == 0) {
+        for (const auto& problem : problems) std::fprintf(stderr, "pel[0]: warning: skipped %s\n", problem.c_str());
+    }
+    return 0;
+}
+
+}  // namespace pel::app

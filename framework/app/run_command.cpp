@@ -1,0 +1,256 @@
+// app/run_command.cpp: `pel run JOB [options]`: parse, load the job, run it, write the results file.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <sstream>
+
+#include "app/cli.hpp"
+#include "app/job_options.hpp"
+#include "exec/runner.hpp"
+#include "io/results_file.hpp"
+#include "plugin/loader.hpp"
+#include "pel/version.hpp"
+#include "sched/policy.hpp"
+
+namespace pel::app {
+
+namespace {
+
+/// The framework's options; their names are kept stable for users' scripts.
+struct RunOptions {
+    std::string job;
+    std::string output;
+    std::int64_t threads = 0;
+    std::int64_t chunk_size = 1;
+    std::string schedule = "gss";
+    std::string job_path;
+    bool verbose = false;
+};
+
+void add_run_options(CLI::App& app, RunOptions& o) {
+    app.set_config("--config", "", "read options from this TOML file (keys as option names; the command line wins)");
+    app.add_option("--job", o.job, "the job to run (normally given first: pel run JOB)")->group("");
+    app.add_option("--output", o.output, "HDF5 results file (default: JOB.h5)");
+    app.add_option("--threads", o.threads,
+                   "OpenMP threads per rank (default: OMP_NUM_THREADS, then SLURM_CPUS_PER_TASK, then 1)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}));
+    app.add_option("--chunk-size", o.chunk_size, "items per chunk (ss) or smallest chunk (gss)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    std::string names;
+    for (const auto& n : sched::technique_names()) names += (names.empty() ? "" : ", ") + n;
+    app.add_option("--schedule", o.schedule, "chunk-size technique: " + names)->capture_default_str();
+    app.add_option("--job-path", o.job_path, "colon-separated directories to search for job plugins first");
+    app.add_flag("--verbose", o.verbose, "print progress and per-rank statistics");
+}
+
+std::vector<std::string> reversed(std::vector<std::string> args) {
+    std::reverse(args.begin(), args.end());
+    return args;
+}
+
+/// A CLI11 parse error as a pel usage error.
+Error usage_error(const std::string& where, const CLI::ParseError& e) {
+    std::string what = e.what();
+    const std::string ini = "INI was not able to parse ";
+    if (what.starts_with(ini)) what = "unknown option '" + what.substr(ini.size()) + "' in the config file";
+    return Error::Usage(where + ": " + what);
+}
+
+int default_threads() {
+    for (const char* var : {"OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK"}) {
+        const char* value = std::getenv(var);
+        if (value == nullptr || *value == '\0') continue;
+        const std::string text = std::string(value).substr(0, std::string(value).find(','));
+        char* end = nullptr;
+        const long n = std::strtol(text.c_str(), &end, 10);
+        if (end == text.c_str() || *end != '\0' || n < 1 || n > 4096) {
+            throw Error::Usage(std::string(var) + "='" + value + "' is not a thread count (1 to 4096)");
+        }
+        return static_cast<int>(n);
+    }
+    return 1;
+}
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+std::string host_name() {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    return name;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// Everything `pel run` needs, parsed from the command line and config file.
+struct Parsed {
+    RunOptions options;
+    plugin::JobPlugin plugin;
+    std::unique_ptr<JobBase, void (*)(JobBase*)> job{nullptr, nullptr};
+    std::string effective_config;
+    std::string help;  ///< non-empty when --help was asked for
+    int threads = 1;
+    sched::Technique technique = sched::Technique::gss;
+};
+
+Parsed parse(std::vector<std::string> args) {
+    Parsed p;
+    // Pass 1: framework options only, to learn the job (first argument, or the config's `job`) and --job-path.
+    const bool job_first = !args.empty() && !args[0].starts_with("-");
+    if (job_first) {
+        p.options.job = args[0];
+        args.erase(args.begin());
+    }
+    {
+        CLI::App probe("pel run", "pel run");
+        RunOptions o;
+        add_run_options(probe, o);
+        probe.allow_extras();
+        probe.allow_config_extras(CLI::config_extras_mode::ignore);
+        probe.set_help_flag();
+        try {
+            probe.parse(reversed(args));
+        } catch (const CLI::ParseError& e) {
+            throw usage_error("pel run", e);
+        }
+        const bool wants_help = std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+        if (!job_first) p.options.job = o.job;
+        if (p.options.job.empty()) {
+            if (wants_help) {
+                CLI::App app("pel run: run a job on every rank; JOB's own options follow its name", "pel run JOB");
+                RunOptions unused;
+                add_run_options(app, unused);
+                p.help = app.help() + "\nEach job's options: pel jobs, or pel run JOB --help.\n";
+                return p;
+            }
+            throw Error::Usage("pel run: no job given (pel run JOB [options], or a config file with job = \"NAME\"; "
+                               "pel jobs lists the jobs)");
+        }
+        if (job_first && !o.job.empty() && o.job != p.options.job) {
+            throw Error::Usage("pel run: the command line asks for job '" + p.options.job + "' but the config file is for job '" +
+                               o.job + "'");
+        }
+        p.plugin = plugin::find(p.options.job, plugin::search_path(o.job_path));
+    }
+
+    // Pass 2: framework and job options together, strictly.
+    p.job = p.plugin.create();
+    Options declared;
+    p.job->declare_options(declared);
+    CLI::App app("pel run " + p.plugin.name + ": " + p.plugin.description, "pel run " + p.plugin.name);
+    const std::string job_name = p.options.job;
+    add_run_options(app, p.options);
+    for (const auto& spec : declared.specs()) {
+        if (app.get_option_no_throw("--" + spec.name()) != nullptr) {
+            throw Error::Plugin("job '" + job_name + "' declares option --" + spec.name() + ", which pel already has");
+        }
+        add_job_option(app, spec, "Options of job " + job_name);
+    }
+    try {
+        app.parse(reversed(args));
+    } catch (const CLI::CallForHelp&) {
+        p.help = app.help();
+        return p;
+    } catch (const CLI::ParseError& e) {
+        throw usage_error("pel run " + job_name, e);
+    }
+    p.options.job = job_name;
+
+    p.threads = p.options.threads > 0 ? static_cast<int>(p.options.threads) : default_threads();
+    p.technique = sched::parse_technique(p.options.schedule);
+    if (p.options.output.empty()) p.options.output = job_name + ".h5";
+    p.effective_config = app.config_to_str(true, false);
+    return p;
+}
+
+}  // namespace
+
+int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string start_time = utc_now();
+    std::string command_line = "pel run";
+    for (const auto& a : args) command_line += " " + a;
+
+    Parsed p = mpi::agree(comm, [&] { return parse(std::move(args)); });
+    if (!p.help.empty()) {
+        print0(comm, p.help);
+        return 0;
+    }
+    const exec::Log log(comm.rank(), p.options.verbose);
+    log.info("host " + host_name() + ", " + std::to_string(p.threads) + " threads, job " + p.plugin.path);
+
+    auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, p.options.output); });
+    mpi::agree(comm, [&] {
+        out->attribute("job", p.plugin.name);
+        out->attribute("job_version", p.plugin.version);
+        out->attribute("options", p.effective_config);
+        out->attribute("command_line", command_line);
+        out->attribute("pel_version", version);
+        out->attribute("start_time", start_time);
+        out->attribute("host", host_name());
+        out->attribute("schedule", p.options.schedule);
+        const std::int64_t ranks = comm.size(), threads = p.threads, chunk = p.options.chunk_size;
+        out->attribute("ranks", ScalarType::i64, &ranks);
+        out->attribute("threads", ScalarType::i64, &threads);
+        out->attribute("chunk_size", ScalarType::i64, &chunk);
+    });
+
+    exec::RunConfig config;
+    config.job_name = p.plugin.name;
+    config.threads = p.threads;
+    config.schedule = {p.technique, static_cast<std::uint64_t>(p.options.chunk_size)};
+    const exec::RunSummary summary = exec::run(*p.job, comm, *out, config, log);
+
+    const double wall = comm.allreduce_max(seconds_since(started));
+    mpi::agree(comm, [&] {
+        std::vector<std::uint64_t> items, chunks;
+        std::vector<double> busy, wait;
+        for (const auto& r : summary.ranks) {
+            items.push_back(r.items);
+            chunks.push_back(r.chunks);
+            busy.push_back(r.busy_s);
+            wait.push_back(r.wait_s);
+        }
+        const std::vector<std::uint64_t> dims{summary.ranks.size()};
+        out->write_whole("stats/items", ScalarType::u64, dims, std::as_bytes(std::span(items)));
+        out->write_whole("stats/chunks", ScalarType::u64, dims, std::as_bytes(std::span(chunks)));
+        out->write_whole("stats/busy_s", ScalarType::f64, dims, std::as_bytes(std::span(busy)));
+        out->write_whole("stats/wait_s", ScalarType::f64, dims, std::as_bytes(std::span(wait)));
+        const std::int64_t phases = summary.phases;
+        out->attribute("phases", ScalarType::i64, &phases);
+        out->attribute("wall_time_s", ScalarType::f64, &wall);
+        out->commit();
+    });
+
+    if (p.options.verbose && comm.rank() == 0) {
+        for (std::size_t r = 0; r < summary.ranks.size(); ++r) {
+            const auto& s = summary.ranks[r];
+            std::ostringstream line;
+            line.precision(3);
+            line << "rank " << r << ": " << s.items << " items, " << s.chunks << " chunks, busy " << std::fixed
+                 << s.busy_s << " thread-s, waited " << s.wait_s << " s";
+            log.info(line.str());
+        }
+    }
+    std::ostringstream done;
+    done.precision(3);
+    done << "pel: " << p.plugin.name << " finished in " << std::fixed << wall << " s on " << comm.size() << " ranks x "
+         << p.threads << " threads; results in " << out->path() << "\n";
+    print0(comm, done.str());
+    return 0;
+}
+
+}  // namespace pel::app

@@ -1,0 +1,237 @@
+// pel/job.hpp: the job plugin API. A job is a loop over items in phases, a kernel over item ranges, a
+// partial result that combines exactly, and state that can be saved.
+//
+// The life of a job on every rank:
+//   declare_options(opts)       once, before the command line is parsed
+//   setup(ctx)                  once, after options are set: read inputs, declare per-item outputs (collective)
+//   while (phase = next_phase(ctx)):
+//     process(range, partial, out, ctx)   many times, concurrently on every rank and thread, over disjoint ranges
+//     end_phase(total, ctx)               on every rank, with the partials of all items merged
+//   write_results(sink, ctx)    once, on every rank with the same arguments (collective)
+// save_state / load_state capture what next_phase and end_phase carry between phases (for checkpoints).
+//
+// Same answer on any layout: process() must depend only on its items and on state set outside process(); a
+// partial's merge() must be exact (integers, pel::ExactSum, per-item slots), so totals do not depend on how items
+// were split into ranges, ranks and threads; random numbers come from pel::Rng(seed, item).
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pel/archive.hpp"
+#include "pel/error.hpp"
+#include "pel/options.hpp"
+#include "pel/types.hpp"
+
+namespace pel {
+
+/// One loop over the items [0, items) of a job.
+struct Phase {
+    std::string name;       ///< shown in logs and statistics, e.g. "iteration 3"
+    std::uint64_t items = 0;  ///< size of the item space
+};
+
+/// What a job sees of the run: where it is, and how to say something. A narrow, read-only view.
+class Context {
+  public:
+    virtual ~Context() = default;
+    /// This process's rank in the run, 0 .. ranks()-1.
+    [[nodiscard]] virtual int rank() const = 0;
+    /// Number of ranks in the run.
+    [[nodiscard]] virtual int ranks() const = 0;
+    /// OpenMP threads per rank.
+    [[nodiscard]] virtual int threads() const = 0;
+    /// Index of the current phase (0 for the first), -1 before the first phase starts.
+    [[nodiscard]] virtual int phase() const = 0;
+    /// A progress line, printed with --verbose, tagged with the rank.
+    virtual void log(const std::string& line) const = 0;
+    /// A warning, always printed, tagged with the rank.
+    virtual void warn(const std::string& line) const = 0;
+};
+
+/// A dense n-dimensional array read from an input file.
+template <Scalar T>
+struct Array {
+    std::vector<std::uint64_t> dims;  ///< extent of each dimension, slowest first
+    std::vector<T> data;              ///< row-major elements
+};
+
+/// A handle to a per-item output: each item of a phase owns one row of `width` values of type T.
+template <Scalar T>
+struct ItemColumn {
+    int id = -1;
+    std::uint64_t width = 0;
+};
+
+/// What setup() may do besides what Context offers: read inputs, write generated inputs, declare outputs.
+class SetupContext : public Context {
+  public:
+    /// Reads dataset `dataset` of HDF5 file `file` as T (converted if stored otherwise). Collective.
+    template <Scalar T>
+    Array<T> read_array(const std::string& file, const std::string& dataset) {
+        Array<T> out;
+        std::vector<std::byte> bytes = read_raw(file, dataset, scalar_type_of<T>::value, out.dims);
+        out.data.resize(bytes.size() / sizeof(T));
+        std::memcpy(out.data.data(), bytes.data(), out.data.size() * sizeof(T));
+        return out;
+    }
+
+    /// Writes `data` with shape `dims` as dataset `dataset` of a new HDF5 file `file`, replacing it.
+    /// Collective: rank 0 writes, every rank returns once the file is complete. For generating inputs.
+    template <Scalar T>
+    void write_array(const std::string& file, const std::string& dataset, const std::vector<std::uint64_t>& dims,
+                     std::span<const T> data) {
+        write_raw(file, dataset, scalar_type_of<T>::value, dims, std::as_bytes(data));
+    }
+
+    /// True if `path` names an existing file (as rank 0 sees it; every rank gets the same answer). Collective.
+    [[nodiscard]] virtual bool file_exists(const std::string& path) = 0;
+
+    /// Declares a per-item output dataset `name` of shape [items, width] (or [items] when width is 1).
+    /// Rows are filled by process() through ItemSink::row. A phase that writes any row of a column rewrites it.
+    template <Scalar T>
+    ItemColumn<T> item_output(const std::string& name, std::uint64_t items, std::uint64_t width = 1,
+                              const std::string& description = "") {
+        return {declare_column(name, scalar_type_of<T>::value, items, width, description), width};
+    }
+
+  protected:
+    virtual std::vector<std::byte> read_raw(const std::string& file, const std::string& dataset, ScalarType type,
+                                            std::vector<std::uint64_t>& dims) = 0;
+    virtual void write_raw(const std::string& file, const std::string& dataset, ScalarType type,
+                           const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) = 0;
+    virtual int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
+                               const std::string& description) = 0;
+};
+
+/// Where process() writes its items' rows of per-item outputs.
+class ItemSink {
+  public:
+    virtual ~ItemSink() = default;
+
+    /// The row of `column` that belongs to `item`, which must be one of the items being processed.
+    template <Scalar T>
+    std::span<T> row(ItemColumn<T> column, std::uint64_t item) {
+        return {reinterpret_cast<T*>(row_bytes(column.id, item)), column.width};
+    }
+
+  protected:
+    virtual std::byte* row_bytes(int column, std::uint64_t item) = 0;
+};
+
+/// Where write_results() puts the job's final results. Collective: every rank calls each function with the same
+/// arguments (the values of rank 0 are stored).
+class ResultSink {
+  public:
+    virtual ~ResultSink() = default;
+
+    /// Stores `data` with shape `dims` as dataset `name` ("a/b" creates group "a").
+    template <Scalar T>
+    void dataset(const std::string& name, const std::vector<std::uint64_t>& dims, std::span<const T> data,
+                 const std::string& description = "") {
+        dataset_raw(name, scalar_type_of<T>::value, dims, std::as_bytes(data), description);
+    }
+
+    /// Stores a scalar attribute on the file's root.
+    template <Scalar T>
+    void attribute(const std::string& name, T value) {
+        attribute_raw(name, scalar_type_of<T>::value, &value);
+    }
+    /// Stores a text attribute on the file's root.
+    virtual void attribute(const std::string& name, const std::string& value) = 0;
+
+  protected:
+    virtual void dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                             std::span<const std::byte> data, const std::string& description) = 0;
+    virtual void attribute_raw(const std::string& name, ScalarType type, const void* value) = 0;
+};
+
+/// Type-erased partial result; the framework moves these between threads and ranks.
+class AnyPartial {
+  public:
+    virtual ~AnyPartial() = default;
+    virtual void merge(const AnyPartial& other) = 0;
+    virtual void save(OutArchive& out) const = 0;
+    virtual void load(InArchive& in) = 0;
+};
+
+/// What the framework sees of a job. Job authors derive from pel::Job<Partial> instead.
+class JobBase {
+  public:
+    virtual ~JobBase() = default;
+
+    /// Declares the job's options, bound to members whose current values are the defaults.
+    virtual void declare_options(Options& /*options*/) {}
+    /// Prepares the run after options are set: reads inputs, declares per-item outputs. Collective.
+    virtual void setup(SetupContext& /*ctx*/) {}
+    /// The next phase, or nothing when the job is done. Called on every rank; must give every rank the same answer.
+    virtual std::optional<Phase> next_phase(const Context& ctx) = 0;
+    /// Stores the final results. Collective.
+    virtual void write_results(ResultSink& /*sink*/, const Context& /*ctx*/) const {}
+    /// Saves what the job carries between phases (for checkpoints). Default: nothing.
+    virtual void save_state(OutArchive& /*out*/) const {}
+    /// Restores what save_state saved.
+    virtual void load_state(InArchive& /*in*/) {}
+
+    /// Type-erased plumbing, implemented by pel::Job<Partial>.
+    [[nodiscard]] virtual std::unique_ptr<AnyPartial> new_partial(const Context& ctx) const = 0;
+    virtual void process_any(ItemRange items, AnyPartial& partial, ItemSink& out, const Context& ctx) const = 0;
+    virtual void end_phase_any(const AnyPartial& total, const Context& ctx) = 0;
+};
+
+/// A partial result: merges exactly with another of its kind and can be saved (see pel/archive.hpp).
+template <class P>
+concept Partial = std::default_initializable<P> && std::copy_constructible<P> && requires(P& p, const P& q, OutArchive& o) {
+    p.merge(q);
+    Serializer<P>::save(o, q);
+};
+
+/// The partial result of a job that only writes per-item outputs.
+struct NoPartial {
+    void merge(const NoPartial& /*other*/) {}
+    template <class A>
+    void fields(A& /*a*/) {}
+};
+
+/// The base class of a job whose items combine into a P.
+template <Partial P>
+class Job : public JobBase {
+  public:
+    using partial_type = P;
+
+    /// The partial result of no items. Default: P{}.
+    [[nodiscard]] virtual P empty_partial(const Context& /*ctx*/) const { return P{}; }
+    /// The kernel: processes `items`, adding into `partial` and writing rows into `out`. Runs concurrently on
+    /// many threads, each with its own partial; must not change the job.
+    virtual void process(ItemRange items, P& partial, ItemSink& out, const Context& ctx) const = 0;
+    /// Receives the merged partial of every item of the phase, on every rank.
+    virtual void end_phase(const P& /*total*/, const Context& /*ctx*/) {}
+
+  private:
+    struct Box final : AnyPartial {
+        P value;
+        explicit Box(P v) : value(std::move(v)) {}
+        void merge(const AnyPartial& other) override { value.merge(static_cast<const Box&>(other).value); }
+        void save(OutArchive& out) const override { out(value); }
+        void load(InArchive& in) override { in(value); }
+    };
+
+    [[nodiscard]] std::unique_ptr<AnyPartial> new_partial(const Context& ctx) const final {
+        return std::make_unique<Box>(empty_partial(ctx));
+    }
+    void process_any(ItemRange items, AnyPartial& partial, ItemSink& out, const Context& ctx) const final {
+        process(items, static_cast<Box&>(partial).value, out, ctx);
+    }
+    void end_phase_any(const AnyPartial& total, const Context& ctx) final {
+        end_phase(static_cast<const Box&>(total).value, ctx);
+    }
+};
+
+}  // namespace pel

@@ -1,0 +1,27 @@
+// exec/log.hpp: rank-tagged lines on stderr.
+#pragma once
+
+#include <string>
+
+namespace pel::exec {
+
+/// Prints rank-tagged lines on stderr, one whole line per call, safe from any thread.
+class Log {
+  public:
+    Log(int rank, bool verbose) : rank_(rank), verbose_(verbose) {}
+
+    /// A progress line, printed with --verbose only.
+    void info(const std::string& line) const;
+    /// Printed always.
+    void warn(const std::string& line) const;
+    /// Printed always, as an error.
+    void error(const std::string& line) const;
+    [[nodiscard]] bool verbose() const noexcept { return verbose_; }
+
+  private:
+    void print(const char* kind, const std::string& line) const;
+    int rank_;
+    bool verbose_;
+};
+
+}  // namespace pel::exec

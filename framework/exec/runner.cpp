@@ -1,0 +1,490 @@
+// exec/runner.cpp: the master-rank scheduler, the worker protocol and the OpenMP team of each rank.
+//
+// Rank 0 owns the phase's Dispenser. Its threads compute like everyone else's and, between batches of items,
+// answer the chunk requests that have arrived (try-lock, so at most one thread serves). Worker ranks ask for a
+// chunk whenever theirs runs out. Within a rank the current chunk is shared by the team through an atomic cursor,
+// each thread claiming a batch of items at a time. MPI is called by one thread at a time (MPI_THREAD_SERIALIZED).
+#include "exec/runner.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "io/arrays.hpp"
+
+namespace pel::exec {
+
+namespace {
+
+constexpr int kTagRequest = 101;
+constexpr int kTagGrant = 102;
+
+/// Worker to rank 0: "give me work" (or "I failed, stop").
+struct RequestMsg {
+    std::uint64_t items_done = 0;
+    std::uint32_t failed = 0;
+};
+
+enum class GrantKind : std::uint32_t { chunk, done, abort };
+
+/// Rank 0 to worker: a chunk, or the end of the phase.
+struct GrantMsg {
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+    GrantKind kind = GrantKind::done;
+};
+
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// A per-item output the job declared.
+struct Column {
+    std::string name;
+    ScalarType type;
+    std::uint64_t items;
+    std::uint64_t width;
+    std::size_t row_bytes;
+};
+
+/// The Context and SetupContext a job sees.
+class RunContext final : public SetupContext {
+  public:
+    RunContext(const mpi::Comm& comm, io::ResultsFile& out, int threads, const Log& log)
+        : comm_(comm), out_(out), threads_(threads), log_(log) {}
+
+    [[nodiscard]] int rank() const override { return comm_.rank(); }
+    [[nodiscard]] int ranks() const override { return comm_.size(); }
+    [[nodiscard]] int threads() const override { return threads_; }
+    [[nodiscard]] int phase() const override { return phase_; }
+    void log(const std::string& line) const override { log_.info(line); }
+    void warn(const std::string& line) const override { log_.warn(line); }
+
+    bool file_exists(const std::string& path) override {
+        std::vector<std::byte> answer(1);
+        if (comm_.rank() == 0) {
+            std::error_code ec;
+            answer[0] = std::byte{std::filesystem::is_regular_file(path, ec) ? std::uint8_t{1} : std::uint8_t{0}};
+        }
+        comm_.bcast_bytes(answer, 0);
+        return answer[0] != std::byte{0};
+    }
+
+    [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
+    void set_phase(int phase) noexcept { phase_ = phase; }
+
+  protected:
+    std::vector<std::byte> read_raw(const std::string& file, const std::string& dataset, ScalarType type,
+                                    std::vector<std::uint64_t>& dims) override {
+        std::vector<std::byte> data = mpi::agree(comm_, [&] {
+            return comm_.rank() == 0 ? io::read_array(file, dataset, type, dims) : std::vector<std::byte>{};
+        });
+        std::vector<std::byte> shape(dims.size() * sizeof(std::uint64_t));
+        std::memcpy(shape.data(), dims.data(), shape.size());
+        comm_.bcast_bytes(shape, 0);
+        dims.resize(shape.size() / sizeof(std::uint64_t));
+        std::memcpy(dims.data(), shape.data(), shape.size());
+        comm_.bcast_bytes(data, 0);
+        return data;
+    }
+
+    void write_raw(const std::string& file, const std::string& dataset, ScalarType type,
+                   const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) override {
+        mpi::agree(comm_, [&] {
+            if (comm_.rank() == 0) io::write_array(file, dataset, type, dims, data);
+        });
+    }
+
+    int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
+                       const std::string& description) override {
+        if (width == 0) throw Error::Failure("item output '" + name + "' has width 0");
+        for (const auto& c : columns_) {
+            if (c.name == name) throw Error::Failure("item output '" + name + "' is declared twice");
+        }
+        std::vector<std::uint64_t> dims{items};
+        if (width > 1) dims.push_back(width);
+        mpi::agree(comm_, [&] {
+            out_.create_dataset(name, type, dims);
+            if (!description.empty()) out_.dataset_attribute(name, "description", description);
+        });
+        columns_.push_back({name, type, items, width, static_cast<std::size_t>(width) * scalar_size(type)});
+        return static_cast<int>(columns_.size()) - 1;
+    }
+
+  private:
+    const mpi::Comm& comm_;
+    io::ResultsFile& out_;
+    int threads_;
+    const Log& log_;
+    int phase_ = -1;
+    std::vector<Column> columns_;
+};
+
+/// A chunk a rank received: its items, the cursor its threads claim from, and its rows of each item output.
+struct Slot {
+    Slot(ItemRange r, std::size_t columns)
+        : range(r), next(r.begin), ready(std::make_unique<std::atomic<bool>[]>(columns)), rows(columns) {}
+
+    /// The row buffer of column `c`, allocated (zeroed) on first use by any thread.
+    std::byte* rows_of(std::size_t c, std::size_t row_bytes) {
+        if (!ready[c].load(std::memory_order_acquire)) {
+            const std::lock_guard lock(alloc);
+            if (!ready[c].load(std::memory_order_relaxed)) {
+                rows[c].assign(range.size() * row_bytes, std::byte{0});
+                ready[c].store(true, std::memory_order_release);
+            }
+        }
+        return rows[c].data();
+    }
+
+    ItemRange range;
+    std::atomic<std::uint64_t> next;
+    std::unique_ptr<std::atomic<bool>[]> ready;
+    std::vector<std::vector<std::byte>> rows;
+    std::mutex alloc;
+};
+
+/// The ItemSink of one batch of items.
+class BatchSink final : public ItemSink {
+  public:
+    BatchSink(Slot& slot, ItemRange batch, const std::vector<Column>& columns, const Phase& phase)
+        : slot_(slot), batch_(batch), columns_(columns), phase_(phase) {}
+
+  protected:
+    std::byte* row_bytes(int column, std::uint64_t item) override {
+        if (column < 0 || static_cast<std::size_t>(column) >= columns_.size()) {
+            throw Error::Failure("the job wrote to an item output it did not declare");
+        }
+        const Column& c = columns_[static_cast<std::size_t>(column)];
+        if (c.items != phase_.items) {
+            throw Error::Failure("item output '" + c.name + "' has " + std::to_string(c.items) + " rows but phase '" +
+                                 phase_.name + "' has " + std::to_string(phase_.items) + " items");
+        }
+        if (item < batch_.begin || item >= batch_.end) {
+            throw Error::Failure("the job wrote row " + std::to_string(item) + " of '" + c.name +
+                                 "' outside the items it was given");
+        }
+        return slot_.rows_of(static_cast<std::size_t>(column), c.row_bytes) + (item - slot_.range.begin) * c.row_bytes;
+    }
+
+  private:
+    Slot& slot_;
+    ItemRange batch_;
+    const std::vector<Column>& columns_;
+    const Phase& phase_;
+};
+
+/// One phase on one rank.
+class PhaseRun {
+  public:
+    PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase)
+        : job_(job), ctx_(ctx), comm_(comm), config_(config), phase_(phase),
+          dispenser_(config.schedule, phase.items, comm.size()) {
+        for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
+        thread_busy_.assign(static_cast<std::size_t>(config_.threads), 0.0);
+        thread_items_.assign(static_cast<std::size_t>(config_.threads), 0);
+    }
+
+    /// Processes this rank's share of the phase with the OpenMP team; returns once rank 0 has said the phase is
+    /// over (or, on rank 0, once every worker has been told so).
+    void execute() {
+#pragma omp parallel num_threads(config_.threads)
+        thread_main(omp_get_thread_num());
+        if (comm_.rank() == 0) {
+            if (failure_) abort_ = true;
+            serve_until_all_done();
+        } else if (!told_final_) {
+            // This rank stopped early (its kernel failed): say so, and wait for rank 0's last word.
+            const double t0 = now_s();
+            comm_.send(RequestMsg{items(), 1}, 0, kTagRequest);
+            GrantMsg grant;
+            comm_.recv(grant, 0, kTagGrant);
+            wait_s_ += now_s() - t0;
+        }
+    }
+
+    /// The first error on this rank, if any.
+    [[nodiscard]] const std::optional<Error>& failure() const noexcept { return failure_; }
+
+    /// This rank's partial of the phase (merged over its threads).
+    std::unique_ptr<AnyPartial> take_partial() {
+        for (std::size_t t = 1; t < partials_.size(); ++t) partials_[0]->merge(*partials_[t]);
+        return std::move(partials_[0]);
+    }
+
+    /// This rank's rows of column `c`: every chunk's, zeros where the kernel wrote none.
+    [[nodiscard]] std::vector<io::RowBlock> rows(std::size_t c, std::size_t row_bytes) {
+        std::vector<io::RowBlock> blocks;
+        for (auto& slot : slots_) {
+            if (slot.range.empty()) continue;
+            std::vector<std::byte> bytes = slot.ready[c] ? std::move(slot.rows[c]) : std::vector<std::byte>(slot.range.size() * row_bytes);
+            blocks.push_back({slot.range.begin, slot.range.size(), std::move(bytes)});
+        }
+        return blocks;
+    }
+
+    /// True if the kernel wrote a row of column `c` on this rank.
+    [[nodiscard]] bool wrote(std::size_t c) const {
+        return std::any_of(slots_.begin(), slots_.end(), [c](const Slot& s) { return s.ready[c].load(); });
+    }
+
+    [[nodiscard]] std::uint64_t items() const {
+        std::uint64_t n = 0;
+        for (auto v : thread_items_) n += v;
+        return n;
+    }
+
+    [[nodiscard]] RankStats stats() const {
+        RankStats s;
+        s.items = items();
+        s.chunks = slots_.size();
+        for (double b : thread_busy_) s.busy_s += b;
+        s.wait_s = wait_s_;
+        return s;
+    }
+
+  private:
+    void thread_main(int tid) {
+        AnyPartial& partial = *partials_[static_cast<std::size_t>(tid)];
+        const auto threads = static_cast<std::uint64_t>(config_.threads);
+        Slot* slot = current_.load(std::memory_order_acquire);
+        double busy = 0;
+        std::uint64_t done = 0;
+        while (!stop_.load(std::memory_order_relaxed)) {
+            if (slot != nullptr) {
+                const std::uint64_t end = slot->range.end;
+                const std::uint64_t seen = std::min(slot->next.load(std::memory_order_relaxed), end);
+                const std::uint64_t grain = std::max<std::uint64_t>(1, (end - seen) / (2 * threads));
+                const std::uint64_t begin = slot->next.fetch_add(grain, std::memory_order_relaxed);
+                if (begin < end) {
+                    const ItemRange batch{begin, std::min(begin + grain, end)};
+                    BatchSink sink(*slot, batch, ctx_.columns(), phase_);
+                    const double t0 = now_s();
+                    try {
+                        job_.process_any(batch, partial, sink, ctx_);
+                    } catch (const std::exception& e) {
+                        record_failure(batch, e);
+                        break;
+                    }
+                    busy += now_s() - t0;
+                    done += batch.size();
+                    if (comm_.rank() == 0) serve_pending();
+                    continue;
+                }
+            }
+            std::unique_lock lock(queue_mutex_);
+            Slot* current = current_.load(std::memory_order_acquire);
+            if (current != slot) {
+                slot = current;
+                continue;
+            }
+            if (finished_) break;
+            const std::optional<ItemRange> chunk = fetch();
+            if (!chunk) {
+                finished_ = true;
+                break;
+            }
+            slot = &slots_.emplace_back(*chunk, ctx_.columns().size());
+            current_.store(slot, std::memory_order_release);
+        }
+        thread_busy_[static_cast<std::size_t>(tid)] = busy;
+        thread_items_[static_cast<std::size_t>(tid)] = done;
+    }
+
+    /// The next chunk for this rank; called under queue_mutex_.
+    std::optional<ItemRange> fetch() {
+        if (comm_.rank() == 0) {
+            const std::lock_guard lock(sched_mutex_);
+            serve_locked();
+            if (abort_) return std::nullopt;
+            return dispenser_.next(0);
+        }
+        const double t0 = now_s();
+        comm_.send(RequestMsg{0, 0}, 0, kTagRequest);
+        GrantMsg grant;
+        comm_.recv(grant, 0, kTagGrant);
+        wait_s_ += now_s() - t0;
+        if (grant.kind == GrantKind::chunk) return ItemRange{grant.begin, grant.end};
+        told_final_ = true;
+        if (grant.kind == GrantKind::abort) stop_ = true;
+        return std::nullopt;
+    }
+
+    /// Rank 0, between batches: answers waiting requests unless another thread is already doing so.
+    void serve_pending() {
+        const std::unique_lock lock(sched_mutex_, std::try_to_lock);
+        if (lock.owns_lock()) serve_locked();
+    }
+
+    void serve_locked() {
+        while (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) answer(status->source);
+    }
+
+    /// Rank 0, after its own work: answers every worker until each has been told the phase is over.
+    void serve_until_all_done() {
+        while (finals_sent_ < comm_.size() - 1) answer(mpi::any_source);
+    }
+
+    /// Receives one request from `source` and answers it.
+    void answer(int source) {
+        RequestMsg request;
+        const mpi::Status status = comm_.recv(request, source, kTagRequest);
+        GrantMsg grant;
+        if (request.failed != 0) abort_ = true;
+        if (abort_) {
+            grant.kind = GrantKind::abort;
+        } else if (const auto chunk = dispenser_.next(status.source)) {
+            grant = {chunk->begin, chunk->end, GrantKind::chunk};
+        }
+        if (grant.kind != GrantKind::chunk) ++finals_sent_;
+        comm_.send(grant, status.source, kTagGrant);
+    }
+
+    void record_failure(ItemRange batch, const std::exception& e) {
+        const std::lock_guard lock(failure_mutex_);
+        if (!failure_) {
+            failure_ = Error::Failure("job '" + config_.job_name + "' failed on items [" + std::to_string(batch.begin) +
+                                      ", " + std::to_string(batch.end) + ") of phase '" + phase_.name + "' on rank " +
+                                      std::to_string(comm_.rank()) + ": " + e.what());
+        }
+        stop_ = true;
+    }
+
+    JobBase& job_;
+    RunContext& ctx_;
+    const mpi::Comm& comm_;
+    const RunConfig& config_;
+    const Phase& phase_;
+
+    // Rank 0's scheduling state, guarded by sched_mutex_ (which also serialises rank 0's MPI calls).
+    std::mutex sched_mutex_;
+    sched::Dispenser dispenser_;
+    bool abort_ = false;
+    int finals_sent_ = 0;
+
+    // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).
+    std::mutex queue_mutex_;
+    std::deque<Slot> slots_;
+    std::atomic<Slot*> current_{nullptr};
+    bool finished_ = false;
+    bool told_final_ = false;
+    double wait_s_ = 0;
+
+    std::atomic<bool> stop_{false};
+    std::mutex failure_mutex_;
+    std::optional<Error> failure_;
+
+    std::vector<std::unique_ptr<AnyPartial>> partials_;
+    std::vector<double> thread_busy_;
+    std::vector<std::uint64_t> thread_items_;
+};
+
+/// The ResultSink over the results file.
+class FileSink final : public ResultSink {
+  public:
+    explicit FileSink(io::ResultsFile& out) : out_(out) {}
+    void attribute(const std::string& name, const std::string& value) override { out_.attribute(name, value); }
+
+  protected:
+    void dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                     std::span<const std::byte> data, const std::string& description) override {
+        out_.write_whole(name, type, dims, data);
+        if (!description.empty()) out_.dataset_attribute(name, "description", description);
+    }
+    void attribute_raw(const std::string& name, ScalarType type, const void* value) override {
+        out_.attribute(name, type, value);
+    }
+
+  private:
+    io::ResultsFile& out_;
+};
+
+/// Merges every rank's partial on rank 0 and gives the total to every rank. \note collective
+std::unique_ptr<AnyPartial> combine(JobBase& job, const Context& ctx, const mpi::Comm& comm, const AnyPartial& mine) {
+    OutArchive local;
+    mine.save(local);
+    const auto all = comm.gather_bytes(local.bytes(), 0);
+    std::vector<std::byte> total = mpi::agree(comm, [&] {
+        if (comm.rank() != 0) return std::vector<std::byte>{};
+        auto sum = job.new_partial(ctx);
+        for (const auto& bytes : all) {
+            auto part = job.new_partial(ctx);
+            InArchive in(bytes);
+            part->load(in);
+            sum->merge(*part);
+        }
+        OutArchive out;
+        sum->save(out);
+        return out.take();
+    });
+    comm.bcast_bytes(total, 0);
+    return mpi::agree(comm, [&] {
+        auto result = job.new_partial(ctx);
+        InArchive in(total);
+        result->load(in);
+        return result;
+    });
+}
+
+}  // namespace
+
+RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log) {
+    RunContext ctx(comm, out, config.threads, log);
+    mpi::agree(comm, [&] { job.setup(ctx); });
+
+    RunSummary summary;
+    RankStats mine;
+    for (int index = 0;; ++index) {
+        const std::optional<Phase> phase = mpi::agree(comm, [&] { return job.next_phase(ctx); });
+        if (!phase) break;
+        ctx.set_phase(index);
+        log.info("phase " + std::to_string(index) + " '" + phase->name + "': " + std::to_string(phase->items) + " items");
+        auto run_phase = mpi::agree(comm, [&] { return std::make_unique<PhaseRun>(job, ctx, comm, config, *phase); });
+        run_phase->execute();
+        mpi::detail::settle(comm, run_phase->failure() ? &*run_phase->failure() : nullptr);
+
+        const std::uint64_t processed = comm.allreduce_sum(run_phase->items());
+        if (processed != phase->items) {  // the same verdict on every rank, so no agreement is needed
+            throw mpi::AgreedError(ExitCode::internal,
+                                   "internal error: phase '" + phase->name + "' processed " + std::to_string(processed) +
+                                       " items of " + std::to_string(phase->items),
+                                   0);
+        }
+        const auto total = combine(job, ctx, comm, *run_phase->take_partial());
+        const auto& columns = ctx.columns();
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            if (comm.allreduce_max(std::int64_t{run_phase->wrote(c) ? 1 : 0}) == 0) continue;
+            mpi::agree(comm, [&] { out.write_rows(columns[c].name, run_phase->rows(c, columns[c].row_bytes)); });
+        }
+        mpi::agree(comm, [&] { job.end_phase_any(*total, ctx); });
+
+        const RankStats s = run_phase->stats();
+        mine.items += s.items;
+        mine.chunks += s.chunks;
+        mine.busy_s += s.busy_s;
+        mine.wait_s += s.wait_s;
+        summary.phases = index + 1;
+    }
+
+    FileSink sink(out);
+    mpi::agree(comm, [&] { job.write_results(sink, ctx); });
+
+    const auto gather = [&](double v) { return comm.allgather(v); };
+    const auto items = gather(static_cast<double>(mine.items));
+    const auto chunks = gather(static_cast<double>(mine.chunks));
+    const auto busy = gather(mine.busy_s);
+    const auto wait = gather(mine.wait_s);
+    for (std::size_t r = 0; r < items.size(); ++r) {
+        summary.ranks.push_back({static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]), busy[r], wait[r]});
+    }
+    return summary;
+}
+
+}  // namespace pel::exec

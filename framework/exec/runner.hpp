@@ -1,0 +1,41 @@
+// exec/runner.hpp: running a job through its phases on every rank.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "exec/log.hpp"
+#include "io/results_file.hpp"
+#include "mpi/comm.hpp"
+#include "pel/job.hpp"
+#include "sched/policy.hpp"
+
+namespace pel::exec {
+
+/// How a run is laid out and scheduled.
+struct RunConfig {
+    std::string job_name;
+    int threads = 1;
+    sched::Params schedule;
+};
+
+/// What one rank did over the whole run.
+struct RankStats {
+    std::uint64_t items = 0;   ///< items processed
+    std::uint64_t chunks = 0;  ///< chunks received
+    double busy_s = 0;         ///< thread-seconds inside the job's kernel
+    double wait_s = 0;         ///< seconds a thread waited for rank 0 to grant a chunk
+};
+
+/// What a run did, the same on every rank.
+struct RunSummary {
+    int phases = 0;
+    std::vector<RankStats> ranks;  ///< one per rank
+};
+
+/// Runs `job` on every rank: setup, every phase, then write_results into `out`. Throws mpi::AgreedError, on every
+/// rank, if the job or the framework fails anywhere. \note collective
+RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log);
+
+}  // namespace pel::exec

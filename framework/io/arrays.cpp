@@ -1,0 +1,67 @@
+// io/arrays.cpp: serial HDF5 array input and output.
+#include "io/arrays.hpp"
+
+#include <filesystem>
+
+#include "io/h5.hpp"
+#include "pel/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pel::io {
+
+std::vector<std::byte> read_array(const std::string& file, const std::string& dataset, ScalarType type,
+                                  std::vector<std::uint64_t>& dims) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) throw Error::Io("input file '" + file + "' does not exist");
+    if (!fs::is_regular_file(file, ec)) throw Error::Io("input '" + file + "' is not a file");
+    if (H5Fis_hdf5(file.c_str()) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        throw Error::Io("input file '" + file + "' is not an HDF5 file");
+    }
+    h5::Handle f = h5::checked(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open input '" + file + "'");
+    if (dataset.empty() || !h5::path_exists(f.id(), dataset)) {
+        throw Error::Io("dataset '" + dataset + "' not found in '" + file + "'");
+    }
+    h5::Handle ds = h5::checked(H5Dopen2(f.id(), dataset.c_str(), H5P_DEFAULT),
+                                "cannot open '" + dataset + "' in '" + file + "' as a dataset");
+    h5::Handle stored = h5::checked(H5Dget_type(ds.id()), "H5Dget_type");
+    const H5T_class_t cls = H5Tget_class(stored.id());
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+        throw Error::Io("dataset '" + dataset + "' in '" + file + "' does not hold numbers");
+    }
+    h5::Handle space = h5::checked(H5Dget_space(ds.id()), "H5Dget_space");
+    const int rank = static_cast<int>(h5::check(H5Sget_simple_extent_ndims(space.id()), "H5Sget_simple_extent_ndims"));
+    std::vector<hsize_t> extent(static_cast<std::size_t>(rank));
+    h5::check(H5Sget_simple_extent_dims(space.id(), extent.data(), nullptr), "H5Sget_simple_extent_dims");
+    dims.assign(extent.begin(), extent.end());
+    std::uint64_t elements = 1;
+    for (auto d : dims) elements *= d;
+    std::vector<std::byte> data(elements * scalar_size(type));
+    if (elements > 0) {
+        h5::check(H5Dread(ds.id(), h5::native_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
+                  "reading '" + dataset + "' from '" + file + "'");
+    }
+    return data;
+}
+
+void write_array(const std::string& file, const std::string& dataset, ScalarType type,
+                 const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) {
+    const std::string tmp = file + ".tmp";
+    {
+        h5::Handle f = h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                                   "cannot create '" + tmp + "'");
+        h5::Handle ds = h5::create_dataset(f.id(), dataset, type, dims);
+        if (!data.empty()) {
+            h5::check(H5Dwrite(ds.id(), h5::native_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
+                      "writing '" + dataset + "' to '" + tmp + "'");
+        }
+        ds.close("closing '" + dataset + "'");
+        f.close("closing '" + tmp + "'");
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) throw Error::Io("cannot rename '" + tmp + "' to '" + file + "': " + ec.message());
+}
+
+}  // namespace pel::io

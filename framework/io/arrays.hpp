@@ -1,0 +1,23 @@
+// io/arrays.hpp: reading and writing whole arrays of input files.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "pel/types.hpp"
+
+namespace pel::io {
+
+/// Reads dataset `dataset` of HDF5 file `file`, converted to `type`; sets `dims`. Serial (one process).
+std::vector<std::byte> read_array(const std::string& file, const std::string& dataset, ScalarType type,
+                                  std::vector<std::uint64_t>& dims);
+
+/// Writes `data` with shape `dims` as dataset `dataset` of a new file `file` (via a temporary and a rename).
+/// Serial (one process).
+void write_array(const std::string& file, const std::string& dataset, ScalarType type,
+                 const std::vector<std::uint64_t>& dims, std::span<const std::byte> data);
+
+}  // namespace pel::io

@@ -1,0 +1,68 @@
+// io/h5.hpp: thin RAII over the HDF5 C API. Each call is checked; failures become pel::Error with HDF5's reason.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pel/types.hpp"
+
+namespace pel::h5 {
+
+/// Turns off HDF5's automatic error printing; pel reports errors itself. Call once per process.
+void silence_library_errors();
+
+/// Throws pel::Error (I/O) naming `what` and HDF5's innermost reason if `status` is negative; returns it otherwise.
+std::int64_t check(std::int64_t status, const std::string& what);
+
+/// An owned HDF5 identifier, closed with the right H5?close on destruction. Never throws from the destructor.
+class Handle {
+  public:
+    Handle() = default;
+    /// Takes `id`, which must be valid (check() it first).
+    explicit Handle(hid_t id) noexcept : id_(id) {}
+    Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)) {}
+    Handle& operator=(Handle&& other) noexcept {
+        if (this != &other) {
+            reset();
+            id_ = std::exchange(other.id_, H5I_INVALID_HID);
+        }
+        return *this;
+    }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() { reset(); }
+
+    [[nodiscard]] hid_t id() const noexcept { return id_; }
+    [[nodiscard]] bool valid() const noexcept { return id_ >= 0; }
+    /// Closes now and throws if closing fails (a file's close flushes it).
+    void close(const std::string& what);
+    void reset() noexcept;
+
+  private:
+    hid_t id_ = H5I_INVALID_HID;
+};
+
+/// Wraps the id returned by an HDF5 call after checking it.
+inline Handle checked(hid_t id, const std::string& what) { return Handle(static_cast<hid_t>(check(id, what))); }
+
+/// The native HDF5 type of a pel scalar type (owned by the library, not to be closed).
+hid_t native_type(ScalarType type);
+
+/// File access properties: MPI-IO over `comm` when given, else the default driver.
+Handle file_access(MPI_Comm comm);
+
+/// True if `name` is an existing link in `file` (intermediate groups are checked one by one).
+bool path_exists(hid_t file, const std::string& name);
+
+/// Writes a scalar or text attribute on `object`. \note collective on parallel files
+void write_attribute(hid_t object, const std::string& name, ScalarType type, const void* value);
+void write_attribute(hid_t object, const std::string& name, const std::string& value);
+
+/// Creates dataset `name` (and its parent groups) with `dims`. \note collective on parallel files
+Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims);
+
+}  // namespace pel::h5

@@ -1,0 +1,152 @@
+// io/results_file.cpp: parallel HDF5 writing of results.
+#include "io/results_file.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "pel/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pel::io {
+
+namespace {
+
+/// Names what is wrong with writing `path`, before HDF5 gives a vaguer reason.
+void check_writable(const std::string& path) {
+    if (path.empty()) throw Error::Usage("--output: the output path is empty");
+    const fs::path p(path);
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) throw Error::Io("cannot write output '" + path + "': it is a directory");
+    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (!fs::is_directory(dir, ec)) {
+        throw Error::Io("cannot write output '" + path + "': directory '" + dir.string() + "' does not exist");
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+        throw Error::Io("cannot write output '" + path + "': directory '" + dir.string() + "' is not writable");
+    }
+}
+
+h5::Handle collective_transfer() {
+    h5::Handle dxpl = h5::checked(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(transfer)");
+    h5::check(H5Pset_dxpl_mpio(dxpl.id(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+    return dxpl;
+}
+
+}  // namespace
+
+ResultsFile::ResultsFile(const mpi::Comm& comm, std::string path)
+    : comm_(comm), path_(std::move(path)), part_path_(path_ + ".part") {
+    check_writable(path_);
+    h5::Handle fapl = h5::file_access(comm_.native());
+    file_ = h5::checked(H5Fcreate(part_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()),
+                        "cannot create output '" + part_path_ + "'");
+}
+
+ResultsFile::~ResultsFile() {
+    if (committed_) return;
+    datasets_.clear();
+    file_.reset();
+    if (comm_.rank() == 0) {
+        std::error_code ec;
+        fs::remove(part_path_, ec);
+    }
+}
+
+void ResultsFile::attribute(const std::string& name, const std::string& value) {
+    h5::write_attribute(file_.id(), name, value);
+}
+
+void ResultsFile::attribute(const std::string& name, ScalarType type, const void* value) {
+    h5::write_attribute(file_.id(), name, type, value);
+}
+
+void ResultsFile::create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims) {
+    if (datasets_.contains(name)) throw Error::Failure("dataset '" + name + "' is written twice");
+    datasets_.emplace(name, Dataset{h5::create_dataset(file_.id(), name, type, dims), type, dims});
+}
+
+void ResultsFile::write_rows(const std::string& name, std::vector<RowBlock> blocks) {
+    const auto found = datasets_.find(name);
+    if (found == datasets_.end()) throw Error::Internal("rows written to undeclared dataset '" + name + "'");
+    const Dataset& ds = found->second;
+    std::uint64_t width = 1;
+    for (std::size_t d = 1; d < ds.dims.size(); ++d) width *= ds.dims[d];
+    const std::size_t row_bytes = width * scalar_size(ds.type);
+
+    // HDF5 matches memory elements to the file selection in file order, so rows go in ascending order.
+    std::sort(blocks.begin(), blocks.end(), [](const RowBlock& a, const RowBlock& b) { return a.first < b.first; });
+    std::vector<std::byte> buffer;
+    h5::Handle file_space = h5::checked(H5Dget_space(ds.handle.id()), "H5Dget_space(" + name + ")");
+    h5::check(H5Sselect_none(file_space.id()), "H5Sselect_none");
+    std::uint64_t rows = 0;
+    for (std::size_t i = 0; i < blocks.size();) {
+        // Coalesce touching blocks into one hyperslab.
+        const std::uint64_t first = blocks[i].first;
+        std::uint64_t count = 0;
+        for (; i < blocks.size() && blocks[i].first == first + count; ++i) {
+            if (blocks[i].bytes.size() != blocks[i].count * row_bytes) {
+                throw Error::Internal("row block of '" + name + "' has the wrong size");
+            }
+            buffer.insert(buffer.end(), blocks[i].bytes.begin(), blocks[i].bytes.end());
+            count += blocks[i].count;
+        }
+        if (first + count > ds.dims[0]) throw Error::Internal("rows past the end of '" + name + "'");
+        std::vector<hsize_t> start(ds.dims.size(), 0);
+        std::vector<hsize_t> extent(ds.dims.begin(), ds.dims.end());
+        start[0] = first;
+        extent[0] = count;
+        h5::check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_OR, start.data(), nullptr, extent.data(), nullptr),
+                  "H5Sselect_hyperslab(" + name + ")");
+        rows += count;
+    }
+    const hsize_t elements = std::max<hsize_t>(rows * width, 1);
+    h5::Handle mem_space = h5::checked(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple");
+    if (rows == 0) h5::check(H5Sselect_none(mem_space.id()), "H5Sselect_none");
+    h5::Handle dxpl = collective_transfer();
+    h5::check(H5Dwrite(ds.handle.id(), h5::native_type(ds.type), mem_space.id(), file_space.id(), dxpl.id(),
+                       buffer.empty() ? nullptr : buffer.data()),
+              "writing dataset '" + name + "'");
+}
+
+void ResultsFile::write_whole(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                              std::span<const std::byte> data) {
+    std::uint64_t elements = 1;
+    for (auto d : dims) elements *= d;
+    if (data.size() != elements * scalar_size(type)) {
+        throw Error::Failure("dataset '" + name + "': " + std::to_string(data.size()) + " bytes given for " +
+                             std::to_string(elements) + " elements of " + scalar_name(type));
+    }
+    create_dataset(name, type, dims);
+    const Dataset& ds = datasets_.at(name);
+    h5::Handle file_space = h5::checked(H5Dget_space(ds.handle.id()), "H5Dget_space(" + name + ")");
+    h5::Handle mem_space = h5::checked(H5Dget_space(ds.handle.id()), "H5Dget_space(" + name + ")");
+    if (comm_.rank() != 0 || elements == 0) {
+        h5::check(H5Sselect_none(file_space.id()), "H5Sselect_none");
+        h5::check(H5Sselect_none(mem_space.id()), "H5Sselect_none");
+    }
+    h5::Handle dxpl = collective_transfer();
+    h5::check(H5Dwrite(ds.handle.id(), h5::native_type(type), mem_space.id(), file_space.id(), dxpl.id(),
+                       data.empty() ? nullptr : data.data()),
+              "writing dataset '" + name + "'");
+}
+
+void ResultsFile::dataset_attribute(const std::string& dataset, const std::string& name, const std::string& value) {
+    h5::write_attribute(datasets_.at(dataset).handle.id(), name, value);
+}
+
+void ResultsFile::commit() {
+    datasets_.clear();
+    file_.close("closing output '" + part_path_ + "'");
+    comm_.barrier();
+    if (comm_.rank() == 0) {
+        std::error_code ec;
+        fs::rename(part_path_, path_, ec);
+        if (ec) throw Error::Io("cannot rename '" + part_path_ + "' to '" + path_ + "': " + ec.message());
+    }
+    committed_ = true;
+}
+
+}  // namespace pel::io

@@ -1,0 +1,176 @@
+// mpi/comm.hpp: a communicator as an RAII value, the point-to-point and collective calls pel uses, and agree(),
+// which turns an error on some ranks into the same error on every rank.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "pel/error.hpp"
+
+namespace pel::mpi {
+
+/// Throws pel::Error naming `what` and MPI's own message unless `rc` is MPI_SUCCESS.
+void check(int rc, const char* what);
+
+/// Source and tag of a received or probed message.
+struct Status {
+    int source = -1;
+    int tag = -1;
+    std::size_t bytes = 0;
+};
+
+/// Matches any source in recv and probe.
+inline constexpr int any_source = MPI_ANY_SOURCE;
+
+/// A pending non-blocking operation; waits for it on destruction if still active.
+class Request {
+  public:
+    Request() = default;
+    explicit Request(MPI_Request r) : request_(r) {}
+    Request(Request&& other) noexcept : request_(std::exchange(other.request_, MPI_REQUEST_NULL)) {}
+    Request& operator=(Request&& other) noexcept {
+        if (this != &other) {
+            wait_quietly();
+            request_ = std::exchange(other.request_, MPI_REQUEST_NULL);
+        }
+        return *this;
+    }
+    ~Request() { wait_quietly(); }
+
+    [[nodiscard]] bool active() const noexcept { return request_ != MPI_REQUEST_NULL; }
+    /// Waits until the operation completes.
+    void wait();
+    /// True if the operation has completed (the request is then inactive).
+    bool test();
+
+  private:
+    void wait_quietly() noexcept {
+        if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    }
+    MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
+/// An owned duplicate of a communicator, with errors returned (and turned into exceptions) instead of aborting.
+class Comm {
+  public:
+    /// \note collective over `parent`.
+    explicit Comm(MPI_Comm parent = MPI_COMM_WORLD);
+    ~Comm();
+    Comm(const Comm&) = delete;
+    Comm& operator=(const Comm&) = delete;
+
+    [[nodiscard]] int rank() const noexcept { return rank_; }
+    [[nodiscard]] int size() const noexcept { return size_; }
+    [[nodiscard]] MPI_Comm native() const noexcept { return comm_; }
+
+    /// Sends a trivially copyable value.
+    template <class T>
+    void send(const T& value, int dest, int tag) const {
+        static_assert(std::is_trivially_copyable_v<T>);
+        send_bytes(std::as_bytes(std::span{&value, 1}), dest, tag);
+    }
+    /// Receives a trivially copyable value; the message must be exactly sizeof(T) bytes.
+    template <class T>
+    Status recv(T& value, int source, int tag) const {
+        static_assert(std::is_trivially_copyable_v<T>);
+        return recv_exact(std::as_writable_bytes(std::span{&value, 1}), source, tag);
+    }
+    /// Starts receiving a trivially copyable value into `value`, which must outlive the request.
+    template <class T>
+    Request irecv(T& value, int source, int tag) const {
+        static_assert(std::is_trivially_copyable_v<T>);
+        return irecv_bytes(std::as_writable_bytes(std::span{&value, 1}), source, tag);
+    }
+
+    void send_bytes(std::span<const std::byte> data, int dest, int tag) const;
+    /// Receives a message of any size.
+    std::vector<std::byte> recv_bytes(int source, int tag, Status* status = nullptr) const;
+    Status recv_exact(std::span<std::byte> data, int source, int tag) const;
+    Request irecv_bytes(std::span<std::byte> data, int source, int tag) const;
+    /// A matching message if one has arrived, without receiving it.
+    [[nodiscard]] std::optional<Status> iprobe(int source, int tag) const;
+
+    /// \note collective
+    void barrier() const;
+    /// Makes `data` on every rank equal to `data` on `root`. \note collective
+    void bcast_bytes(std::vector<std::byte>& data, int root) const;
+    /// Every rank's `data`, on `root` only (empty elsewhere). \note collective
+    [[nodiscard]] std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte> data, int root) const;
+    /// \note collective
+    [[nodiscard]] std::int64_t allreduce_min(std::int64_t value) const;
+    /// \note collective
+    [[nodiscard]] std::int64_t allreduce_max(std::int64_t value) const;
+    /// \note collective
+    [[nodiscard]] std::uint64_t allreduce_sum(std::uint64_t value) const;
+    /// \note collective
+    [[nodiscard]] double allreduce_max(double value) const;
+    /// Every rank's value, on every rank. \note collective
+    [[nodiscard]] std::vector<double> allgather(double value) const;
+
+  private:
+    MPI_Comm comm_ = MPI_COMM_NULL;
+    int rank_ = 0;
+    int size_ = 1;
+};
+
+/// An error every rank knows of, raised by agree(); main prints it once, on rank 0.
+class AgreedError : public Error {
+  public:
+    AgreedError(ExitCode code, const std::string& message, int origin) : Error(code, message), origin_(origin) {}
+    /// The lowest rank on which the error happened.
+    [[nodiscard]] int origin() const noexcept { return origin_; }
+
+  private:
+    int origin_;
+};
+
+/// Runs `step` on every rank, then agrees: if it threw on any rank, every rank throws an AgreedError carrying the
+/// error of the lowest failing rank. \note collective
+template <class Step>
+auto agree(const Comm& comm, Step&& step) -> decltype(step());
+
+namespace detail {
+/// Settles a step's outcome across ranks; throws AgreedError if any rank failed. \note collective
+void settle(const Comm& comm, const Error* local);
+}  // namespace detail
+
+template <class Step>
+auto agree(const Comm& comm, Step&& step) -> decltype(step()) {
+    using Result = decltype(step());
+    std::optional<Error> failure;
+    if constexpr (std::is_void_v<Result>) {
+        try {
+            step();
+        } catch (const AgreedError&) {
+            throw;  // every rank already knows; settling again would mismatch collectives
+        } catch (const Error& e) {
+            failure = e;
+        } catch (const std::exception& e) {
+            failure = Error::Failure(e.what());
+        }
+        detail::settle(comm, failure ? &*failure : nullptr);
+    } else {
+        std::optional<Result> result;
+        try {
+            result.emplace(step());
+        } catch (const AgreedError&) {
+            throw;
+        } catch (const Error& e) {
+            failure = e;
+        } catch (const std::exception& e) {
+            failure = Error::Failure(e.what());
+        }
+        detail::settle(comm, failure ? &*failure : nullptr);
+        return std::move(*result);
+    }
+}
+
+}  // namespace pel::mpi
