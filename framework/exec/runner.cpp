@@ -25,6 +25,8 @@ namespace {
 
 constexpr int kTagRequest = 101;
 constexpr int kTagGrant = 102;
+/// How long rank 0 computes between looks at its request queue, in seconds.
+constexpr double kServeInterval = 200e-6;
 
 /// Worker to rank 0: "give me work" (or "I failed, stop").
 struct RequestMsg {
@@ -257,11 +259,17 @@ class PhaseRun {
         Slot* slot = current_.load(std::memory_order_acquire);
         double busy = 0;
         std::uint64_t done = 0;
+        const bool serving = comm_.rank() == 0 && comm_.size() > 1;
         while (!stop_.load(std::memory_order_relaxed)) {
             if (slot != nullptr) {
                 const std::uint64_t end = slot->range.end;
                 const std::uint64_t seen = std::min(slot->next.load(std::memory_order_relaxed), end);
-                const std::uint64_t grain = std::max<std::uint64_t>(1, (end - seen) / (2 * threads));
+                std::uint64_t grain = std::max<std::uint64_t>(1, (end - seen) / (2 * threads));
+                if (serving) {
+                    // Rank 0 answers requests between batches: keep batches near kServeInterval long.
+                    const double per_item = done > 0 ? busy / static_cast<double>(done) : kServeInterval;
+                    grain = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(kServeInterval / per_item), 1, grain);
+                }
                 const std::uint64_t begin = slot->next.fetch_add(grain, std::memory_order_relaxed);
                 if (begin < end) {
                     const ItemRange batch{begin, std::min(begin + grain, end)};
@@ -275,7 +283,7 @@ class PhaseRun {
                     }
                     busy += now_s() - t0;
                     done += batch.size();
-                    if (comm_.rank() == 0) serve_pending();
+                    if (serving) serve_pending();
                     continue;
                 }
             }
