@@ -141,11 +141,17 @@ void ResultsFile::commit() {
     datasets_.clear();
     file_.close("closing output '" + part_path_ + "'");
     comm_.barrier();
+    std::vector<std::byte> problem;  // rank 0's rename error, shared so that every rank throws or none does
     if (comm_.rank() == 0) {
         std::error_code ec;
         fs::rename(part_path_, path_, ec);
-        if (ec) throw Error::Io("cannot rename '" + part_path_ + "' to '" + path_ + "': " + ec.message());
+        if (ec) {
+            const std::string text = "cannot rename '" + part_path_ + "' to '" + path_ + "': " + ec.message();
+            for (char c : text) problem.push_back(static_cast<std::byte>(c));
+        }
     }
+    comm_.bcast_bytes(problem, 0);
+    if (!problem.empty()) throw Error::Io(std::string(reinterpret_cast<const char*>(problem.data()), problem.size()));
     committed_ = true;
 }
 

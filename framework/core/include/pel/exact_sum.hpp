@@ -14,6 +14,10 @@
 
 namespace pel {
 
+namespace detail {
+__extension__ typedef unsigned __int128 uint128;  // GCC and Clang; __extension__ keeps -Wpedantic quiet
+}  // namespace detail
+
 /// An order-independent, exact sum of doubles. Trivially copyable; 600 bytes.
 class ExactSum {
   public:
@@ -35,7 +39,7 @@ class ExactSum {
             shift = 0;
         }
         const bool negative = mant < 0;
-        const auto magnitude = static_cast<unsigned __int128>(negative ? -mant : mant) << (shift % kDigitBits);
+        const auto magnitude = static_cast<detail::uint128>(negative ? -mant : mant) << (shift % kDigitBits);
         const int limb = shift / kDigitBits;
         for (int i = 0; i < 3; ++i) {
             const auto digit = static_cast<std::int64_t>((magnitude >> (kDigitBits * i)) & kDigitMask);
@@ -83,7 +87,7 @@ class ExactSum {
             return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
         }
         // Gather the top four digits (128 bits), then fold everything below into a sticky bit.
-        unsigned __int128 bits = 0;
+        detail::uint128 bits = 0;
         for (int j = 0; j < 4; ++j) {
             const int i = top - j;
             bits = (bits << kDigitBits) | (i >= 0 ? static_cast<std::uint64_t>(c.limbs_[static_cast<std::size_t>(i)]) : 0);

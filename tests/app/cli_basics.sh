@@ -1,0 +1,54 @@
+# tests/app/cli_basics.sh: the pel command as a user meets it: --version, --help, jobs, run, defaults, configs.
+source "$(dirname "$0")/common.sh"
+
+expect_ok 1 --version
+expect_contains "$TMP/out" "pel 0."
+expect_ok 2 --help
+expect_contains "$TMP/out" "pel run JOB"
+[ "$(grep -c 'pel run JOB' "$TMP/out")" = 1 ] && pass || fail "help printed more than once on 2 ranks"
+expect_ok 2 jobs
+for want in "mandelbrot" "kmeans" "synthetic" "--width INT" "--distribution TEXT" "--k INT" "{uniform, normal, bimodal, pareto}"; do
+  expect_contains "$TMP/out" "$want"
+done
+expect_ok 1 run mandelbrot --help
+for want in "--width" "--threads" "--output" "--config" "--chunk-size" "--schedule" "--job-path" "--verbose"; do
+  expect_contains "$TMP/out" "$want"
+done
+expect_ok 1 run --help
+expect_contains "$TMP/out" "--threads"
+
+# A run prints where its results went, and the file holds the job's data and provenance.
+expect_ok 2 run mandelbrot --width 64 --height 48 --output "$TMP/m.h5"
+expect_contains "$TMP/out" "results in $TMP/m.h5"
+h5dump -H "$TMP/m.h5" > "$TMP/dump" 2>&1 && pass || fail "h5dump cannot read the results"
+for want in 'DATASET "iterations"' "( 48, 64 )" 'ATTRIBUTE "pel_version"' 'ATTRIBUTE "wall_time_s"' 'ATTRIBUTE "start_time"' 'ATTRIBUTE "options"' 'ATTRIBUTE "ranks"' 'ATTRIBUTE "threads"' 'ATTRIBUTE "job"'; do
+  expect_contains "$TMP/dump" "$want"
+done
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+  /usr/bin/python3 - "$TMP/m.h5" > "$TMP/py" <<'PY' && pass || fail "h5py cannot read the results: $(cat "$TMP/py")"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert f["iterations"].shape == (48, 64), f["iterations"].shape
+assert f.attrs["ranks"] == 2 and f.attrs["job"] == "mandelbrot"
+assert f["iterations"][24].max() == 1000  # the middle row crosses the set
+print("ok")
+PY
+fi
+
+# Threads default to OMP_NUM_THREADS, then SLURM_CPUS_PER_TASK; --threads wins.
+threads_of() { h5dump -a /threads "$1" | grep -o '(0): [0-9]*' | cut -d' ' -f2; }
+OMP_NUM_THREADS=3 expect_ok 1 run mandelbrot --width 16 --height 16 --output "$TMP/t.h5"
+[ "$(threads_of "$TMP/t.h5")" = 3 ] && pass || fail "OMP_NUM_THREADS=3 did not give 3 threads"
+env -u OMP_NUM_THREADS SLURM_CPUS_PER_TASK=2 bash -c "\"$MPIRUN\" -x SLURM_CPUS_PER_TASK -np 1 \"$PEL\" run mandelbrot --width 16 --height 16 --output \"$TMP/t.h5\"" >/dev/null 2>&1
+[ "$(threads_of "$TMP/t.h5")" = 2 ] && pass || fail "SLURM_CPUS_PER_TASK=2 did not give 2 threads"
+OMP_NUM_THREADS=3 expect_ok 1 run mandelbrot --width 16 --height 16 --threads 2 --output "$TMP/t.h5"
+[ "$(threads_of "$TMP/t.h5")" = 2 ] && pass || fail "--threads did not win over OMP_NUM_THREADS"
+
+# The command line wins over the config file; the job can come from the config.
+printf 'job = "mandelbrot"\nwidth = 30\nheight = 20\nthreads = 2\n' > "$TMP/c.toml"
+expect_ok 2 run --config "$TMP/c.toml" --width 40 --output "$TMP/c.h5"
+h5dump -H "$TMP/c.h5" | grep -q "( 20, 40 )" && pass || fail "--width on the command line did not win over the config"
+[ "$(threads_of "$TMP/c.h5")" = 2 ] && pass || fail "threads from the config were not used"
+h5dump -a /options "$TMP/c.h5" | grep -q "width=40" && pass || fail "the options attribute does not record width=40"
+
+finish

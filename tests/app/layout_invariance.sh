@@ -1,0 +1,26 @@
+# tests/app/layout_invariance.sh JOB: JOB's datasets and result attributes are bit-identical for any ranks (1-8),
+# threads (1-4), chunk size and schedule.
+source "$(dirname "$0")/common.sh"
+job=$1
+case "$job" in
+  mandelbrot) args=(--width 240 --height 160 --max-iterations 400); attrs=(total_iterations) ;;
+  kmeans) args=(--input "$TMP/points.h5" --generate 20000 --k 6 --max-iterations 30); attrs=(iterations inertia converged) ;;
+  synthetic) args=(--items 4000 --mean-us 2 --distribution pareto --seed 11); attrs=(items_processed checksum_sum checksum_xor total_cost_us max_cost_us) ;;
+  *) echo "unknown job $job"; exit 2 ;;
+esac
+attr_flags=()
+for a in "${attrs[@]}"; do attr_flags+=(--attr "$a"); done
+
+# ranks threads schedule chunk-size
+layouts=("1 1 ss 1" "2 1 gss 1" "2 2 ss 7" "4 1 ss 3" "3 4 gss 2" "8 1 ss 1" "1 4 static 1" "4 3 static 1" "2 2 ss 1000")
+ref=""
+for layout in "${layouts[@]}"; do
+  read -r np threads schedule chunk <<<"$layout"
+  out="$TMP/$job-$np-$threads-$schedule-$chunk.h5"
+  expect_ok "$np" run "$job" "${args[@]}" --threads "$threads" --schedule "$schedule" --chunk-size "$chunk" --output "$out"
+  if [ -z "$ref" ]; then ref=$out; continue; fi
+  if "$H5SAME" "$ref" "$out" "${attr_flags[@]}" --ignore /stats >"$TMP/same" 2>&1; then pass; else
+    fail "$job on $layout differs from 1x1: $(cat "$TMP/same")"
+  fi
+done
+finish

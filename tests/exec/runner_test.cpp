@@ -1,0 +1,214 @@
+// tests/exec/runner_test.cpp: a run processes every item exactly once on any layout, partials combine to the
+// same bits, per-item rows land in place, and a kernel's exception stops every rank with the item range named.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "exec/runner.hpp"
+#include "io/arrays.hpp"
+#include "pel/exact_sum.hpp"
+#include "pel/random.hpp"
+#include "support/scratch.hpp"
+
+using pel::ItemRange;
+
+namespace {
+
+struct Tally {
+    std::uint64_t count = 0;
+    std::uint64_t mixed = 0;  // sum of a hash of every item: a lost or doubled item changes it
+    pel::ExactSum sum;
+    void merge(const Tally& o) {
+        count += o.count;
+        mixed += o.mixed;
+        sum.merge(o.sum);
+    }
+    template <class A>
+    void fields(A& a) {
+        a(count)(mixed)(sum);
+    }
+};
+
+/// Phase k has items(k) items; phase 0 also writes a row [item * 7 + 1, item % 5] per item.
+class TallyJob final : public pel::Job<Tally> {
+  public:
+    TallyJob(std::uint64_t items, int phases, bool jitter) : items_(items), phases_(phases), jitter_(jitter) {}
+
+    void setup(pel::SetupContext& ctx) override { rows_ = ctx.item_output<std::uint64_t>("rows", items_, 2); }
+
+    std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
+        if (static_cast<int>(totals.size()) == phases_) return std::nullopt;
+        return pel::Phase{"phase " + std::to_string(totals.size()), items_for(static_cast<int>(totals.size()))};
+    }
+
+    void process(ItemRange items, Tally& t, pel::ItemSink& out, const pel::Context& ctx) const override {
+        for (std::uint64_t i = items.begin; i < items.end; ++i) {
+            pel::Rng rng(99, i, static_cast<std::uint32_t>(ctx.phase()));
+            if (jitter_ && pel::Rng(5, i).uniform() < 0.05) std::this_thread::sleep_for(std::chrono::microseconds(200));
+            ++t.count;
+            t.mixed += rng.next_u64();
+            t.sum.add(std::sin(static_cast<double>(i)) * std::pow(10.0, static_cast<double>(i % 40) - 20.0));
+            if (ctx.phase() == 0) {
+                const auto row = out.row(rows_, i);
+                row[0] = i * 7 + 1;
+                row[1] = i % 5;
+            }
+        }
+    }
+
+    void end_phase(const Tally& total, const pel::Context& /*ctx*/) override { totals.push_back(total); }
+
+    [[nodiscard]] std::uint64_t items_for(int phase) const { return phase == 0 ? items_ : items_ / 2 + 3 * static_cast<std::uint64_t>(phase); }
+
+    std::vector<Tally> totals;
+
+  private:
+    std::uint64_t items_;
+    int phases_;
+    bool jitter_;
+    pel::ItemColumn<std::uint64_t> rows_;
+};
+
+std::uint64_t expected_mixed(std::uint64_t items, int phase) {
+    std::uint64_t m = 0;
+    for (std::uint64_t i = 0; i < items; ++i) m += pel::Rng(99, i, static_cast<std::uint32_t>(phase)).next_u64();
+    return m;
+}
+
+struct Layout {
+    int threads;
+    pel::sched::Technique technique;
+    std::uint64_t chunk;
+};
+
+std::vector<Tally> run_tally(const pel::mpi::Comm& comm, const std::string& path, const Layout& layout,
+                             std::uint64_t items, bool jitter) {
+    TallyJob job(items, 3, jitter);
+    pel::io::ResultsFile out(comm, path);
+    const pel::exec::Log log(comm.rank(), false);
+    const pel::exec::RunConfig config{"tally", layout.threads, {layout.technique, layout.chunk}};
+    const auto summary = pel::exec::run(job, comm, out, config, log);
+    out.commit();
+    CHECK(summary.phases == 3);
+    std::uint64_t processed = 0;
+    for (const auto& r : summary.ranks) processed += r.items;
+    CHECK(processed == job.items_for(0) + job.items_for(1) + job.items_for(2));
+    return job.totals;
+}
+
+}  // namespace
+
+TEST_CASE("every item of every phase is processed once, with the same totals on any layout", "[exec]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    using pel::sched::Technique;
+    const std::uint64_t items = 1000;
+    const std::vector<Layout> layouts{{1, Technique::ss, 1},  {3, Technique::ss, 1},    {2, Technique::ss, 7},
+                                      {4, Technique::gss, 1}, {1, Technique::static_block, 1}, {3, Technique::gss, 50}};
+    std::vector<Tally> reference;
+    for (std::size_t l = 0; l < layouts.size(); ++l) {
+        const std::string path = dir.file("tally" + std::to_string(l) + ".h5");
+        const auto totals = run_tally(comm, path, layouts[l], items, /*jitter=*/l % 2 == 1);
+        REQUIRE(totals.size() == 3);
+        for (int k = 0; k < 3; ++k) {
+            const auto& t = totals[static_cast<std::size_t>(k)];
+            const std::uint64_t n = k == 0 ? items : items / 2 + 3 * static_cast<std::uint64_t>(k);
+            CHECK(t.count == n);
+            CHECK(t.mixed == expected_mixed(n, k));
+        }
+        if (reference.empty()) {
+            reference = totals;
+        } else {
+            for (int k = 0; k < 3; ++k) {
+                const double a = reference[static_cast<std::size_t>(k)].sum.value();
+                const double b = totals[static_cast<std::size_t>(k)].sum.value();
+                CHECK(std::memcmp(&a, &b, sizeof a) == 0);
+            }
+        }
+        std::vector<std::uint64_t> dims;
+        const auto bytes = pel::io::read_array(path, "rows", pel::ScalarType::u64, dims);
+        REQUIRE(dims == std::vector<std::uint64_t>{items, 2});
+        std::vector<std::uint64_t> rows(bytes.size() / 8);
+        std::memcpy(rows.data(), bytes.data(), bytes.size());
+        std::uint64_t wrong = 0;
+        for (std::uint64_t i = 0; i < items; ++i) wrong += (rows[2 * i] != i * 7 + 1 || rows[2 * i + 1] != i % 5) ? 1 : 0;
+        CHECK(wrong == 0);
+    }
+}
+
+namespace {
+
+/// Throws from its kernel on item `bad`.
+class FailingJob final : public pel::Job<pel::NoPartial> {
+  public:
+    explicit FailingJob(std::uint64_t bad) : bad_(bad) {}
+    std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
+        if (ran_) return std::nullopt;
+        ran_ = true;
+        return pel::Phase{"only", 500};
+    }
+    void process(ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& /*out*/, const pel::Context& /*ctx*/) const override {
+        for (auto i = items.begin; i < items.end; ++i) {
+            if (i == bad_) throw std::runtime_error("cannot handle item " + std::to_string(i));
+        }
+    }
+
+  private:
+    std::uint64_t bad_;
+    bool ran_ = false;
+};
+
+/// Writes a row of an item that is not in its range.
+class StrayWriteJob final : public pel::Job<pel::NoPartial> {
+  public:
+    void setup(pel::SetupContext& ctx) override { col_ = ctx.item_output<std::int32_t>("c", 100); }
+    std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
+        if (ran_) return std::nullopt;
+        ran_ = true;
+        return pel::Phase{"only", 100};
+    }
+    void process(ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& out, const pel::Context& /*ctx*/) const override {
+        out.row(col_, items.end)[0] = 1;
+    }
+
+  private:
+    pel::ItemColumn<std::int32_t> col_;
+    bool ran_ = false;
+};
+
+void expect_failure(pel::JobBase& job, const std::string& path, const std::vector<std::string>& fragments) {
+    const pel::mpi::Comm comm;
+    const pel::exec::Log log(comm.rank(), false);
+    try {
+        pel::io::ResultsFile out(comm, path);
+        pel::exec::run(job, comm, out, {"failing", 2, {pel::sched::Technique::ss, 3}}, log);
+        FAIL("the run did not fail");
+    } catch (const pel::mpi::AgreedError& e) {
+        CHECK(e.code() == pel::ExitCode::failure);
+        for (const auto& f : fragments) CHECK_THAT(e.what(), Catch::Contains(f));
+    }
+    comm.barrier();
+    CHECK_FALSE(std::filesystem::exists(path));
+    CHECK_FALSE(std::filesystem::exists(path + ".part"));
+}
+
+}  // namespace
+
+TEST_CASE("a kernel's exception stops every rank and names the item range", "[exec]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    FailingJob job(321);
+    expect_failure(job, dir.file("fail.h5"), {"cannot handle item 321", "failed on items [", "phase 'only'"});
+    // The range named must contain the item.
+}
+
+TEST_CASE("writing a row outside the given items is an error, not a corruption", "[exec]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    StrayWriteJob job;
+    expect_failure(job, dir.file("stray.h5"), {"outside the items it was given"});
+}

@@ -1,0 +1,126 @@
+// tests/io/results_file_test.cpp: the parallel results file: rows from every rank land in place, the file only
+// gets its final name on commit, and unwritable paths are named.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+
+#include "io/arrays.hpp"
+#include "io/results_file.hpp"
+#include "support/scratch.hpp"
+
+using pel::ScalarType;
+using pel::io::ResultsFile;
+using pel::io::RowBlock;
+
+namespace {
+
+std::vector<std::byte> bytes_of(const std::vector<std::uint32_t>& v) {
+    const auto b = std::as_bytes(std::span(v));
+    return {b.begin(), b.end()};
+}
+
+}  // namespace
+
+TEST_CASE("rows written by every rank, in any order, land in their places", "[io]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const std::string path = dir.file("rows.h5");
+    const std::uint64_t rows = 37, width = 3;
+    {
+        ResultsFile out(comm, path);
+        out.create_dataset("grid", ScalarType::u32, {rows, width});
+        // Rank r owns rows r, r + P, r + 2P, ... written as one-row blocks, given in descending order.
+        std::vector<RowBlock> blocks;
+        for (std::uint64_t row = static_cast<std::uint64_t>(comm.rank()); row < rows; row += static_cast<std::uint64_t>(comm.size())) {
+            std::vector<std::uint32_t> values(width);
+            for (std::uint64_t c = 0; c < width; ++c) values[c] = static_cast<std::uint32_t>(row * 10 + c);
+            blocks.insert(blocks.begin(), RowBlock{row, 1, bytes_of(values)});
+        }
+        out.write_rows("grid", std::move(blocks));
+        CHECK(std::filesystem::exists(path + ".part"));
+        CHECK_FALSE(std::filesystem::exists(path));
+        out.commit();
+    }
+    comm.barrier();
+    CHECK(std::filesystem::exists(path));
+    CHECK_FALSE(std::filesystem::exists(path + ".part"));
+    std::vector<std::uint64_t> dims;
+    const auto data = pel::io::read_array(path, "grid", ScalarType::u32, dims);
+    CHECK(dims == std::vector<std::uint64_t>{rows, width});
+    std::vector<std::uint32_t> values(data.size() / 4);
+    std::memcpy(values.data(), data.data(), data.size());
+    for (std::uint64_t row = 0; row < rows; ++row) {
+        for (std::uint64_t c = 0; c < width; ++c) CHECK(values[row * width + c] == row * 10 + c);
+    }
+}
+
+TEST_CASE("write_whole stores rank 0's data once, and attributes read back", "[io]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const std::string path = dir.file("whole.h5");
+    {
+        ResultsFile out(comm, path);
+        const std::vector<double> v{1.5, -2.25, 1e300};
+        out.write_whole("group/values", ScalarType::f64, {3}, std::as_bytes(std::span(v)));
+        out.attribute("note", "hello");
+        const std::int64_t n = 42;
+        out.attribute("answer", ScalarType::i64, &n);
+        out.commit();
+    }
+    std::vector<std::uint64_t> dims;
+    const auto data = pel::io::read_array(path, "/group/values", ScalarType::f64, dims);
+    REQUIRE(data.size() == 3 * sizeof(double));
+    double first = 0;
+    std::memcpy(&first, data.data(), sizeof first);
+    CHECK(first == 1.5);
+}
+
+TEST_CASE("an uncommitted results file leaves nothing behind", "[io]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const std::string path = dir.file("abandoned.h5");
+    {
+        ResultsFile out(comm, path);
+        out.create_dataset("x", ScalarType::u8, {4});
+    }
+    comm.barrier();
+    CHECK_FALSE(std::filesystem::exists(path));
+    CHECK_FALSE(std::filesystem::exists(path + ".part"));
+}
+
+TEST_CASE("an output path in a missing or unwritable directory is named in the error", "[io]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    try {
+        ResultsFile out(comm, dir.file("no/such/dir/out.h5"));
+        FAIL("no error");
+    } catch (const pel::Error& e) {
+        CHECK(e.code() == pel::ExitCode::io);
+        CHECK_THAT(e.what(), Catch::Contains("does not exist") && Catch::Contains("no/such/dir"));
+    }
+    try {
+        ResultsFile out(comm, dir.path());
+        FAIL("no error");
+    } catch (const pel::Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("is a directory"));
+    }
+}
+
+TEST_CASE("reading a missing input names the file or the dataset", "[io]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    std::vector<std::uint64_t> dims;
+    CHECK_THROWS_WITH(pel::io::read_array(dir.file("none.h5"), "/x", ScalarType::f64, dims),
+                      Catch::Contains("does not exist"));
+    if (comm.rank() == 0) {
+        const std::vector<double> v{1, 2};
+        pel::io::write_array(dir.file("in.h5"), "/points", ScalarType::f64, {2}, std::as_bytes(std::span(v)));
+    }
+    comm.barrier();
+    CHECK_THROWS_WITH(pel::io::read_array(dir.file("in.h5"), "/nothere", ScalarType::f64, dims),
+                      Catch::Contains("dataset '/nothere' not found"));
+    const auto data = pel::io::read_array(dir.file("in.h5"), "/points", ScalarType::f64, dims);
+    CHECK(dims == std::vector<std::uint64_t>{2});
+    CHECK(data.size() == 16);
+}

@@ -1,0 +1,81 @@
+// tests/plugin/loader_test.cpp: finding and loading job plugins, and refusing the wrong ones with a clear reason.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "pel/plugin.hpp"
+#include "plugin/loader.hpp"
+
+namespace {
+
+const std::string kDir = PEL_TEST_PLUGIN_DIR;
+
+std::string load_error(const std::string& file) {
+    try {
+        pel::plugin::load(kDir + "/" + file);
+    } catch (const pel::Error& e) {
+        CHECK(e.code() == pel::ExitCode::plugin);
+        return e.what();
+    }
+    return "loaded";
+}
+
+}  // namespace
+
+TEST_CASE("a plugin built with PEL_JOB loads and creates its job", "[plugin]") {
+    const auto plugin = pel::plugin::find("faulty", {kDir});
+    CHECK(plugin.name == "faulty");
+    CHECK(plugin.path == kDir + "/pel_faulty.so");
+    CHECK_FALSE(plugin.description.empty());
+    const auto job = plugin.create();
+    pel::Options options;
+    job->declare_options(options);
+    CHECK_FALSE(options.specs().empty());
+}
+
+TEST_CASE("a plugin of another ABI version is refused with both versions named", "[plugin]") {
+    const std::string why = load_error("pel_wrongabi.so");
+    CHECK_THAT(why, Catch::Contains("ABI version 999") && Catch::Contains("ABI version " + std::to_string(PEL_ABI_VERSION)));
+}
+
+TEST_CASE("a shared library without pel_job_query is not a plugin", "[plugin]") {
+    CHECK_THAT(load_error("pel_noquery.so"), Catch::Contains("is not a pel job plugin"));
+}
+
+TEST_CASE("a file that is not a shared library fails to load with dlopen's reason", "[plugin]") {
+    CHECK_THAT(load_error("pel_garbage.so"), Catch::Contains("cannot load job plugin") && Catch::Contains("pel_garbage.so"));
+}
+
+TEST_CASE("a plugin with an unresolved symbol fails at load, not mid-run", "[plugin]") {
+    CHECK_THAT(load_error("pel_unresolved.so"), Catch::Contains("undefined symbol"));
+}
+
+TEST_CASE("an unknown job lists the jobs that exist", "[plugin]") {
+    try {
+        pel::plugin::find("nosuchjob", {kDir});
+        FAIL("found a job that does not exist");
+    } catch (const pel::Error& e) {
+        CHECK(e.code() == pel::ExitCode::plugin);
+        CHECK_THAT(e.what(), Catch::Contains("unknown job 'nosuchjob'") && Catch::Contains("faulty"));
+    }
+}
+
+TEST_CASE("the search path puts --job-path first, then PEL_JOB_PATH, then pel's own directory", "[plugin]") {
+    setenv("PEL_JOB_PATH", "/env/a:/env/b", 1);
+    const auto dirs = pel::plugin::search_path("/cli/x::/cli/y");
+    unsetenv("PEL_JOB_PATH");
+    REQUIRE(dirs.size() == 5);
+    CHECK(dirs[0] == "/cli/x");
+    CHECK(dirs[1] == "/cli/y");
+    CHECK(dirs[2] == "/env/a");
+    CHECK(dirs[3] == "/env/b");
+    CHECK_THAT(dirs[4], Catch::EndsWith("lib/pel/jobs"));
+}
+
+TEST_CASE("discover lists loadable plugins and reports the broken ones", "[plugin]") {
+    std::vector<std::string> problems;
+    const auto found = pel::plugin::discover({kDir}, problems);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].name == "faulty");
+    CHECK(problems.size() == 4);
+}
