@@ -100,7 +100,7 @@ struct Parsed {
     RunOptions options;
     plugin::JobPlugin plugin;
     std::unique_ptr<JobBase, void (*)(JobBase*)> job{nullptr, nullptr};
-    std::string effective_config;
+    Options declared;  ///< the job's options, bound to the job object
     std::string help;  ///< non-empty when --help was asked for
     int threads = 1;
     sched::Technique technique = sched::Technique::gss;
@@ -148,11 +148,12 @@ Parsed parse(std::vector<std::string> args) {
 
     // Pass 2: framework and job options together, strictly.
     p.job = p.plugin.create();
-    Options declared;
+    Options& declared = p.declared;
     p.job->declare_options(declared);
     CLI::App app("pel run " + p.plugin.name + ": " + p.plugin.description, "pel run " + p.plugin.name);
     const std::string job_name = p.options.job;
     add_run_options(app, p.options);
+    app.allow_config_extras(CLI::config_extras_mode::error);
     for (const auto& spec : declared.specs()) {
         if (app.get_option_no_throw("--" + spec.name()) != nullptr) {
             throw Error::Plugin("job '" + job_name + "' declares option --" + spec.name() + ", which pel already has");
@@ -172,8 +173,20 @@ Parsed parse(std::vector<std::string> args) {
     p.threads = p.options.threads > 0 ? static_cast<int>(p.options.threads) : default_threads();
     p.technique = sched::parse_technique(p.options.schedule);
     if (p.options.output.empty()) p.options.output = job_name + ".h5";
-    p.effective_config = app.config_to_str(true, false);
     return p;
+}
+
+/// The run's effective settings as a TOML config that `pel run --config` accepts: framework options with the
+/// values in force (threads as resolved), then every job option.
+std::string effective_config(const Parsed& p) {
+    std::ostringstream os;
+    os << "job = \"" << p.options.job << "\"\n";
+    os << "output = \"" << p.options.output << "\"\n";
+    os << "threads = " << p.threads << "\n";
+    os << "chunk-size = " << p.options.chunk_size << "\n";
+    os << "schedule = \"" << p.options.schedule << "\"\n";
+    for (const auto& spec : p.declared.specs()) os << spec.name() << " = " << spec.value_text() << "\n";
+    return os.str();
 }
 
 }  // namespace
@@ -196,7 +209,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     mpi::agree(comm, [&] {
         out->attribute("job", p.plugin.name);
         out->attribute("job_version", p.plugin.version);
-        out->attribute("options", p.effective_config);
+        out->attribute("options", effective_config(p));
         out->attribute("command_line", command_line);
         out->attribute("pel_version", version);
         out->attribute("start_time", start_time);

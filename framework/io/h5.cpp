@@ -92,14 +92,15 @@ void write_attribute(hid_t object, const std::string& name, ScalarType type, con
 }
 
 void write_attribute(hid_t object, const std::string& name, const std::string& value) {
+    // Variable-length UTF-8, so h5py reads it as str and h5dump shows it whole.
     Handle type = checked(H5Tcopy(H5T_C_S1), "H5Tcopy");
-    check(H5Tset_size(type.id(), value.empty() ? 1 : value.size()), "H5Tset_size");
+    check(H5Tset_size(type.id(), H5T_VARIABLE), "H5Tset_size");
     check(H5Tset_cset(type.id(), H5T_CSET_UTF8), "H5Tset_cset");
     Handle space = checked(H5Screate(H5S_SCALAR), "H5Screate");
     Handle attr = checked(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
                           "creating attribute '" + name + "'");
-    const std::string stored = value.empty() ? std::string(1, '\0') : value;
-    check(H5Awrite(attr.id(), type.id(), stored.data()), "writing attribute '" + name + "'");
+    const char* text = value.c_str();
+    check(H5Awrite(attr.id(), type.id(), &text), "writing attribute '" + name + "'");
 }
 
 Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims) {

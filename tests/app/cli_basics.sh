@@ -49,6 +49,6 @@ printf 'job = "mandelbrot"\nwidth = 30\nheight = 20\nthreads = 2\n' > "$TMP/c.to
 expect_ok 2 run --config "$TMP/c.toml" --width 40 --output "$TMP/c.h5"
 h5dump -H "$TMP/c.h5" | grep -q "( 20, 40 )" && pass || fail "--width on the command line did not win over the config"
 [ "$(threads_of "$TMP/c.h5")" = 2 ] && pass || fail "threads from the config were not used"
-h5dump -a /options "$TMP/c.h5" | grep -q "width=40" && pass || fail "the options attribute does not record width=40"
+h5dump -a /options "$TMP/c.h5" | grep -q "width = 40" && pass || fail "the options attribute does not record width=40"
 
 finish

@@ -1,10 +1,10 @@
 // pel/options.hpp: how a job declares its options, independent of any command-line library.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,14 +46,18 @@ class OptionSpec {
             [](auto* p) -> std::string {
                 using T = std::remove_pointer_t<decltype(p)>;
                 if constexpr (std::is_same_v<T, std::string>) {
-                    return '"' + *p + '"';
+                    std::string quoted = "\"";
+                    for (char c : *p) {
+                        if (c == '"' || c == '\\') quoted += '\\';
+                        quoted += c;
+                    }
+                    return quoted + '"';
                 } else if constexpr (std::is_same_v<T, bool>) {
                     return *p ? "true" : "false";
                 } else {
-                    std::ostringstream os;
-                    os.precision(17);
-                    os << *p;
-                    return os.str();
+                    char text[32];
+                    const auto end = std::to_chars(text, text + sizeof text, *p).ptr;  // shortest exact form
+                    return std::string(text, end);
                 }
             },
             target_);
