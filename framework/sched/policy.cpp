@@ -51,8 +51,10 @@ std::optional<ItemRange> Dispenser::next(int rank) {
         if (r >= static_taken_.size() || static_taken_[r]) return std::nullopt;
         static_taken_[r] = true;
         const auto p = static_cast<std::uint64_t>(ranks_);
-        const std::uint64_t begin = items_ * r / p;
-        const std::uint64_t end = items_ * (r + 1) / p;
+        // floor(r n / P) without overflowing: r (n / P) + floor(r (n mod P) / P).
+        const auto block_start = [&](std::uint64_t k) { return k * (items_ / p) + k * (items_ % p) / p; };
+        const std::uint64_t begin = block_start(r);
+        const std::uint64_t end = block_start(r + 1);
         next_ += end - begin;
         if (begin == end) return std::nullopt;
         return ItemRange{begin, end};
@@ -62,7 +64,8 @@ std::optional<ItemRange> Dispenser::next(int rank) {
     std::uint64_t size = params_.chunk_size;
     if (params_.technique == Technique::gss) {
         // Polychronopoulos & Kuck, "Guided self-scheduling" (1987): chunk = ceil(remaining / P).
-        size = std::max(size, (left + static_cast<std::uint64_t>(ranks_) - 1) / static_cast<std::uint64_t>(ranks_));
+        const auto p = static_cast<std::uint64_t>(ranks_);
+        size = std::max(size, left / p + (left % p != 0 ? 1 : 0));
     }
     size = std::min(size, left);
     const ItemRange chunk{next_, next_ + size};

@@ -68,13 +68,17 @@ class InArchive {
     }
 
     void read_bytes(void* data, std::size_t size) {
-        if (size > bytes_.size() - pos_) {
+        if (size == 0) return;
+        if (size > remaining()) {
             throw Error::Io("saved state is truncated: needed " + std::to_string(size) + " more bytes, " +
                             std::to_string(bytes_.size() - pos_) + " left");
         }
         std::memcpy(data, bytes_.data() + pos_, size);
         pos_ += size;
     }
+
+    /// Bytes not yet read.
+    [[nodiscard]] std::size_t remaining() const noexcept { return bytes_.size() - pos_; }
 
     /// True when every byte has been read.
     [[nodiscard]] bool at_end() const noexcept { return pos_ == bytes_.size(); }
@@ -131,8 +135,12 @@ struct Serializer<std::vector<T, Alloc>> {
     static void load(InArchive& a, std::vector<T, Alloc>& v) {
         std::uint64_t n = 0;
         a(n);
-        if (n > (std::uint64_t{1} << 40) / sizeof(T)) {
-            throw Error::Io("saved state is corrupt: a vector of " + std::to_string(n) + " elements");
+        // Every element takes at least one byte, so a count larger than what is left is corrupt: refuse it before
+        // allocating anything.
+        constexpr std::size_t min_size = std::is_trivially_copyable_v<T> && !HasFields<T> ? sizeof(T) : 1;
+        if (n > a.remaining() / min_size) {
+            throw Error::Io("saved state is corrupt: a vector of " + std::to_string(n) + " elements in " +
+                            std::to_string(a.remaining()) + " bytes");
         }
         v.clear();
         if constexpr (std::is_trivially_copyable_v<T> && !HasFields<T>) {
@@ -140,8 +148,7 @@ struct Serializer<std::vector<T, Alloc>> {
             a.read_bytes(tmp.data(), n * sizeof(T));
             v = std::move(tmp);
         } else {
-            v.resize(n);
-            for (auto& x : v) a(x);
+            for (std::uint64_t i = 0; i < n; ++i) a(v.emplace_back());
         }
     }
 };

@@ -1,0 +1,269 @@
+// tests/sched/policy_test.cpp: every technique's Dispenser grants each item exactly once, in chunks of the right size.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pel/error.hpp"
+#include "sched/policy.hpp"
+
+namespace {
+
+using pel::ItemRange;
+using pel::sched::Dispenser;
+using pel::sched::Params;
+using pel::sched::Technique;
+
+constexpr std::uint64_t kItemCounts[] = {0, 1, 2, 3, 7, 10, 64, 100, 1000, 4099};
+constexpr int kRankCounts[] = {1, 2, 3, 4, 7, 16};
+constexpr std::uint64_t kChunkSizes[] = {0, 1, 2, 5, 64, 1000};
+
+/// A request answered by the dispenser.
+struct Grant {
+    int rank;
+    ItemRange chunk;
+};
+
+/// Asks for work from random ranks until every rank has been told there is none; returns the grants in order.
+/// Checks on the way that remaining() counts down and that a rank told "no more" stays without work.
+std::vector<Grant> simulate(Dispenser& dispenser, std::uint64_t items, int ranks, std::mt19937_64& gen) {
+    std::vector<Grant> grants;
+    std::vector<int> active(static_cast<std::size_t>(ranks));
+    for (int r = 0; r < ranks; ++r) active[static_cast<std::size_t>(r)] = r;
+    const std::uint64_t max_requests = items + static_cast<std::uint64_t>(ranks) + 1;
+    std::uint64_t requests = 0;
+    while (!active.empty()) {
+        ++requests;
+        REQUIRE(requests <= max_requests);  // every request but a rank's last grants at least one item
+        std::uniform_int_distribution<std::size_t> pick(0, active.size() - 1);
+        const std::size_t slot = pick(gen);
+        const int rank = active[slot];
+        const std::uint64_t before = dispenser.remaining();
+        const std::optional<ItemRange> chunk = dispenser.next(rank);
+        if (!chunk) {
+            active.erase(active.begin() + static_cast<std::ptrdiff_t>(slot));
+            CHECK_FALSE(dispenser.next(rank).has_value());  // asking again does not revive it
+            continue;
+        }
+        REQUIRE(chunk->begin < chunk->end);
+        REQUIRE(chunk->end <= items);
+        REQUIRE(dispenser.remaining() == before - chunk->size());
+        grants.push_back({rank, *chunk});
+    }
+    return grants;
+}
+
+/// The chunks tile [0, items): sorted by start, each begins where the previous ended and the last ends at items.
+bool tiles(std::vector<Grant> grants, std::uint64_t items) {
+    std::sort(grants.begin(), grants.end(),
+              [](const Grant& a, const Grant& b) { return a.chunk.begin < b.chunk.begin; });
+    std::uint64_t next = 0;
+    for (const Grant& g : grants) {
+        if (g.chunk.begin != next) return false;
+        next = g.chunk.end;
+    }
+    return next == items;
+}
+
+}  // namespace
+
+namespace Catch {
+template <>
+struct StringMaker<pel::ItemRange> {
+    static std::string convert(const pel::ItemRange& r) {
+        return "[" + std::to_string(r.begin) + ", " + std::to_string(r.end) + ")";
+    }
+};
+template <>
+struct StringMaker<std::optional<pel::ItemRange>> {
+    static std::string convert(const std::optional<pel::ItemRange>& r) {
+        return r ? StringMaker<pel::ItemRange>::convert(*r) : "nothing";
+    }
+};
+}  // namespace Catch
+
+TEST_CASE("Dispenser grants every item exactly once, for every technique", "[sched][policy]") {
+    std::mt19937_64 gen(12345);
+    for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss}) {
+        for (const std::uint64_t items : kItemCounts) {
+            for (const int ranks : kRankCounts) {
+                for (const std::uint64_t chunk_size : kChunkSizes) {
+                    CAPTURE(pel::sched::technique_name(technique), items, ranks, chunk_size);
+                    Dispenser dispenser(Params{technique, chunk_size}, items, ranks);
+                    CHECK(dispenser.remaining() == items);
+                    const std::vector<Grant> grants = simulate(dispenser, items, ranks, gen);
+                    CHECK(tiles(grants, items));
+                    CHECK(dispenser.remaining() == 0);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("ss hands out chunks of chunk_size in order, the last possibly smaller", "[sched][policy]") {
+    std::mt19937_64 gen(1);
+    for (const std::uint64_t items : kItemCounts) {
+        for (const int ranks : kRankCounts) {
+            for (const std::uint64_t chunk_size : kChunkSizes) {
+                CAPTURE(items, ranks, chunk_size);
+                Dispenser dispenser(Params{Technique::ss, chunk_size}, items, ranks);
+                const std::vector<Grant> grants = simulate(dispenser, items, ranks, gen);
+                const std::uint64_t size = std::max<std::uint64_t>(chunk_size, 1);  // 0 means 1
+                std::uint64_t next = 0;
+                for (std::size_t i = 0; i < grants.size(); ++i) {
+                    const ItemRange c = grants[i].chunk;
+                    CHECK(c.begin == next);
+                    if (i + 1 < grants.size()) {
+                        CHECK(c.size() == size);
+                    } else {
+                        CHECK(c.size() <= size);
+                        CHECK(c.size() == items - (items - 1) / size * size);
+                    }
+                    next = c.end;
+                }
+                CHECK(grants.size() == (items + size - 1) / size);
+            }
+        }
+    }
+}
+
+TEST_CASE("gss chunks shrink with the work left and never fall below chunk_size but for the last", "[sched][policy]") {
+    std::mt19937_64 gen(2);
+    for (const std::uint64_t items : kItemCounts) {
+        for (const int ranks : kRankCounts) {
+            for (const std::uint64_t chunk_size : kChunkSizes) {
+                CAPTURE(items, ranks, chunk_size);
+                Dispenser dispenser(Params{Technique::gss, chunk_size}, items, ranks);
+                const std::vector<Grant> grants = simulate(dispenser, items, ranks, gen);
+                const std::uint64_t min_size = std::max<std::uint64_t>(chunk_size, 1);
+                const auto p = static_cast<std::uint64_t>(ranks);
+                std::uint64_t next = 0;
+                for (std::size_t i = 0; i < grants.size(); ++i) {
+                    const ItemRange c = grants[i].chunk;
+                    CAPTURE(i, c.begin, c.end);
+                    CHECK(c.begin == next);
+                    if (i > 0) CHECK(c.size() <= grants[i - 1].chunk.size());
+                    if (i + 1 < grants.size()) CHECK(c.size() >= min_size);
+                    // Guided self-scheduling: ceil(remaining / P), at least chunk_size, at most what is left.
+                    const std::uint64_t left = items - c.begin;
+                    CHECK(c.size() == std::min(left, std::max(min_size, (left + p - 1) / p)));
+                    next = c.end;
+                }
+            }
+        }
+    }
+
+    SECTION("the first chunk of 1000 items on 4 ranks is 250") {
+        Dispenser dispenser(Params{Technique::gss, 1}, 1000, 4);
+        CHECK(dispenser.next(2) == ItemRange{0, 250});
+        CHECK(dispenser.next(0) == ItemRange{250, 438});  // ceil(750 / 4) = 188
+    }
+}
+
+TEST_CASE("static gives rank r exactly [r n / P, (r + 1) n / P), once, whatever order ranks ask", "[sched][policy]") {
+    std::mt19937_64 gen(3);
+    for (const std::uint64_t items : kItemCounts) {
+        for (const int ranks : kRankCounts) {
+            CAPTURE(items, ranks);
+            Dispenser dispenser(Params{Technique::static_block, 7}, items, ranks);
+            const std::vector<Grant> grants = simulate(dispenser, items, ranks, gen);
+            std::vector<int> grants_per_rank(static_cast<std::size_t>(ranks), 0);
+            for (const Grant& g : grants) {
+                const auto r = static_cast<std::uint64_t>(g.rank);
+                const auto p = static_cast<std::uint64_t>(ranks);
+                CAPTURE(g.rank);
+                CHECK(g.chunk == ItemRange{r * items / p, (r + 1) * items / p});
+                ++grants_per_rank[static_cast<std::size_t>(g.rank)];
+            }
+            for (int r = 0; r < ranks; ++r) {
+                const auto ru = static_cast<std::uint64_t>(r);
+                const auto p = static_cast<std::uint64_t>(ranks);
+                // A rank whose block is empty gets nothing.
+                const int expected = (ru + 1) * items / p > ru * items / p ? 1 : 0;
+                CAPTURE(r);
+                CHECK(grants_per_rank[static_cast<std::size_t>(r)] == expected);
+            }
+        }
+    }
+
+    SECTION("a rank's block does not depend on who asked first") {
+        Dispenser forward(Params{Technique::static_block, 1}, 10, 3);
+        Dispenser backward(Params{Technique::static_block, 1}, 10, 3);
+        const auto f0 = forward.next(0);
+        const auto b2 = backward.next(2);
+        const auto b1 = backward.next(1);
+        const auto b0 = backward.next(0);
+        const auto f1 = forward.next(1);
+        const auto f2 = forward.next(2);
+        CHECK(f0 == b0);
+        CHECK(f1 == b1);
+        CHECK(f2 == b2);
+        CHECK(f0 == ItemRange{0, 3});
+        CHECK(f1 == ItemRange{3, 6});
+        CHECK(f2 == ItemRange{6, 10});
+    }
+    SECTION("remaining() counts the blocks of ranks that have not asked yet") {
+        Dispenser dispenser(Params{Technique::static_block, 1}, 10, 3);
+        (void)dispenser.next(1);
+        CHECK(dispenser.remaining() == 7);
+    }
+    SECTION("a rank outside [0, P) gets nothing") {
+        Dispenser dispenser(Params{Technique::static_block, 1}, 10, 3);
+        CHECK_FALSE(dispenser.next(3).has_value());
+        CHECK_FALSE(dispenser.next(-1).has_value());
+        CHECK(dispenser.remaining() == 10);
+    }
+}
+
+TEST_CASE("Dispenser treats a rank count below 1 as 1", "[sched][policy]") {
+    for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss}) {
+        CAPTURE(pel::sched::technique_name(technique));
+        Dispenser dispenser(Params{technique, 1000}, 10, 0);
+        CHECK(dispenser.next(0) == ItemRange{0, 10});
+        CHECK_FALSE(dispenser.next(0).has_value());
+    }
+}
+
+// Chunk arithmetic must not wrap in 64 bits: static's r * n / P and gss's ceil(remaining / P) near 2^64.
+TEST_CASE("Dispenser handles item counts near 2^64", "[sched][policy]") {
+    SECTION("static with 2^62 items on 8 ranks") {
+        const std::uint64_t n = std::uint64_t{1} << 62;
+        Dispenser dispenser(Params{Technique::static_block, 1}, n, 8);
+        CHECK(dispenser.next(7) == ItemRange{7 * (n / 8), n});
+        CHECK(dispenser.remaining() == n - n / 8);
+    }
+    SECTION("gss with 2^64 - 1 items on 3 ranks") {
+        const std::uint64_t n = std::numeric_limits<std::uint64_t>::max();
+        Dispenser dispenser(Params{Technique::gss, 1}, n, 3);
+        CHECK(dispenser.next(0) == ItemRange{0, n / 3});  // ceil((2^64 - 1) / 3) = (2^64 - 1) / 3 exactly
+    }
+}
+
+TEST_CASE("Technique names", "[sched][policy]") {
+    const std::vector<std::string> names = pel::sched::technique_names();
+    CHECK(names == std::vector<std::string>{"static", "ss", "gss"});
+    for (const std::string& name : names) CHECK(pel::sched::technique_name(pel::sched::parse_technique(name)) == name);
+    CHECK(pel::sched::parse_technique("static") == Technique::static_block);
+    CHECK(pel::sched::parse_technique("ss") == Technique::ss);
+    CHECK(pel::sched::parse_technique("gss") == Technique::gss);
+
+    SECTION("an unknown name is a usage error that lists the known names") {
+        for (const std::string bad : {"fac2", "", "SS", "gss ", "static_block"}) {
+            CAPTURE(bad);
+            try {
+                (void)pel::sched::parse_technique(bad);
+                FAIL("parse_technique accepted '" << bad << "'");
+            } catch (const pel::Error& e) {
+                CHECK(e.code() == pel::ExitCode::usage);
+                const std::string message = e.what();
+                CHECK_THAT(message, Catch::Contains("'" + bad + "'"));
+                for (const std::string& name : names) CHECK_THAT(message, Catch::Contains(name));
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+# tests/unit.cmake: the unit tests (Catch2, no MPI) and the check that each public core header compiles on its own.
+# Included from tests/CMakeLists.txt.
+
+add_executable(pel_unit_tests
+  "${CMAKE_CURRENT_LIST_DIR}/unit_main.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/core/archive_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/core/exact_sum_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/core/job_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/core/options_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/core/random_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/sched/policy_test.cpp")
+target_link_libraries(pel_unit_tests PRIVATE pel::core pel::sched Catch2::Catch2 pel_warnings)
+add_test(NAME unit COMMAND pel_unit_tests)
+set_tests_properties(unit PROPERTIES LABELS "unit" TIMEOUT 60)
+
+# One translation unit per public header of pel::core that includes only that header (twice), so a header that
+# leans on an include it does not make, or lacks its include guard, breaks the build. version.hpp is generated.
+file(GLOB pel_core_public_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/framework/core/include/pel/*.hpp")
+list(TRANSFORM pel_core_public_headers REPLACE "^.*/" "")
+list(APPEND pel_core_public_headers version.hpp)
+list(REMOVE_DUPLICATES pel_core_public_headers)
+set(pel_header_compile_sources "")
+foreach(PEL_HEADER IN LISTS pel_core_public_headers)
+  string(REGEX REPLACE "\\.hpp$" "" pel_header_stem "${PEL_HEADER}")
+  set(pel_header_source "${CMAKE_CURRENT_BINARY_DIR}/header_compile/${pel_header_stem}.cpp")
+  configure_file("${CMAKE_CURRENT_LIST_DIR}/core/header_compile_test.cpp.in" "${pel_header_source}" @ONLY)
+  list(APPEND pel_header_compile_sources "${pel_header_source}")
+endforeach()
+add_library(pel_core_header_compile_test OBJECT ${pel_header_compile_sources})
+target_link_libraries(pel_core_header_compile_test PRIVATE pel::core pel_warnings)
+add_dependencies(pel_unit_tests pel_core_header_compile_test)
