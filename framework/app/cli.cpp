@@ -44,7 +44,8 @@ int dispatch(const mpi::Comm& comm, std::vector<std::string> args) {
     args.erase(args.begin());
     if (command == "run") return run_command(comm, std::move(args));
     if (command == "jobs") return jobs_command(comm, std::move(args));
-    mpi::agree(comm, [&] { throw Error::Usage("unknown command '" + command + "' (commands: run, jobs; see pel --help)"); });
+    mpi::agree(comm,
+               [&] { throw Error::Usage("unknown command '" + command + "' (commands: run, jobs; see pel --help)"); });
     return static_cast<int>(ExitCode::usage);
 }
 

@@ -49,7 +49,8 @@ int jobs_command(const mpi::Comm& comm, std::vector<std::string> args) {
             throw Error::Usage(std::string("pel jobs: ") + e.what());
         }
         const auto plugins = plugin::discover(plugin::search_path(job_path), problems);
-        if (plugins.empty() && problems.empty()) return std::string("no jobs found (searched --job-path, PEL_JOB_PATH and pel's job directory)\n");
+        if (plugins.empty() && problems.empty())
+            return std::string("no jobs found (searched --job-path, PEL_JOB_PATH and pel's job directory)\n");
         return describe(plugins);
     });
     if (!help.empty()) {

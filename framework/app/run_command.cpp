@@ -1,19 +1,18 @@
 // app/run_command.cpp: `pel run JOB [options]`: parse, load the job, run it, write the results file.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <sstream>
+#include <unistd.h>
 
 #include "app/cli.hpp"
 #include "app/job_options.hpp"
 #include "exec/runner.hpp"
 #include "io/results_file.hpp"
-#include "plugin/loader.hpp"
 #include "pel/version.hpp"
+#include "plugin/loader.hpp"
 #include "sched/policy.hpp"
 
 namespace pel::app {
@@ -126,7 +125,8 @@ Parsed parse(std::vector<std::string> args) {
         } catch (const CLI::ParseError& e) {
             throw usage_error("pel run", e);
         }
-        const bool wants_help = std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+        const bool wants_help =
+            std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
         if (!job_first) p.options.job = o.job;
         if (p.options.job.empty()) {
             if (wants_help) {
@@ -136,12 +136,13 @@ Parsed parse(std::vector<std::string> args) {
                 p.help = app.help() + "\nEach job's options: pel jobs, or pel run JOB --help.\n";
                 return p;
             }
-            throw Error::Usage("pel run: no job given (pel run JOB [options], or a config file with job = \"NAME\"; "
-                               "pel jobs lists the jobs)");
+            throw Error::Usage(
+                "pel run: no job given (pel run JOB [options], or a config file with job = \"NAME\"; "
+                "pel jobs lists the jobs)");
         }
         if (job_first && !o.job.empty() && o.job != p.options.job) {
-            throw Error::Usage("pel run: the command line asks for job '" + p.options.job + "' but the config file is for job '" +
-                               o.job + "'");
+            throw Error::Usage("pel run: the command line asks for job '" + p.options.job +
+                               "' but the config file is for job '" + o.job + "'");
         }
         p.plugin = plugin::find(p.options.job, plugin::search_path(o.job_path));
     }

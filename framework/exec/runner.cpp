@@ -6,8 +6,6 @@
 // each thread claiming a batch of items at a time. MPI is called by one thread at a time (MPI_THREAD_SERIALIZED).
 #include "exec/runner.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <omp.h>
 #include <optional>
 
 #include "io/arrays.hpp"
@@ -43,9 +42,7 @@ struct GrantMsg {
     GrantKind kind = GrantKind::done;
 };
 
-double now_s() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 /// A per-item output the job declared.
 struct Column {
@@ -187,7 +184,11 @@ class BatchSink final : public ItemSink {
 class PhaseRun {
   public:
     PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase)
-        : job_(job), ctx_(ctx), comm_(comm), config_(config), phase_(phase),
+        : job_(job),
+          ctx_(ctx),
+          comm_(comm),
+          config_(config),
+          phase_(phase),
           dispenser_(config.schedule, phase.items, comm.size()) {
         for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
         thread_busy_.assign(static_cast<std::size_t>(config_.threads), 0.0);
@@ -226,7 +227,8 @@ class PhaseRun {
         std::vector<io::RowBlock> blocks;
         for (auto& slot : slots_) {
             if (slot.range.empty()) continue;
-            std::vector<std::byte> bytes = slot.ready[c] ? std::move(slot.rows[c]) : std::vector<std::byte>(slot.range.size() * row_bytes);
+            std::vector<std::byte> bytes =
+                slot.ready[c] ? std::move(slot.rows[c]) : std::vector<std::byte>(slot.range.size() * row_bytes);
             blocks.push_back({slot.range.begin, slot.range.size(), std::move(bytes)});
         }
         return blocks;
@@ -453,7 +455,8 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         const std::optional<Phase> phase = mpi::agree(comm, [&] { return job.next_phase(ctx); });
         if (!phase) break;
         ctx.set_phase(index);
-        log.info("phase " + std::to_string(index) + " '" + phase->name + "': " + std::to_string(phase->items) + " items");
+        log.info("phase " + std::to_string(index) + " '" + phase->name + "': " + std::to_string(phase->items) +
+                 " items");
         auto run_phase = mpi::agree(comm, [&] { return std::make_unique<PhaseRun>(job, ctx, comm, config, *phase); });
         run_phase->execute();
         mpi::detail::settle(comm, run_phase->failure() ? &*run_phase->failure() : nullptr);
@@ -461,8 +464,8 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         const std::uint64_t processed = comm.allreduce_sum(run_phase->items());
         if (processed != phase->items) {  // the same verdict on every rank, so no agreement is needed
             throw mpi::AgreedError(ExitCode::internal,
-                                   "internal error: phase '" + phase->name + "' processed " + std::to_string(processed) +
-                                       " items of " + std::to_string(phase->items),
+                                   "internal error: phase '" + phase->name + "' processed " +
+                                       std::to_string(processed) + " items of " + std::to_string(phase->items),
                                    0);
         }
         const auto total = combine(job, ctx, comm, *run_phase->take_partial());
@@ -490,7 +493,8 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
     const auto busy = gather(mine.busy_s);
     const auto wait = gather(mine.wait_s);
     for (std::size_t r = 0; r < items.size(); ++r) {
-        summary.ranks.push_back({static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]), busy[r], wait[r]});
+        summary.ranks.push_back(
+            {static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]), busy[r], wait[r]});
     }
     return summary;
 }

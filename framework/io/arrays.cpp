@@ -49,8 +49,8 @@ void write_array(const std::string& file, const std::string& dataset, ScalarType
                  const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) {
     const std::string tmp = file + ".tmp";
     {
-        h5::Handle f = h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                                   "cannot create '" + tmp + "'");
+        h5::Handle f =
+            h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "cannot create '" + tmp + "'");
         h5::Handle ds = h5::create_dataset(f.id(), dataset, type, dims);
         if (!data.empty()) {
             h5::check(H5Dwrite(ds.id(), h5::native_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),

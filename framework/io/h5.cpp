@@ -36,27 +36,50 @@ void Handle::close(const std::string& what) {
     const hid_t id = std::exchange(id_, H5I_INVALID_HID);
     herr_t status = 0;
     switch (H5Iget_type(id)) {
-        case H5I_FILE: status = H5Fclose(id); break;
-        case H5I_DATASET: status = H5Dclose(id); break;
-        case H5I_GROUP: status = H5Gclose(id); break;
-        case H5I_DATASPACE: status = H5Sclose(id); break;
-        case H5I_ATTR: status = H5Aclose(id); break;
-        case H5I_DATATYPE: status = H5Tclose(id); break;
-        case H5I_GENPROP_LST: status = H5Pclose(id); break;
-        default: status = H5Idec_ref(id); break;
+        case H5I_FILE:
+            status = H5Fclose(id);
+            break;
+        case H5I_DATASET:
+            status = H5Dclose(id);
+            break;
+        case H5I_GROUP:
+            status = H5Gclose(id);
+            break;
+        case H5I_DATASPACE:
+            status = H5Sclose(id);
+            break;
+        case H5I_ATTR:
+            status = H5Aclose(id);
+            break;
+        case H5I_DATATYPE:
+            status = H5Tclose(id);
+            break;
+        case H5I_GENPROP_LST:
+            status = H5Pclose(id);
+            break;
+        default:
+            status = H5Idec_ref(id);
+            break;
     }
     check(status, what);
 }
 
 hid_t native_type(ScalarType type) {
     switch (type) {
-        case ScalarType::u8: return H5T_NATIVE_UINT8;
-        case ScalarType::i32: return H5T_NATIVE_INT32;
-        case ScalarType::u32: return H5T_NATIVE_UINT32;
-        case ScalarType::i64: return H5T_NATIVE_INT64;
-        case ScalarType::u64: return H5T_NATIVE_UINT64;
-        case ScalarType::f32: return H5T_NATIVE_FLOAT;
-        case ScalarType::f64: return H5T_NATIVE_DOUBLE;
+        case ScalarType::u8:
+            return H5T_NATIVE_UINT8;
+        case ScalarType::i32:
+            return H5T_NATIVE_INT32;
+        case ScalarType::u32:
+            return H5T_NATIVE_UINT32;
+        case ScalarType::i64:
+            return H5T_NATIVE_INT64;
+        case ScalarType::u64:
+            return H5T_NATIVE_UINT64;
+        case ScalarType::f32:
+            return H5T_NATIVE_FLOAT;
+        case ScalarType::f64:
+            return H5T_NATIVE_DOUBLE;
     }
     throw Error::Internal("unknown scalar type");
 }
@@ -105,7 +128,8 @@ void write_attribute(hid_t object, const std::string& name, const std::string& v
 
 Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims) {
     const std::vector<hsize_t> extent(dims.begin(), dims.end());
-    Handle space = checked(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), "H5Screate_simple");
+    Handle space =
+        checked(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), "H5Screate_simple");
     Handle links = checked(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate(link create)");
     check(H5Pset_create_intermediate_group(links.id(), 1), "H5Pset_create_intermediate_group");
     return checked(H5Dcreate2(file, name.c_str(), native_type(type), space.id(), links.id(), H5P_DEFAULT, H5P_DEFAULT),

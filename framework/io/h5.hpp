@@ -1,9 +1,8 @@
 // io/h5.hpp: thin RAII over the HDF5 C API. Each call is checked; failures become pel::Error with HDF5's reason.
 #pragma once
 
-#include <hdf5.h>
-
 #include <cstdint>
+#include <hdf5.h>
 #include <string>
 #include <utility>
 #include <vector>

@@ -1,10 +1,9 @@
 // io/results_file.cpp: parallel HDF5 writing of results.
 #include "io/results_file.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
+#include <unistd.h>
 
 #include "pel/error.hpp"
 

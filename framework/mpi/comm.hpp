@@ -2,10 +2,9 @@
 // which turns an error on some ranks into the same error on every rank.
 #pragma once
 
-#include <mpi.h>
-
 #include <cstddef>
 #include <cstdint>
+#include <mpi.h>
 #include <optional>
 #include <span>
 #include <string>

@@ -1,9 +1,8 @@
 // mpi/environment.cpp: MPI initialisation and finalisation.
 #include "mpi/environment.hpp"
 
-#include <mpi.h>
-
 #include <cstdlib>
+#include <mpi.h>
 #include <string>
 
 #include "mpi/comm.hpp"
@@ -15,11 +14,16 @@ int Environment::required_thread_level() { return MPI_THREAD_SERIALIZED; }
 
 const char* Environment::thread_level_name(int level) {
     switch (level) {
-        case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
-        case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
-        case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
-        case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
-        default: return "an unknown MPI thread level";
+        case MPI_THREAD_SINGLE:
+            return "MPI_THREAD_SINGLE";
+        case MPI_THREAD_FUNNELED:
+            return "MPI_THREAD_FUNNELED";
+        case MPI_THREAD_SERIALIZED:
+            return "MPI_THREAD_SERIALIZED";
+        case MPI_THREAD_MULTIPLE:
+            return "MPI_THREAD_MULTIPLE";
+        default:
+            return "an unknown MPI thread level";
     }
 }
 

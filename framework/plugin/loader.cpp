@@ -1,14 +1,13 @@
 // plugin/loader.cpp: dlopen, the ABI check and the search path.
 #include "plugin/loader.hpp"
 
-#include <dlfcn.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <filesystem>
 #include <set>
+#include <unistd.h>
 
 #include "pel/plugin.hpp"
 
@@ -75,8 +74,8 @@ JobPlugin load(const std::string& file) {
     void* symbol = dlsym(handle, PEL_JOB_QUERY_SYMBOL);
     if (symbol == nullptr) {
         dlclose(handle);
-        throw Error::Plugin("'" + file + "' is not a pel job plugin: it has no " PEL_JOB_QUERY_SYMBOL
-                            " (define the job with PEL_JOB)");
+        throw Error::Plugin(
+            "'" + file + "' is not a pel job plugin: it has no " PEL_JOB_QUERY_SYMBOL " (define the job with PEL_JOB)");
     }
     using Query = const PelJobInfo* (*)();
     const auto* info = reinterpret_cast<Query>(symbol)();
@@ -96,8 +95,12 @@ JobPlugin load(const std::string& file) {
         throw Error::Plugin("job plugin '" + file + "' has a malformed description");
     }
     // The handle stays open: job objects and their code live until the process ends.
-    return {info->name, info->version != nullptr ? info->version : "",
-            info->description != nullptr ? info->description : "", file, info->create, info->destroy};
+    return {info->name,
+            info->version != nullptr ? info->version : "",
+            info->description != nullptr ? info->description : "",
+            file,
+            info->create,
+            info->destroy};
 }
 
 JobPlugin find(const std::string& name, const std::vector<std::string>& dirs) {

@@ -1,8 +1,8 @@
 // jobs/mandelbrot: escape-time image of the Mandelbrot set, one item per row. Rows through the set cost up to
 // max-iterations per pixel, rows outside it a few: a classic irregular workload.
-#include <pel/plugin.hpp>
-
 #include <cstdint>
+
+#include <pel/plugin.hpp>
 
 namespace {
 

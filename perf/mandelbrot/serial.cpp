@@ -1,11 +1,10 @@
 // perf/mandelbrot/serial.cpp: `serial WIDTH HEIGHT MAX_ITER OUT.h5` computes the mandelbrot job's image in one
 // thread, with the same loop and plane, writes it with serial HDF5, and prints {"seconds": S} for the whole.
-#include <hdf5.h>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <hdf5.h>
 #include <vector>
 
 int main(int argc, char** argv) {

@@ -1,8 +1,9 @@
 // tests/core/archive_test.cpp: saving values with pel::OutArchive and restoring them with pel::InArchive.
-#include <catch2/catch.hpp>
+#include "pel/archive.hpp"
 
 #include <array>
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -11,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "pel/archive.hpp"
 #include "pel/error.hpp"
 
 namespace {

@@ -1,8 +1,9 @@
 // tests/core/exact_sum_test.cpp: pel::ExactSum is exact, correctly rounded and independent of order and splitting.
-#include <catch2/catch.hpp>
+#include "pel/exact_sum.hpp"
 
 #include <algorithm>
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -14,7 +15,6 @@
 #include <vector>
 
 #include "pel/archive.hpp"
-#include "pel/exact_sum.hpp"
 
 namespace {
 
@@ -252,18 +252,18 @@ TEST_CASE("ExactSum known cases", "[core][exact_sum]") {
 }
 
 TEST_CASE("ExactSum rounds to nearest, ties to even", "[core][exact_sum]") {
-    const double half_ulp = std::ldexp(1.0, -53);  // half an ulp of 1
-    const double one_up = std::nextafter(1.0, 2.0);   // 1 + 2^-52
+    const double half_ulp = std::ldexp(1.0, -53);    // half an ulp of 1
+    const double one_up = std::nextafter(1.0, 2.0);  // 1 + 2^-52
     const double two_up = std::nextafter(one_up, 2.0);
 
-    CHECK(exact_sum(std::vector{1.0, half_ulp}) == 1.0);                           // tie, 1 is even
+    CHECK(exact_sum(std::vector{1.0, half_ulp}) == 1.0);                            // tie, 1 is even
     CHECK(exact_sum(std::vector{1.0, half_ulp, std::ldexp(1.0, -105)}) == one_up);  // just above the tie
     CHECK(exact_sum(std::vector{1.0, half_ulp, DBL_TRUE_MIN}) == one_up);           // sticky bit 1000 bits down
     CHECK(exact_sum(std::vector{1.0, half_ulp, -DBL_TRUE_MIN}) == 1.0);             // just below the tie
-    CHECK(exact_sum(std::vector{one_up, half_ulp}) == two_up);                     // tie, odd rounds up to even
+    CHECK(exact_sum(std::vector{one_up, half_ulp}) == two_up);                      // tie, odd rounds up to even
     CHECK(exact_sum(std::vector{one_up, half_ulp, -DBL_TRUE_MIN}) == one_up);
-    CHECK(exact_sum(std::vector{1.0, std::ldexp(1.0, -54)}) == 1.0);               // below half an ulp
-    CHECK(exact_sum(std::vector{1.0, 3 * std::ldexp(1.0, -54)}) == one_up);        // above half an ulp
+    CHECK(exact_sum(std::vector{1.0, std::ldexp(1.0, -54)}) == 1.0);         // below half an ulp
+    CHECK(exact_sum(std::vector{1.0, 3 * std::ldexp(1.0, -54)}) == one_up);  // above half an ulp
 
     // The same, negated: rounding is symmetric.
     CHECK(exact_sum(std::vector{-1.0, -half_ulp}) == -1.0);
@@ -357,8 +357,8 @@ TEST_CASE("ExactSum stays exact through repeated self-merges", "[core][exact_sum
     // Doubling by self-merge drives the deferred-carry counter past its limit many times over. Negative totals are
     // the hardest case: once carries are propagated, every digit below the top is 0xffffffff.
     std::mt19937_64 gen(17);
-    const std::vector<std::vector<double>> starts{wide_doubles(gen, 100, -200, 200), {-DBL_TRUE_MIN},
-                                                  {-1.0, DBL_TRUE_MIN}, {1.0, -DBL_TRUE_MIN}};
+    const std::vector<std::vector<double>> starts{
+        wide_doubles(gen, 100, -200, 200), {-DBL_TRUE_MIN}, {-1.0, DBL_TRUE_MIN}, {1.0, -DBL_TRUE_MIN}};
     for (const auto& terms : starts) {
         pel::ExactSum sum;
         for (double x : terms) sum.add(x);

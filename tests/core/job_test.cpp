@@ -1,7 +1,8 @@
 // tests/core/job_test.cpp: pel::Job<P> routes the framework's type-erased calls to a job's typed functions.
-#include <catch2/catch.hpp>
+#include "pel/job.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -13,7 +14,6 @@
 
 #include "pel/archive.hpp"
 #include "pel/exact_sum.hpp"
-#include "pel/job.hpp"
 
 namespace {
 
@@ -133,7 +133,9 @@ struct NoDefault {
 };
 
 template <class P>
-concept CanBeJob = requires { typename pel::Job<P>; };
+concept CanBeJob = requires {
+    typename pel::Job<P>;
+};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // tests/core/options_test.cpp: pel::Options binds a job's members and records what values they allow.
-#include <catch2/catch.hpp>
+#include "pel/options.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -8,8 +9,6 @@
 #include <string>
 #include <variant>
 #include <vector>
-
-#include "pel/options.hpp"
 
 namespace {
 

@@ -1,14 +1,13 @@
 // tests/core/random_test.cpp: pel::philox4x32 against Random123's known answers; pel::Rng streams and distributions.
-#include <catch2/catch.hpp>
+#include "pel/random.hpp"
 
 #include <algorithm>
 #include <array>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
-
-#include "pel/random.hpp"
 
 namespace {
 
@@ -185,7 +184,7 @@ TEST_CASE("Rng::normal has mean 0 and standard deviation 1", "[core][random]") {
     }
     const double mean = sum / kDraws;
     const double variance = sum_sq / kDraws - mean * mean;
-    CHECK(mean == Approx(0.0).margin(0.016));           // 5 standard errors of 0.0032
+    CHECK(mean == Approx(0.0).margin(0.016));  // 5 standard errors of 0.0032
     CHECK(std::sqrt(variance) == Approx(1.0).margin(0.012));
     CHECK(sum_4 / kDraws == Approx(3.0).margin(0.15));  // kurtosis of a normal
     CHECK(static_cast<double>(within_one_sd) / kDraws == Approx(0.682689).margin(0.0075));

@@ -1,14 +1,14 @@
 // tests/exec/runner_test.cpp: a run processes every item exactly once on any layout, partials combine to the
 // same bits, per-item rows land in place, and a kernel's exception stops every rank with the item range named.
-#include <catch2/catch.hpp>
+#include "exec/runner.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
-#include "exec/runner.hpp"
 #include "io/arrays.hpp"
 #include "pel/exact_sum.hpp"
 #include "pel/random.hpp"
@@ -62,7 +62,9 @@ class TallyJob final : public pel::Job<Tally> {
 
     void end_phase(const Tally& total, const pel::Context& /*ctx*/) override { totals.push_back(total); }
 
-    [[nodiscard]] std::uint64_t items_for(int phase) const { return phase == 0 ? items_ : items_ / 2 + 3 * static_cast<std::uint64_t>(phase); }
+    [[nodiscard]] std::uint64_t items_for(int phase) const {
+        return phase == 0 ? items_ : items_ / 2 + 3 * static_cast<std::uint64_t>(phase);
+    }
 
     std::vector<Tally> totals;
 
@@ -107,7 +109,7 @@ TEST_CASE("every item of every phase is processed once, with the same totals on 
     const pel::test::ScratchDir dir(comm);
     using pel::sched::Technique;
     const std::uint64_t items = 1000;
-    const std::vector<Layout> layouts{{1, Technique::ss, 1},  {3, Technique::ss, 1},    {2, Technique::ss, 7},
+    const std::vector<Layout> layouts{{1, Technique::ss, 1},  {3, Technique::ss, 1},           {2, Technique::ss, 7},
                                       {4, Technique::gss, 1}, {1, Technique::static_block, 1}, {3, Technique::gss, 50}};
     std::vector<Tally> reference;
     for (std::size_t l = 0; l < layouts.size(); ++l) {
@@ -135,7 +137,8 @@ TEST_CASE("every item of every phase is processed once, with the same totals on 
         std::vector<std::uint64_t> rows(bytes.size() / 8);
         std::memcpy(rows.data(), bytes.data(), bytes.size());
         std::uint64_t wrong = 0;
-        for (std::uint64_t i = 0; i < items; ++i) wrong += (rows[2 * i] != i * 7 + 1 || rows[2 * i + 1] != i % 5) ? 1 : 0;
+        for (std::uint64_t i = 0; i < items; ++i)
+            wrong += (rows[2 * i] != i * 7 + 1 || rows[2 * i + 1] != i % 5) ? 1 : 0;
         CHECK(wrong == 0);
     }
 }
@@ -151,7 +154,8 @@ class FailingJob final : public pel::Job<pel::NoPartial> {
         ran_ = true;
         return pel::Phase{"only", 500};
     }
-    void process(ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& /*out*/, const pel::Context& /*ctx*/) const override {
+    void process(ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& /*out*/,
+                 const pel::Context& /*ctx*/) const override {
         for (auto i = items.begin; i < items.end; ++i) {
             if (i == bad_) throw std::runtime_error("cannot handle item " + std::to_string(i));
         }
@@ -171,7 +175,8 @@ class StrayWriteJob final : public pel::Job<pel::NoPartial> {
         ran_ = true;
         return pel::Phase{"only", 100};
     }
-    void process(ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& out, const pel::Context& /*ctx*/) const override {
+    void process(ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& out,
+                 const pel::Context& /*ctx*/) const override {
         out.row(col_, items.end)[0] = 1;
     }
 

@@ -1,12 +1,12 @@
 // tests/io/results_file_test.cpp: the parallel results file: rows from every rank land in place, the file only
 // gets its final name on commit, and unwritable paths are named.
-#include <catch2/catch.hpp>
+#include "io/results_file.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 
 #include "io/arrays.hpp"
-#include "io/results_file.hpp"
 #include "support/scratch.hpp"
 
 using pel::ScalarType;
@@ -32,7 +32,8 @@ TEST_CASE("rows written by every rank, in any order, land in their places", "[io
         out.create_dataset("grid", ScalarType::u32, {rows, width});
         // Rank r owns rows r, r + P, r + 2P, ... written as one-row blocks, given in descending order.
         std::vector<RowBlock> blocks;
-        for (std::uint64_t row = static_cast<std::uint64_t>(comm.rank()); row < rows; row += static_cast<std::uint64_t>(comm.size())) {
+        for (std::uint64_t row = static_cast<std::uint64_t>(comm.rank()); row < rows;
+             row += static_cast<std::uint64_t>(comm.size())) {
             std::vector<std::uint32_t> values(width);
             for (std::uint64_t c = 0; c < width; ++c) values[c] = static_cast<std::uint32_t>(row * 10 + c);
             blocks.insert(blocks.begin(), RowBlock{row, 1, bytes_of(values)});

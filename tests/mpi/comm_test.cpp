@@ -1,7 +1,7 @@
 // tests/mpi/comm_test.cpp: the communicator wrapper and agreement on errors, at any rank count.
-#include <catch2/catch.hpp>
-
 #include "mpi/comm.hpp"
+
+#include <catch2/catch.hpp>
 
 using pel::mpi::AgreedError;
 using pel::mpi::Comm;

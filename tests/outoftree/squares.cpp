@@ -1,8 +1,8 @@
 // squares: a job written against the documented API only. Sums i^2 (exactly) and stores each item's square root.
+#include <cmath>
+
 #include <pel/exact_sum.hpp>
 #include <pel/plugin.hpp>
-
-#include <cmath>
 
 namespace {
 
@@ -22,7 +22,9 @@ struct Sums {
 class Squares final : public pel::Job<Sums> {
   public:
     void declare_options(pel::Options& o) override { o.add("n", n_, "how many integers").min(1); }
-    void setup(pel::SetupContext& ctx) override { roots_ = ctx.item_output<double>("roots", static_cast<std::uint64_t>(n_)); }
+    void setup(pel::SetupContext& ctx) override {
+        roots_ = ctx.item_output<double>("roots", static_cast<std::uint64_t>(n_));
+    }
     std::optional<pel::Phase> next_phase(const pel::Context&) override {
         if (done_) return std::nullopt;
         return pel::Phase{"squares", static_cast<std::uint64_t>(n_)};

@@ -1,10 +1,10 @@
 // tests/plugin/loader_test.cpp: finding and loading job plugins, and refusing the wrong ones with a clear reason.
-#include <catch2/catch.hpp>
+#include "plugin/loader.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 
 #include "pel/plugin.hpp"
-#include "plugin/loader.hpp"
 
 namespace {
 
@@ -35,7 +35,8 @@ TEST_CASE("a plugin built with PEL_JOB loads and creates its job", "[plugin]") {
 
 TEST_CASE("a plugin of another ABI version is refused with both versions named", "[plugin]") {
     const std::string why = load_error("pel_wrongabi.so");
-    CHECK_THAT(why, Catch::Contains("ABI version 999") && Catch::Contains("ABI version " + std::to_string(PEL_ABI_VERSION)));
+    CHECK_THAT(why,
+               Catch::Contains("ABI version 999") && Catch::Contains("ABI version " + std::to_string(PEL_ABI_VERSION)));
 }
 
 TEST_CASE("a shared library without pel_job_query is not a plugin", "[plugin]") {
@@ -43,7 +44,8 @@ TEST_CASE("a shared library without pel_job_query is not a plugin", "[plugin]") 
 }
 
 TEST_CASE("a file that is not a shared library fails to load with dlopen's reason", "[plugin]") {
-    CHECK_THAT(load_error("pel_garbage.so"), Catch::Contains("cannot load job plugin") && Catch::Contains("pel_garbage.so"));
+    CHECK_THAT(load_error("pel_garbage.so"),
+               Catch::Contains("cannot load job plugin") && Catch::Contains("pel_garbage.so"));
 }
 
 TEST_CASE("a plugin with an unresolved symbol fails at load, not mid-run", "[plugin]") {

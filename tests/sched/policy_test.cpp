@@ -1,7 +1,8 @@
 // tests/sched/policy_test.cpp: every technique's Dispenser grants each item exactly once, in chunks of the right size.
-#include <catch2/catch.hpp>
+#include "sched/policy.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -10,7 +11,6 @@
 #include <vector>
 
 #include "pel/error.hpp"
-#include "sched/policy.hpp"
 
 namespace {
 

@@ -1,10 +1,9 @@
 // tests/support/h5same.cpp: `pel_h5same A B [--attr NAME]...` exits 0 if every dataset of A and B has the same
 // shape, type and bytes (and each named root attribute the same bytes); otherwise prints the first difference
 // and exits 1. Provenance attributes (times, ranks) are ignored unless named.
-#include <hdf5.h>
-
 #include <cstdio>
 #include <cstring>
+#include <hdf5.h>
 #include <map>
 #include <string>
 #include <vector>
@@ -87,7 +86,8 @@ int main(int argc, char** argv) {
     if (!read_file(argv[1], a) || !read_file(argv[2], b)) return 1;
     for (const auto& name : ignored) {
         for (auto* m : {&a, &b}) {
-            for (auto it = m->begin(); it != m->end();) it = it->first.rfind(name, 0) == 0 ? m->erase(it) : std::next(it);
+            for (auto it = m->begin(); it != m->end();)
+                it = it->first.rfind(name, 0) == 0 ? m->erase(it) : std::next(it);
         }
     }
     if (a.empty()) {

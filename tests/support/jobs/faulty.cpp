@@ -1,7 +1,7 @@
 // tests/support/jobs/faulty.cpp: a test job whose kernel throws on a chosen item, for the bad-input tests.
-#include <pel/plugin.hpp>
-
 #include <stdexcept>
+
+#include <pel/plugin.hpp>
 
 namespace {
 
@@ -11,14 +11,18 @@ class Faulty final : public pel::Job<pel::NoPartial> {
         o.add("items", items_, "number of items").min(1);
         o.add("fail-at", fail_at_, "the item whose processing throws (-1: none)").min(-1);
     }
-    void setup(pel::SetupContext& ctx) override { seen_ = ctx.item_output<std::uint8_t>("seen", static_cast<std::uint64_t>(items_)); }
+    void setup(pel::SetupContext& ctx) override {
+        seen_ = ctx.item_output<std::uint8_t>("seen", static_cast<std::uint64_t>(items_));
+    }
     std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
         if (done_) return std::nullopt;
         return pel::Phase{"only", static_cast<std::uint64_t>(items_)};
     }
-    void process(pel::ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& out, const pel::Context& /*ctx*/) const override {
+    void process(pel::ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& out,
+                 const pel::Context& /*ctx*/) const override {
         for (auto i = items.begin; i < items.end; ++i) {
-            if (static_cast<std::int64_t>(i) == fail_at_) throw std::runtime_error("item " + std::to_string(i) + " is poisoned");
+            if (static_cast<std::int64_t>(i) == fail_at_)
+                throw std::runtime_error("item " + std::to_string(i) + " is poisoned");
             out.row(seen_, i)[0] = 1;
         }
     }

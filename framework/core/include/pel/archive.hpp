@@ -90,7 +90,9 @@ class InArchive {
 
 /// A type that lists its fields with `template <class A> void fields(A&)`.
 template <class T>
-concept HasFields = requires(T& t, OutArchive& a) { t.fields(a); };
+concept HasFields = requires(T& t, OutArchive& a) {
+    t.fields(a);
+};
 
 template <class T>
 struct Serializer<T, std::enable_if_t<std::is_trivially_copyable_v<T> && !HasFields<T>>> {

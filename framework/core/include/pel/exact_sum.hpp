@@ -31,7 +31,7 @@ class ExactSum {
         }
         if (x == 0.0) return;
         int exp = 0;
-        const double frac = std::frexp(x, &exp);  // x = frac * 2^exp, 0.5 <= |frac| < 1
+        const double frac = std::frexp(x, &exp);                      // x = frac * 2^exp, 0.5 <= |frac| < 1
         auto mant = static_cast<std::int64_t>(std::ldexp(frac, 53));  // exact: x = mant * 2^(exp - 53)
         int shift = exp - 53 + kBias;
         if (shift < 0) {  // subnormal input: its low bits are zero, so this shift is exact
@@ -90,7 +90,8 @@ class ExactSum {
         detail::uint128 bits = 0;
         for (int j = 0; j < 4; ++j) {
             const int i = top - j;
-            bits = (bits << kDigitBits) | (i >= 0 ? static_cast<std::uint64_t>(c.limbs_[static_cast<std::size_t>(i)]) : 0);
+            bits =
+                (bits << kDigitBits) | (i >= 0 ? static_cast<std::uint64_t>(c.limbs_[static_cast<std::size_t>(i)]) : 0);
         }
         bool sticky = false;
         for (int i = 0; i < top - 3; ++i) sticky = sticky || c.limbs_[static_cast<std::size_t>(i)] != 0;
@@ -114,7 +115,7 @@ class ExactSum {
   private:
     static constexpr int kDigitBits = 32;
     static constexpr std::uint64_t kDigitMask = 0xffffffffu;
-    static constexpr int kBias = 1074;       // weight of limb 0's lowest bit is 2^-1074, the smallest subnormal
+    static constexpr int kBias = 1074;         // weight of limb 0's lowest bit is 2^-1074, the smallest subnormal
     static constexpr std::size_t kLimbs = 72;  // 72 * 32 bits reach 2^1230, far past DBL_MAX
     static constexpr std::uint32_t kMaxPending = 1u << 30;  // digits < 2^32, so limbs stay below 2^62
     static constexpr std::uint8_t kNan = 1, kPosInf = 2, kNegInf = 4;

@@ -34,7 +34,7 @@ namespace pel {
 
 /// One loop over the items [0, items) of a job.
 struct Phase {
-    std::string name;       ///< shown in logs and statistics, e.g. "iteration 3"
+    std::string name;         ///< shown in logs and statistics, e.g. "iteration 3"
     std::uint64_t items = 0;  ///< size of the item space
 };
 
@@ -188,7 +188,8 @@ class JobBase {
 
 /// A partial result: merges exactly with another of its kind and can be saved (see pel/archive.hpp).
 template <class P>
-concept Partial = std::default_initializable<P> && std::copy_constructible<P> && requires(P& p, const P& q, OutArchive& o) {
+concept Partial = std::default_initializable<P> && std::copy_constructible<P> &&
+    requires(P& p, const P& q, OutArchive& o) {
     p.merge(q);
     Serializer<P>::save(o, q);
 };

@@ -18,10 +18,10 @@ extern "C" {
 /// What a plugin tells pel about itself. abi_version comes first so that pel can read it from any version.
 struct PelJobInfo {
     std::uint32_t abi_version;
-    std::uint32_t info_size;   ///< sizeof(PelJobInfo) as the plugin was compiled
-    const char* name;          ///< the job's name on the command line: lowercase, digits, '-' and '_'
-    const char* version;       ///< the job's own version, stored with its results
-    const char* description;   ///< one line for `pel jobs`
+    std::uint32_t info_size;    ///< sizeof(PelJobInfo) as the plugin was compiled
+    const char* name;           ///< the job's name on the command line: lowercase, digits, '-' and '_'
+    const char* version;        ///< the job's own version, stored with its results
+    const char* description;    ///< one line for `pel jobs`
     pel::JobBase* (*create)();  ///< a new job object, owned by the caller (delete it with destroy)
     void (*destroy)(pel::JobBase*);
 };
@@ -31,14 +31,14 @@ struct PelJobInfo {
 #define PEL_JOB_QUERY_SYMBOL "pel_job_query"
 
 /// Makes `JobClass` (default-constructible, derived from pel::JobBase) the job of this shared library.
-#define PEL_JOB(JobClass, name, version, description)                                                        \
-    extern "C" __attribute__((visibility("default"))) const PelJobInfo* pel_job_query() {                     \
-        static const PelJobInfo info{PEL_ABI_VERSION,                                                         \
-                                     static_cast<std::uint32_t>(sizeof(PelJobInfo)),                          \
-                                     name,                                                                    \
-                                     version,                                                                 \
-                                     description,                                                             \
-                                     []() -> pel::JobBase* { return new JobClass(); },                        \
-                                     [](pel::JobBase* job) { delete job; }};                                   \
-        return &info;                                                                                         \
+#define PEL_JOB(JobClass, name, version, description)                                     \
+    extern "C" __attribute__((visibility("default"))) const PelJobInfo* pel_job_query() { \
+        static const PelJobInfo info{PEL_ABI_VERSION,                                     \
+                                     static_cast<std::uint32_t>(sizeof(PelJobInfo)),      \
+                                     name,                                                \
+                                     version,                                             \
+                                     description,                                         \
+                                     []() -> pel::JobBase* { return new JobClass(); },    \
+                                     [](pel::JobBase* job) { delete job; }};              \
+        return &info;                                                                     \
     }

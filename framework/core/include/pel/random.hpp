@@ -13,7 +13,8 @@
 namespace pel {
 
 /// The Philox4x32-10 block function.
-constexpr std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> ctr, std::array<std::uint32_t, 2> key) noexcept {
+constexpr std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> ctr,
+                                                  std::array<std::uint32_t, 2> key) noexcept {
     constexpr std::uint64_t kM0 = 0xD2511F53, kM1 = 0xCD9E8D57;
     constexpr std::uint32_t kW0 = 0x9E3779B9, kW1 = 0xBB67AE85;
     for (int round = 0; round < 10; ++round) {
@@ -40,8 +41,8 @@ class Rng {
     /// 64 uniformly random bits.
     constexpr std::uint64_t next_u64() noexcept {
         if (have_ == 0) {
-            block_ = philox4x32({static_cast<std::uint32_t>(item_), static_cast<std::uint32_t>(item_ >> 32), stream_, draw_++},
-                                key_);
+            block_ = philox4x32(
+                {static_cast<std::uint32_t>(item_), static_cast<std::uint32_t>(item_ >> 32), stream_, draw_++}, key_);
             have_ = 2;
         }
         const int i = 2 - have_--;
