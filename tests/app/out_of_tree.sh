@@ -13,4 +13,14 @@ expect_ok 3 run squares --job-path "$TMP/squares" --n 1000 --threads 2 --output 
 h5dump -a /sum_of_squares "$TMP/sq.h5" | grep -q "332833500" && pass || fail "sum of squares of 0..999 is not 332833500"
 PEL_JOB_PATH="$TMP/squares" expect_ok 2 run squares --n 1000 --output "$TMP/sq2.h5"
 "$H5SAME" "$TMP/sq.h5" "$TMP/sq2.h5" --attr sum_of_roots --ignore /stats >/dev/null && pass || fail "squares differs between layouts"
+
+# The README's example job, exactly as printed there, builds with the README's CMake file and runs.
+mkdir -p "$TMP/roots"
+awk '/^```cpp$/{on=1; next} /^```$/{if (on) exit} on' "$REPO/README.md" > "$TMP/roots/roots.cpp"
+awk '/^```cmake$/{on=1; next} /^```$/{if (on) exit} on' "$REPO/README.md" > "$TMP/roots/CMakeLists.txt"
+grep -q PEL_JOB "$TMP/roots/roots.cpp" && grep -q pel_add_job "$TMP/roots/CMakeLists.txt" && pass || fail "README example not found"
+cmake -S "$TMP/roots" -B "$TMP/roots/build" -DCMAKE_PREFIX_PATH="$TMP/prefix" >"$TMP/cfg2.log" 2>&1 &&
+  cmake --build "$TMP/roots/build" >"$TMP/build2.log" 2>&1 && pass || fail "README example does not build: $(tail -20 "$TMP/build2.log")"
+expect_ok 2 run roots --job-path "$TMP/roots/build" --n 100000 --output "$TMP/roots.h5"
+h5dump -d /roots -s 99999 -c 1 "$TMP/roots.h5" | grep -q "(99999): 316.226" && pass || fail "README example's output is wrong"
 finish

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> attrs, ignored;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (std::strcmp(argv[i], "--attr") == 0) attrs.emplace_back(argv[i + 1]);
-        if (std::strcmp(argv[i], "--ignore") == 0) ignored.emplace_back(argv[i + 1]);
+        if (std::strcmp(argv[i], "--ignore") == 0) ignored.emplace_back(argv[i + 1] + (argv[i + 1][0] == '/' ? 1 : 0));
     }
     std::map<std::string, Blob> a, b;
     if (!read_file(argv[1], a) || !read_file(argv[2], b)) return 1;
