@@ -1,0 +1,159 @@
+// jobs/synthetic: items whose cost is drawn from a named distribution, for testing and benchmarking the scheduler.
+// Item i's cost and result come only from pel::Rng(seed, i), so they are the same on any ranks x threads x chunks;
+// the checksums in the results show a lost or doubled item.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include <pel/exact_sum.hpp>
+#include <pel/plugin.hpp>
+#include <pel/random.hpp>
+
+namespace {
+
+/// What the items of a phase add up to. Every field merges exactly and in any order.
+struct Totals {
+    std::uint64_t items = 0;       ///< items processed
+    std::uint64_t result_sum = 0;  ///< sum of the items' results, mod 2^64
+    std::uint64_t result_xor = 0;  ///< xor of the items' results
+    pel::ExactSum cost_us;         ///< sum of the drawn costs
+    double max_cost_us = 0;        ///< largest drawn cost (costs are >= 0)
+
+    void merge(const Totals& other) {
+        items += other.items;
+        result_sum += other.result_sum;
+        result_xor ^= other.result_xor;
+        cost_us.merge(other.cost_us);
+        max_cost_us = std::max(max_cost_us, other.max_cost_us);
+    }
+    template <class A>
+    void fields(A& a) {
+        a("items", items)("result_sum", result_sum)("result_xor", result_xor);
+        a("cost_us", cost_us)("max_cost_us", max_cost_us);
+    }
+};
+
+class Synthetic final : public pel::Job<Totals> {
+  public:
+    void declare_options(pel::Options& o) override {
+        o.add("items", items_, "number of items").range(0, 1e12);
+        o.add("distribution", distribution_, "how item costs are distributed")
+            .choices({"uniform", "normal", "bimodal", "pareto"});
+        o.add("mean-us", mean_us_, "mean item cost in microseconds").range(0, 1e9);
+        o.add("mode", mode_, "spin: busy-wait for the cost; sleep: sleep for it").choices({"spin", "sleep"});
+        o.add("seed", seed_, "seed of the item costs and results");
+    }
+
+    void setup(pel::SetupContext& ctx) override {
+        kind_ = distribution_ == "normal"    ? Kind::normal
+                : distribution_ == "bimodal" ? Kind::bimodal
+                : distribution_ == "pareto"  ? Kind::pareto
+                                             : Kind::uniform;
+        sleep_ = mode_ == "sleep";
+        const auto n = static_cast<std::uint64_t>(items_);
+        cost_column_ = ctx.item_output<double>("cost_us", n, 1, "drawn cost of each item in microseconds");
+        result_column_ = ctx.item_output<std::uint64_t>("result", n, 1, "result of each item: Rng(seed, item, 1)");
+    }
+
+    std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
+        if (done_) return std::nullopt;
+        return pel::Phase{"items", static_cast<std::uint64_t>(items_)};
+    }
+
+    void process(pel::ItemRange items, Totals& totals, pel::ItemSink& out, const pel::Context& /*ctx*/) const override {
+        const auto seed = static_cast<std::uint64_t>(seed_);
+        for (std::uint64_t i = items.begin; i < items.end; ++i) {
+            const double cost = cost_us(i);
+            const std::uint64_t result = pel::Rng(seed, i, 1).next_u64();
+            if (cost > 0) {
+                const std::chrono::duration<double, std::micro> wait(cost);
+                if (sleep_) {
+                    std::this_thread::sleep_for(wait);
+                } else {
+                    const auto until = std::chrono::steady_clock::now() +
+                                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
+                    while (std::chrono::steady_clock::now() < until) {
+                    }
+                }
+            }
+            out.row(cost_column_, i)[0] = cost;
+            out.row(result_column_, i)[0] = result;
+            ++totals.items;
+            totals.result_sum += result;
+            totals.result_xor ^= result;
+            totals.cost_us.add(cost);
+            totals.max_cost_us = std::max(totals.max_cost_us, cost);
+        }
+    }
+
+    void end_phase(const Totals& total, const pel::Context& /*ctx*/) override {
+        if (total.items != static_cast<std::uint64_t>(items_)) {
+            throw pel::Error::Failure("synthetic: " + std::to_string(total.items) + " items were processed, expected " +
+                                      std::to_string(items_) + " (an item was lost or counted twice)");
+        }
+        total_ = total;
+        done_ = true;
+    }
+
+    void write_results(pel::ResultSink& sink, const pel::Context& /*ctx*/) const override {
+        sink.attribute("items_processed", total_.items);
+        sink.attribute("checksum_sum", total_.result_sum);
+        sink.attribute("checksum_xor", total_.result_xor);
+        sink.attribute("total_cost_us", total_.cost_us.value());
+        sink.attribute("max_cost_us", total_.max_cost_us);
+    }
+
+    void save_state(pel::OutArchive& out) const override { out(done_)(total_); }
+    void load_state(pel::InArchive& in) override { in(done_)(total_); }
+
+  private:
+    enum class Kind { uniform, normal, bimodal, pareto };
+
+    /// The cost of item `i` in microseconds: a function of the seed and the item only. Every distribution has
+    /// mean mean-us, except as noted.
+    [[nodiscard]] double cost_us(std::uint64_t i) const {
+        pel::Rng rng(static_cast<std::uint64_t>(seed_), i);
+        const double m = mean_us_;
+        switch (kind_) {
+            case Kind::uniform:
+                return 2.0 * m * rng.uniform();
+            case Kind::normal:
+                // sd = mean/4; clipping at 0 (4 sd below the mean, p ~ 3e-5) raises the mean negligibly.
+                return std::max(0.0, m + 0.25 * m * rng.normal());
+            case Kind::bimodal:
+                // 80% cost mean/2 and 20% cost 3*mean: 0.8 * 0.5 + 0.2 * 3 = 1, so the mean is exact.
+                return rng.uniform() < 0.2 ? 3.0 * m : 0.5 * m;
+            case Kind::pareto: {
+                // Pareto with shape alpha = 1.5 and scale xm = mean/3 (mean alpha*xm/(alpha-1) = mean), by inversion.
+                // Its variance is infinite, so costs are truncated at 100*mean; this lowers the mean slightly, by
+                // E[(X - c)+] = xm^alpha c^(1-alpha) / (alpha-1) = 2 (1/3)^1.5 / 10 * mean, about 3.8%.
+                constexpr double kAlpha = 1.5;
+                const double x = (m / 3.0) * std::pow(rng.uniform_open(), -1.0 / kAlpha);
+                return std::min(x, 100.0 * m);
+            }
+        }
+        return m;
+    }
+
+    std::int64_t items_ = 10000;
+    std::string distribution_ = "uniform";
+    double mean_us_ = 100;
+    std::string mode_ = "spin";
+    std::int64_t seed_ = 1;
+
+    Kind kind_ = Kind::uniform;
+    bool sleep_ = false;
+    pel::ItemColumn<double> cost_column_;
+    pel::ItemColumn<std::uint64_t> result_column_;
+
+    bool done_ = false;
+    Totals total_;
+};
+
+}  // namespace
+
+PEL_JOB(Synthetic, "synthetic", "1.0",
+        "items with costs drawn from a distribution (uniform, normal, bimodal, pareto); spins or sleeps")
