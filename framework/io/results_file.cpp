@@ -2,6 +2,8 @@
 #include "io/results_file.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <filesystem>
 #include <unistd.h>
 
@@ -67,43 +69,77 @@ void ResultsFile::create_dataset(const std::string& name, ScalarType type, const
     datasets_.emplace(name, Dataset{h5::create_dataset(file_.id(), name, type, dims), type, dims});
 }
 
-void ResultsFile::write_rows(const std::string& name, std::vector<RowBlock> blocks) {
+void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock>& blocks) {
     const auto found = datasets_.find(name);
     if (found == datasets_.end()) throw Error::Internal("rows written to undeclared dataset '" + name + "'");
     const Dataset& ds = found->second;
     std::uint64_t width = 1;
     for (std::size_t d = 1; d < ds.dims.size(); ++d) width *= ds.dims[d];
     const std::size_t row_bytes = width * scalar_size(ds.type);
+    const std::uint64_t rows = ds.dims[0];
 
-    // HDF5 matches memory elements to the file selection in file order, so rows go in ascending order.
-    std::sort(blocks.begin(), blocks.end(), [](const RowBlock& a, const RowBlock& b) { return a.first < b.first; });
-    std::vector<std::byte> buffer;
-    h5::Handle file_space = h5::checked(H5Dget_space(ds.handle.id()), "H5Dget_space(" + name + ")");
-    h5::check(H5Sselect_none(file_space.id()), "H5Sselect_none");
-    std::uint64_t rows = 0;
-    for (std::size_t i = 0; i < blocks.size();) {
-        // Coalesce touching blocks into one hyperslab.
-        const std::uint64_t first = blocks[i].first;
-        std::uint64_t count = 0;
-        for (; i < blocks.size() && blocks[i].first == first + count; ++i) {
-            if (blocks[i].bytes.size() != blocks[i].count * row_bytes) {
-                throw Error::Internal("row block of '" + name + "' has the wrong size");
-            }
-            buffer.insert(buffer.end(), blocks[i].bytes.begin(), blocks[i].bytes.end());
-            count += blocks[i].count;
+    // Two-phase write: rows travel to the rank that owns their part of the dataset (rank r owns a contiguous
+    // block), then each rank writes its block as one hyperslab. A rank's chunks are scattered over the dataset;
+    // selecting them one by one would cost time quadratic in their number.
+    const auto ranks = static_cast<std::uint64_t>(comm_.size());
+    const auto block_start = [&](std::uint64_t r) { return r * (rows / ranks) + r * (rows % ranks) / ranks; };
+    std::vector<std::vector<std::byte>> outgoing(static_cast<std::size_t>(ranks));
+    const auto append = [](std::vector<std::byte>& to, const void* data, std::size_t size) {
+        const auto* p = static_cast<const std::byte*>(data);
+        to.insert(to.end(), p, p + size);
+    };
+    for (const RowBlock& block : blocks) {
+        if (block.bytes.size() != block.count * row_bytes || block.first + block.count > rows) {
+            throw Error::Internal("a row block of '" + name + "' has the wrong size or position");
         }
-        if (first + count > ds.dims[0]) throw Error::Internal("rows past the end of '" + name + "'");
+        std::uint64_t first = block.first;
+        std::uint64_t left = block.count;
+        while (left > 0) {
+            std::uint64_t owner = 0;  // the last rank whose block starts at or before `first`
+            for (std::uint64_t step = std::bit_floor(ranks); step > 0; step /= 2) {
+                if (owner + step < ranks && block_start(owner + step) <= first) owner += step;
+            }
+            const std::uint64_t take = std::min(left, block_start(owner + 1) - first);
+            auto& to = outgoing[owner];
+            append(to, &first, sizeof first);
+            append(to, &take, sizeof take);
+            append(to, block.bytes.data() + (first - block.first) * row_bytes, take * row_bytes);
+            first += take;
+            left -= take;
+        }
+    }
+    const auto incoming = comm_.alltoall_bytes(outgoing);
+    outgoing.clear();
+
+    const std::uint64_t lo = block_start(static_cast<std::uint64_t>(comm_.rank()));
+    const std::uint64_t hi = block_start(static_cast<std::uint64_t>(comm_.rank()) + 1);
+    std::vector<std::byte> buffer((hi - lo) * row_bytes);  // rows nobody wrote stay zero, like the fill value
+    for (const auto& message : incoming) {
+        for (std::size_t at = 0; at < message.size();) {
+            std::uint64_t first = 0, count = 0;
+            std::memcpy(&first, message.data() + at, sizeof first);
+            std::memcpy(&count, message.data() + at + sizeof first, sizeof count);
+            at += sizeof first + sizeof count;
+            if (first < lo || first + count > hi) throw Error::Internal("rows of '" + name + "' sent to the wrong rank");
+            std::memcpy(buffer.data() + (first - lo) * row_bytes, message.data() + at, count * row_bytes);
+            at += count * row_bytes;
+        }
+    }
+
+    h5::Handle file_space = h5::checked(H5Dget_space(ds.handle.id()), "H5Dget_space(" + name + ")");
+    const hsize_t elements = std::max<hsize_t>((hi - lo) * width, 1);
+    h5::Handle mem_space = h5::checked(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple");
+    if (hi > lo) {
         std::vector<hsize_t> start(ds.dims.size(), 0);
         std::vector<hsize_t> extent(ds.dims.begin(), ds.dims.end());
-        start[0] = first;
-        extent[0] = count;
-        h5::check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_OR, start.data(), nullptr, extent.data(), nullptr),
+        start[0] = lo;
+        extent[0] = hi - lo;
+        h5::check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr),
                   "H5Sselect_hyperslab(" + name + ")");
-        rows += count;
+    } else {
+        h5::check(H5Sselect_none(file_space.id()), "H5Sselect_none");
+        h5::check(H5Sselect_none(mem_space.id()), "H5Sselect_none");
     }
-    const hsize_t elements = std::max<hsize_t>(rows * width, 1);
-    h5::Handle mem_space = h5::checked(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple");
-    if (rows == 0) h5::check(H5Sselect_none(mem_space.id()), "H5Sselect_none");
     h5::Handle dxpl = collective_transfer();
     h5::check(H5Dwrite(ds.handle.id(), h5::native_type(ds.type), mem_space.id(), file_space.id(), dxpl.id(),
                        buffer.empty() ? nullptr : buffer.data()),

@@ -119,6 +119,37 @@ std::vector<std::vector<std::byte>> Comm::gather_bytes(std::span<const std::byte
     return out;
 }
 
+std::vector<std::vector<std::byte>> Comm::alltoall_bytes(const std::vector<std::vector<std::byte>>& send) const {
+    const auto ranks = static_cast<std::size_t>(size_);
+    if (send.size() != ranks) throw Error::Internal("alltoall_bytes needs one buffer per rank");
+    std::vector<int> send_counts(ranks), send_displs(ranks), recv_counts(ranks), recv_displs(ranks);
+    std::vector<std::byte> out;
+    std::size_t total = 0;
+    for (std::size_t r = 0; r < ranks; ++r) {
+        send_counts[r] = to_int_count(send[r].size());
+        send_displs[r] = to_int_count(total);
+        total += send[r].size();
+    }
+    out.reserve(total);
+    for (const auto& part : send) out.insert(out.end(), part.begin(), part.end());
+    check(MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_), "MPI_Alltoall");
+    total = 0;
+    for (std::size_t r = 0; r < ranks; ++r) {
+        recv_displs[r] = to_int_count(total);
+        total += static_cast<std::size_t>(recv_counts[r]);
+    }
+    std::vector<std::byte> in(total);
+    check(MPI_Alltoallv(out.data(), send_counts.data(), send_displs.data(), MPI_BYTE, in.data(), recv_counts.data(),
+                        recv_displs.data(), MPI_BYTE, comm_),
+          "MPI_Alltoallv");
+    std::vector<std::vector<std::byte>> received(ranks);
+    for (std::size_t r = 0; r < ranks; ++r) {
+        const auto* begin = in.data() + recv_displs[r];
+        received[r].assign(begin, begin + recv_counts[r]);
+    }
+    return received;
+}
+
 std::int64_t Comm::allreduce_min(std::int64_t value) const {
     std::int64_t out = 0;
     check(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MIN, comm_), "MPI_Allreduce");

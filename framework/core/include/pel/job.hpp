@@ -27,7 +27,9 @@
 
 #include "pel/archive.hpp"
 #include "pel/error.hpp"
+#include "pel/exact_sum.hpp"
 #include "pel/options.hpp"
+#include "pel/random.hpp"
 #include "pel/types.hpp"
 
 namespace pel {
