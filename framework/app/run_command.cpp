@@ -5,6 +5,7 @@
 #include <ctime>
 #include <memory>
 #include <sstream>
+#include <sched.h>
 #include <unistd.h>
 
 #include "app/cli.hpp"
@@ -177,6 +178,28 @@ Parsed parse(std::vector<std::string> args) {
     return p;
 }
 
+/// Warns, once, when ranks are bound to fewer CPUs than they have threads: mpirun binds each rank to one core by
+/// default, so `--threads 4` would run four threads on one core. \note collective
+void warn_if_threads_share_cores(const mpi::Comm& comm, int threads, const exec::Log& log) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : threads;
+    const auto all = comm.allgather(static_cast<double>(cpus));
+    if (comm.rank() != 0) return;
+    int short_ranks = 0, first = -1;
+    for (std::size_t r = 0; r < all.size(); ++r) {
+        if (all[r] >= threads) continue;
+        ++short_ranks;
+        if (first < 0) first = static_cast<int>(r);
+    }
+    if (short_ranks == 0) return;
+    log.warn(std::to_string(short_ranks) + " of " + std::to_string(all.size()) + " ranks can use fewer CPUs than their " +
+             std::to_string(threads) + " threads (rank " + std::to_string(first) + ": " +
+             std::to_string(static_cast<int>(all[static_cast<std::size_t>(first)])) +
+             "), so threads share cores; launch with mpirun --map-by slot:PE=" + std::to_string(threads) +
+             " (or --bind-to none), or srun --cpus-per-task=" + std::to_string(threads));
+}
+
 /// The run's effective settings as a TOML config that `pel run --config` accepts: framework options with the
 /// values in force (threads as resolved), then every job option.
 std::string effective_config(const Parsed& p) {
@@ -204,6 +227,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         return 0;
     }
     const exec::Log log(comm.rank(), p.options.verbose);
+    warn_if_threads_share_cores(comm, p.threads, log);
     log.info("host " + host_name() + ", " + std::to_string(p.threads) + " threads, job " + p.plugin.path);
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, p.options.output); });

@@ -46,7 +46,8 @@ def main():
             print(json.dumps({"rep": rep, "variant": "serial", "seconds": times["serial"][-1]}), flush=True)
             for ranks, threads in LAYOUTS:
                 path = os.path.join(tmp, f"pel-{ranks}x{threads}.h5")
-                subprocess.run(["mpirun", "-np", str(ranks), pel, "run", "mandelbrot", "--width", str(args.width),
+                # mpirun binds each rank to one core unless told to give it one core per thread.
+                subprocess.run(["mpirun", "-np", str(ranks), "--map-by", f"slot:PE={threads}", pel, "run", "mandelbrot", "--width", str(args.width),
                                 "--height", str(args.height), "--max-iterations", str(args.max_iterations),
                                 "--threads", str(threads), "--schedule", args.schedule, "--output", path],
                                check=True, capture_output=True, env=env)

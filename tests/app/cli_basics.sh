@@ -44,6 +44,12 @@ env -u OMP_NUM_THREADS SLURM_CPUS_PER_TASK=2 bash -c "\"$MPIRUN\" -x SLURM_CPUS_
 OMP_NUM_THREADS=3 expect_ok 1 run mandelbrot --width 16 --height 16 --threads 2 --output "$TMP/t.h5"
 [ "$(threads_of "$TMP/t.h5")" = 2 ] && pass || fail "--threads did not win over OMP_NUM_THREADS"
 
+# Threads bound to fewer cores than they number draw one warning naming the fix; a run with room draws none.
+timeout 60 "$MPIRUN" -np 2 --bind-to core "$PEL" run mandelbrot --threads 2 --width 16 --height 16 --output "$TMP/b.h5" 2>"$TMP/err" >/dev/null
+[ "$(grep -c 'threads share cores' "$TMP/err")" = 1 ] && grep -q "slot:PE=2" "$TMP/err" && pass || fail "no single warning for threads sharing a core: $(cat "$TMP/err")"
+timeout 60 "$MPIRUN" -np 1 --bind-to none "$PEL" run mandelbrot --threads 2 --width 16 --height 16 --output "$TMP/b.h5" 2>"$TMP/err" >/dev/null
+grep -q "threads share cores" "$TMP/err" && fail "warned although the rank may use every CPU" || pass
+
 # The command line wins over the config file; the job can come from the config.
 printf 'job = "mandelbrot"\nwidth = 30\nheight = 20\nthreads = 2\n' > "$TMP/c.toml"
 expect_ok 2 run --config "$TMP/c.toml" --width 40 --output "$TMP/c.h5"
