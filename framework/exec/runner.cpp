@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -458,7 +459,9 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         log.info("phase " + std::to_string(index) + " '" + phase->name + "': " + std::to_string(phase->items) +
                  " items");
         auto run_phase = mpi::agree(comm, [&] { return std::make_unique<PhaseRun>(job, ctx, comm, config, *phase); });
+        const double started = now_s();
         run_phase->execute();
+        const double computed = now_s();
         mpi::detail::settle(comm, run_phase->failure() ? &*run_phase->failure() : nullptr);
 
         const std::uint64_t processed = comm.allreduce_sum(run_phase->items());
@@ -475,6 +478,12 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             mpi::agree(comm, [&] { out.write_rows(columns[c].name, run_phase->rows(c, columns[c].row_bytes)); });
         }
         mpi::agree(comm, [&] { job.end_phase_any(*total, ctx); });
+        if (comm.rank() == 0 && log.verbose()) {
+            char line[160];
+            std::snprintf(line, sizeof line, "phase %d done: compute %.3f s, combine and write %.3f s", index,
+                          computed - started, now_s() - computed);
+            log.info(line);
+        }
 
         const RankStats s = run_phase->stats();
         mine.items += s.items;

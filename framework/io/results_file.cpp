@@ -83,6 +83,10 @@ void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock
     // selecting them one by one would cost time quadratic in their number.
     const auto ranks = static_cast<std::uint64_t>(comm_.size());
     const auto block_start = [&](std::uint64_t r) { return r * (rows / ranks) + r * (rows % ranks) / ranks; };
+    const auto me = static_cast<std::uint64_t>(comm_.rank());
+    const std::uint64_t lo = block_start(me);
+    const std::uint64_t hi = block_start(me + 1);
+    std::vector<std::byte> buffer((hi - lo) * row_bytes);  // rows nobody wrote stay zero, like the fill value
     std::vector<std::vector<std::byte>> outgoing(static_cast<std::size_t>(ranks));
     const auto append = [](std::vector<std::byte>& to, const void* data, std::size_t size) {
         const auto* p = static_cast<const std::byte*>(data);
@@ -100,10 +104,15 @@ void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock
                 if (owner + step < ranks && block_start(owner + step) <= first) owner += step;
             }
             const std::uint64_t take = std::min(left, block_start(owner + 1) - first);
-            auto& to = outgoing[owner];
-            append(to, &first, sizeof first);
-            append(to, &take, sizeof take);
-            append(to, block.bytes.data() + (first - block.first) * row_bytes, take * row_bytes);
+            const std::byte* rows_from = block.bytes.data() + (first - block.first) * row_bytes;
+            if (owner == me) {  // already home
+                std::memcpy(buffer.data() + (first - lo) * row_bytes, rows_from, take * row_bytes);
+            } else {
+                auto& to = outgoing[owner];
+                append(to, &first, sizeof first);
+                append(to, &take, sizeof take);
+                append(to, rows_from, take * row_bytes);
+            }
             first += take;
             left -= take;
         }
@@ -111,9 +120,6 @@ void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock
     const auto incoming = comm_.alltoall_bytes(outgoing);
     outgoing.clear();
 
-    const std::uint64_t lo = block_start(static_cast<std::uint64_t>(comm_.rank()));
-    const std::uint64_t hi = block_start(static_cast<std::uint64_t>(comm_.rank()) + 1);
-    std::vector<std::byte> buffer((hi - lo) * row_bytes);  // rows nobody wrote stay zero, like the fill value
     for (const auto& message : incoming) {
         for (std::size_t at = 0; at < message.size();) {
             std::uint64_t first = 0, count = 0;

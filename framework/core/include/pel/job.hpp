@@ -218,7 +218,8 @@ class Job : public JobBase {
     virtual void end_phase(const P& /*total*/, const Context& /*ctx*/) {}
 
   private:
-    struct Box final : AnyPartial {
+    // Each thread's partial sits on its own cache lines, so threads adding into theirs never share a line.
+    struct alignas(64) Box final : AnyPartial {
         P value;
         explicit Box(P v) : value(std::move(v)) {}
         void merge(const AnyPartial& other) override { value.merge(static_cast<const Box&>(other).value); }
