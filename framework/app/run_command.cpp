@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <ctime>
 #include <memory>
 #include <sstream>
@@ -286,7 +287,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     std::ostringstream done;
     done.precision(3);
     done << "pel: " << p.plugin.name << " finished in " << std::fixed << wall << " s on " << comm.size() << " ranks x "
-         << p.threads << " threads; results in " << out->path() << "\n";
+         << p.threads << " threads; results in " << std::filesystem::absolute(out->path()).string() << "\n";
     print0(comm, done.str());
     return 0;
 }
