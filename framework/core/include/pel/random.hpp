@@ -45,7 +45,7 @@ class Rng {
                 {static_cast<std::uint32_t>(item_), static_cast<std::uint32_t>(item_ >> 32), stream_, draw_++}, key_);
             have_ = 2;
         }
-        const int i = 2 - have_--;
+        const auto i = static_cast<std::size_t>(2 - have_--);
         return (static_cast<std::uint64_t>(block_[2 * i]) << 32) | block_[2 * i + 1];
     }
 
