@@ -1,7 +1,8 @@
-// sched/policy.cpp: chunk sizes.
+// sched/policy.cpp: chunk sizes. Every technique's formula is written once, in Dispenser::chunk_size.
 #include "sched/policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "pel/error.hpp"
 
@@ -13,7 +14,11 @@ struct Named {
     const char* name;
     Technique technique;
 };
-constexpr Named kTechniques[] = {{"static", Technique::static_block}, {"ss", Technique::ss}, {"gss", Technique::gss}};
+constexpr Named kTechniques[] = {{"static", Technique::static_block}, {"ss", Technique::ss},
+                                 {"gss", Technique::gss},             {"tss", Technique::tss},
+                                 {"fac2", Technique::fac2},           {"awf", Technique::awf}};
+
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 
 }  // namespace
 
@@ -40,8 +45,78 @@ std::string technique_name(Technique technique) {
 }
 
 Dispenser::Dispenser(Params params, std::uint64_t items, int ranks)
-    : params_(params), items_(items), ranks_(std::max(ranks, 1)), static_taken_(static_cast<std::size_t>(ranks_)) {
+    : params_(params),
+      items_(items),
+      ranks_(std::max(ranks, 1)),
+      static_taken_(static_cast<std::size_t>(ranks_)),
+      items_done_(static_cast<std::size_t>(ranks_)),
+      busy_s_(static_cast<std::size_t>(ranks_)) {
     params_.chunk_size = std::max<std::uint64_t>(params_.chunk_size, 1);
+    if (params_.technique == Technique::tss) {
+        // Tzen & Ni, "Trapezoid self-scheduling" (IEEE TPDS 1993): first chunk f = N / 2P, last l, C = 2N / (f + l)
+        // chunks, each delta = (f - l) / (C - 1) smaller than the one before.
+        const auto p = static_cast<double>(ranks_);
+        const double last = static_cast<double>(params_.chunk_size);
+        const double first = std::max(last, std::ceil(static_cast<double>(items_) / (2 * p)));
+        const double chunks = std::ceil(2 * static_cast<double>(items_) / (first + last));
+        tss_size_ = first;
+        tss_step_ = chunks > 1 ? (first - last) / (chunks - 1) : 0;
+    }
+}
+
+void Dispenser::report(int rank, const Report& work) {
+    const auto r = static_cast<std::size_t>(rank);
+    if (r >= items_done_.size()) return;
+    items_done_[r] += work.items;
+    busy_s_[r] += work.busy_s;
+}
+
+double Dispenser::weight(int rank) const {
+    // Rate = items per busy second; a rank's weight is its rate over the mean rate of the measured ranks.
+    double sum = 0;
+    int measured = 0;
+    for (std::size_t r = 0; r < busy_s_.size(); ++r) {
+        if (busy_s_[r] <= 0 || items_done_[r] == 0) continue;
+        sum += static_cast<double>(items_done_[r]) / busy_s_[r];
+        ++measured;
+    }
+    const auto r = static_cast<std::size_t>(rank);
+    if (measured == 0 || r >= busy_s_.size() || busy_s_[r] <= 0 || items_done_[r] == 0) return 1.0;
+    const double mean = sum / measured;
+    return std::clamp(static_cast<double>(items_done_[r]) / busy_s_[r] / mean, 0.05, 20.0);
+}
+
+std::uint64_t Dispenser::chunk_size(int rank) {
+    const std::uint64_t left = items_ - next_;
+    const auto p = static_cast<std::uint64_t>(ranks_);
+    const std::uint64_t least = params_.chunk_size;
+    switch (params_.technique) {
+        case Technique::static_block: return 0;  // handled in next()
+        case Technique::ss: return least;
+        case Technique::gss:
+            // Polychronopoulos & Kuck, "Guided self-scheduling" (IEEE TC 1987): chunk = ceil(remaining / P).
+            return std::max(least, ceil_div(left, p));
+        case Technique::tss: {
+            const auto size = static_cast<std::uint64_t>(std::ceil(tss_size_));
+            tss_size_ = std::max(tss_size_ - tss_step_, static_cast<double>(least));
+            return std::max(least, size);
+        }
+        case Technique::fac2:
+        case Technique::awf: {
+            // Flynn Hummel, Schonberg & Flynn, "Factoring" (CACM 1992), practical FAC2: each batch hands out half of
+            // what remains as P equal chunks, ceil(remaining / 2P). AWF (Banicescu & Velusamy, 2001; chunk-level
+            // variant AWF-C, Carino & Banicescu 2008) scales each chunk by the requesting rank's relative speed.
+            if (batch_left_ == 0) {
+                batch_size_ = std::max(least, ceil_div(left, 2 * p));
+                batch_left_ = ranks_;
+            }
+            --batch_left_;
+            if (params_.technique == Technique::fac2) return batch_size_;
+            const double weighted = std::round(weight(rank) * static_cast<double>(batch_size_));
+            return std::max(least, static_cast<std::uint64_t>(weighted));
+        }
+    }
+    return least;
 }
 
 std::optional<ItemRange> Dispenser::next(int rank) {
@@ -61,13 +136,7 @@ std::optional<ItemRange> Dispenser::next(int rank) {
     }
     const std::uint64_t left = items_ - next_;
     if (left == 0) return std::nullopt;
-    std::uint64_t size = params_.chunk_size;
-    if (params_.technique == Technique::gss) {
-        // Polychronopoulos & Kuck, "Guided self-scheduling" (1987): chunk = ceil(remaining / P).
-        const auto p = static_cast<std::uint64_t>(ranks_);
-        size = std::max(size, left / p + (left % p != 0 ? 1 : 0));
-    }
-    size = std::min(size, left);
+    const std::uint64_t size = std::min(chunk_size(rank), left);
     const ItemRange chunk{next_, next_ + size};
     next_ += size;
     return chunk;

@@ -10,11 +10,14 @@
 
 namespace pel::sched {
 
-/// How chunk sizes are chosen.
+/// How chunk sizes are chosen. Each technique's formula is in Dispenser::chunk_size (policy.cpp).
 enum class Technique {
     static_block,  ///< one contiguous block per rank (the baseline)
     ss,            ///< self-scheduling: every chunk has --chunk-size items
-    gss,           ///< guided self-scheduling: remaining / ranks, at least --chunk-size
+    gss,           ///< guided self-scheduling: remaining / ranks
+    tss,           ///< trapezoid self-scheduling: sizes fall linearly from N / 2P to --chunk-size
+    fac2,          ///< factoring: batches of P equal chunks, each batch half of what remains
+    awf,           ///< adaptive weighted factoring: fac2 with each rank's chunks scaled by its measured speed
 };
 
 /// Every technique's name, as --schedule takes it.
@@ -26,7 +29,13 @@ std::string technique_name(Technique technique);
 /// Settings of a technique.
 struct Params {
     Technique technique = Technique::gss;
-    std::uint64_t chunk_size = 1;  ///< fixed size (ss) or smallest size (gss)
+    std::uint64_t chunk_size = 1;  ///< fixed size (ss), else the smallest chunk
+};
+
+/// What a rank did since its previous request: the measure adaptive techniques learn from.
+struct Report {
+    std::uint64_t items = 0;
+    double busy_s = 0;  ///< thread-seconds spent in the job's kernel
 };
 
 /// Hands out the items [0, items) of one phase in chunks, one request at a time. Every item is granted exactly
@@ -35,17 +44,31 @@ class Dispenser {
   public:
     Dispenser(Params params, std::uint64_t items, int ranks);
 
+    /// Records what `rank` did since its last report (used by awf; harmless for the others).
+    void report(int rank, const Report& work);
     /// The next chunk for `rank`, or nothing when that rank gets no more work in this phase.
     std::optional<ItemRange> next(int rank);
     /// Items not yet granted.
     [[nodiscard]] std::uint64_t remaining() const noexcept { return items_ - next_; }
+    /// The weight awf gives `rank`'s chunks: its speed relative to the mean of the ranks measured so far (1 when
+    /// nothing is measured).
+    [[nodiscard]] double weight(int rank) const;
 
   private:
+    /// The size of the next chunk for `rank` (before clamping to what remains).
+    std::uint64_t chunk_size(int rank);
+
     Params params_;
     std::uint64_t items_;
     int ranks_;
     std::uint64_t next_ = 0;
     std::vector<bool> static_taken_;
+    double tss_size_ = 0;       ///< tss: size of the next chunk
+    double tss_step_ = 0;       ///< tss: how much each chunk shrinks
+    std::uint64_t batch_size_ = 0;  ///< fac2, awf: the current batch's chunk size (before weighting)
+    int batch_left_ = 0;            ///< fac2, awf: chunks left in the current batch
+    std::vector<std::uint64_t> items_done_;  ///< awf: per rank
+    std::vector<double> busy_s_;             ///< awf: per rank
 };
 
 }  // namespace pel::sched

@@ -2,6 +2,7 @@
 #include "sched/policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
@@ -89,7 +90,8 @@ struct StringMaker<std::optional<pel::ItemRange>> {
 
 TEST_CASE("Dispenser grants every item exactly once, for every technique", "[sched][policy]") {
     std::mt19937_64 gen(12345);
-    for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss}) {
+    for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss, Technique::tss,
+                                      Technique::fac2, Technique::awf}) {
         for (const std::uint64_t items : kItemCounts) {
             for (const int ranks : kRankCounts) {
                 for (const std::uint64_t chunk_size : kChunkSizes) {
@@ -246,14 +248,14 @@ TEST_CASE("Dispenser handles item counts near 2^64", "[sched][policy]") {
 
 TEST_CASE("Technique names", "[sched][policy]") {
     const std::vector<std::string> names = pel::sched::technique_names();
-    CHECK(names == std::vector<std::string>{"static", "ss", "gss"});
+    CHECK(names == std::vector<std::string>{"static", "ss", "gss", "tss", "fac2", "awf"});
     for (const std::string& name : names) CHECK(pel::sched::technique_name(pel::sched::parse_technique(name)) == name);
     CHECK(pel::sched::parse_technique("static") == Technique::static_block);
     CHECK(pel::sched::parse_technique("ss") == Technique::ss);
     CHECK(pel::sched::parse_technique("gss") == Technique::gss);
 
     SECTION("an unknown name is a usage error that lists the known names") {
-        for (const std::string bad : {"fac2", "", "SS", "gss ", "static_block"}) {
+        for (const std::string bad : {"fac3", "", "SS", "gss ", "static_block"}) {
             CAPTURE(bad);
             try {
                 (void)pel::sched::parse_technique(bad);
@@ -266,4 +268,39 @@ TEST_CASE("Technique names", "[sched][policy]") {
             }
         }
     }
+}
+
+TEST_CASE("tss chunks fall linearly from N / 2P towards chunk_size", "[sched][policy]") {
+    Dispenser dispenser(Params{Technique::tss, 1}, 1000, 4);  // f = 125, l = 1, C = 16, delta = 124 / 15
+    std::vector<std::uint64_t> sizes;
+    while (const auto c = dispenser.next(0)) sizes.push_back(c->size());
+    REQUIRE(sizes.size() >= 2);
+    CHECK(sizes[0] == 125);
+    CHECK(sizes[1] == 117);  // ceil(125 - 8.27)
+    for (std::size_t i = 1; i + 1 < sizes.size(); ++i) CHECK(sizes[i] <= sizes[i - 1]);
+    std::uint64_t total = 0;
+    for (auto s : sizes) total += s;
+    CHECK(total == 1000);
+}
+
+TEST_CASE("fac2 hands out batches of P equal chunks, each batch half of what remains", "[sched][policy]") {
+    Dispenser dispenser(Params{Technique::fac2, 1}, 1000, 4);
+    std::vector<std::uint64_t> sizes;
+    for (int i = 0; i < 8; ++i) sizes.push_back(dispenser.next(i % 4)->size());
+    CHECK(sizes == std::vector<std::uint64_t>{125, 125, 125, 125, 63, 63, 63, 63});
+}
+
+TEST_CASE("awf gives a rank measured twice as slow chunks half as large", "[sched][policy]") {
+    Dispenser dispenser(Params{Technique::awf, 1}, 100000, 4);
+    CHECK(dispenser.weight(0) == 1.0);  // nothing measured: every rank alike
+    for (int r = 0; r < 4; ++r) dispenser.report(r, {100, r == 3 ? 2.0 : 1.0});
+    // Rates 100, 100, 100, 50: mean 87.5, so weights 8/7 and 4/7.
+    CHECK(dispenser.weight(0) == Approx(8.0 / 7.0));
+    CHECK(dispenser.weight(3) == Approx(4.0 / 7.0));
+    const auto fast = dispenser.next(0);
+    const auto slow = dispenser.next(3);
+    REQUIRE(fast);
+    REQUIRE(slow);
+    CHECK(static_cast<double>(slow->size()) / static_cast<double>(fast->size()) == Approx(0.5).epsilon(0.01));
+    CHECK(fast->size() == static_cast<std::uint64_t>(std::round(12500 * 8.0 / 7.0)));
 }
