@@ -6,6 +6,7 @@
 #include <ctime>
 #include <memory>
 #include <sstream>
+#include <thread>
 #include <sched.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ struct RunOptions {
     std::int64_t threads = 0;
     std::int64_t chunk_size = 1;
     std::string schedule = "gss";
+    std::int64_t prefetch = 1;
     std::string job_path;
     bool verbose = false;
 };
@@ -45,6 +47,9 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     std::string names;
     for (const auto& n : sched::technique_names()) names += (names.empty() ? "" : ", ") + n;
     app.add_option("--schedule", o.schedule, "chunk-size technique: " + names)->capture_default_str();
+    app.add_option("--prefetch", o.prefetch, "chunk requests a worker keeps in flight while it computes (0: none)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{64}));
     app.add_option("--job-path", o.job_path, "colon-separated directories to search for job plugins first");
     app.add_flag("--verbose", o.verbose, "print progress and per-rank statistics");
 }
@@ -210,6 +215,7 @@ std::string effective_config(const Parsed& p) {
     os << "threads = " << p.threads << "\n";
     os << "chunk-size = " << p.options.chunk_size << "\n";
     os << "schedule = \"" << p.options.schedule << "\"\n";
+    os << "prefetch = " << p.options.prefetch << "\n";
     for (const auto& spec : p.declared.specs()) os << spec.name() << " = " << spec.value_text() << "\n";
     return os.str();
 }
@@ -251,6 +257,10 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.job_name = p.plugin.name;
     config.threads = p.threads;
     config.schedule = {p.technique, static_cast<std::uint64_t>(p.options.chunk_size)};
+    config.prefetch = static_cast<int>(p.options.prefetch);
+    const auto cores = std::max(1u, std::thread::hardware_concurrency());
+    config.oversubscribed = comm.allreduce_max(std::int64_t{comm.node_ranks()} * p.threads) > std::int64_t{cores};
+    if (config.oversubscribed) log.info("more threads than cores: waiting ranks yield and sleep");
     const exec::RunSummary summary = exec::run(*p.job, comm, *out, config, log);
 
     const double wall = comm.allreduce_max(seconds_since(started));

@@ -16,6 +16,9 @@
 #include <mutex>
 #include <omp.h>
 #include <optional>
+#include <thread>
+
+#include <sched.h>
 
 #include "io/arrays.hpp"
 
@@ -28,19 +31,51 @@ constexpr int kTagGrant = 102;
 /// How long rank 0 computes between looks at its request queue, in seconds.
 constexpr double kServeInterval = 200e-6;
 
-/// Worker to rank 0: "give me work" (or "I failed, stop").
+enum class RequestKind : std::uint32_t {
+    work,  ///< "give me a chunk"; answered with one GrantMsg
+    bye,   ///< "I will send nothing more this phase"; not answered
+};
+
+/// Worker to rank 0, on one tag so that a worker's messages arrive in the order sent. Carries what the worker did
+/// since its previous message, which adaptive techniques learn from.
 struct RequestMsg {
-    std::uint64_t items_done = 0;
-    std::uint32_t failed = 0;
+    RequestKind kind = RequestKind::work;
+    std::uint32_t failed = 0;  ///< with bye: this rank's kernel threw
+    std::uint64_t items = 0;
+    double busy_s = 0;
 };
 
 enum class GrantKind : std::uint32_t { chunk, done, abort };
 
-/// Rank 0 to worker: a chunk, or the end of the phase.
+/// Rank 0 to worker: a chunk, or the end of the phase (for this worker), or "stop: a rank failed".
 struct GrantMsg {
     std::uint64_t begin = 0;
     std::uint64_t end = 0;
     GrantKind kind = GrantKind::done;
+};
+
+/// Waits politely: spins while cores are to spare, else yields and then sleeps with a growing pause, so that
+/// many ranks waiting on few cores do not poll the working ones out of the CPU.
+class Backoff {
+  public:
+    explicit Backoff(bool oversubscribed) : oversubscribed_(oversubscribed) {}
+
+    void pause() {
+        ++polls_;
+        if (!oversubscribed_) {
+            if (polls_ % 1024 == 0) sched_yield();
+            return;
+        }
+        if (polls_ < 16) {
+            sched_yield();
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(std::min<long>(500, 10L << std::min(polls_ - 16, 6))));
+    }
+
+  private:
+    bool oversubscribed_;
+    int polls_ = 0;
 };
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -204,14 +239,17 @@ class PhaseRun {
         if (comm_.rank() == 0) {
             if (failure_) abort_ = true;
             serve_until_all_done();
-        } else if (!told_final_) {
-            // This rank stopped early (its kernel failed): say so, and wait for rank 0's last word.
+            return;
+        }
+        // Every request gets its answer before the goodbye (after a failure, chunks still arriving are dropped:
+        // the run is ending).
+        while (!pending_.empty()) {
             const double t0 = now_s();
-            comm_.send(RequestMsg{items(), 1}, 0, kTagRequest);
-            GrantMsg grant;
-            comm_.recv(grant, 0, kTagGrant);
+            wait_for_front();
             wait_s_ += now_s() - t0;
         }
+        const sched::Report report = take_report();
+        comm_.send(RequestMsg{RequestKind::bye, failure_ ? 1u : 0u, report.items, report.busy_s}, 0, kTagRequest);
     }
 
     /// The first error on this rank, if any.
@@ -284,8 +322,11 @@ class PhaseRun {
                         record_failure(batch, e);
                         break;
                     }
-                    busy += now_s() - t0;
+                    const double spent = now_s() - t0;
+                    busy += spent;
                     done += batch.size();
+                    unreported_items_.fetch_add(batch.size(), std::memory_order_relaxed);
+                    unreported_ns_.fetch_add(static_cast<std::uint64_t>(spent * 1e9), std::memory_order_relaxed);
                     if (serving) serve_pending();
                     continue;
                 }
@@ -309,23 +350,72 @@ class PhaseRun {
         thread_items_[static_cast<std::size_t>(tid)] = done;
     }
 
-    /// The next chunk for this rank; called under queue_mutex_.
+    /// What this rank did since its last report.
+    sched::Report take_report() {
+        return {unreported_items_.exchange(0, std::memory_order_relaxed),
+                static_cast<double>(unreported_ns_.exchange(0, std::memory_order_relaxed)) * 1e-9};
+    }
+
+    /// The next chunk for this rank; called under queue_mutex_. A worker keeps `prefetch` requests in flight (or
+    /// answered and waiting) while it computes, so that it seldom waits for rank 0.
     std::optional<ItemRange> fetch() {
         if (comm_.rank() == 0) {
             const std::lock_guard lock(sched_mutex_);
             serve_locked();
             if (abort_) return std::nullopt;
+            dispenser_.report(0, take_report());
             return dispenser_.next(0);
         }
         const double t0 = now_s();
-        comm_.send(RequestMsg{0, 0}, 0, kTagRequest);
-        GrantMsg grant;
-        comm_.recv(grant, 0, kTagGrant);
-        wait_s_ += now_s() - t0;
-        if (grant.kind == GrantKind::chunk) return ItemRange{grant.begin, grant.end};
-        told_final_ = true;
+        while (true) {
+            collect_arrived();
+            if (!ready_.empty()) {
+                const ItemRange chunk = ready_.front();
+                ready_.pop_front();
+                top_up(config_.prefetch);
+                wait_s_ += now_s() - t0;
+                return chunk;
+            }
+            if (final_ && pending_.empty()) {
+                wait_s_ += now_s() - t0;
+                return std::nullopt;
+            }
+            top_up(std::max(config_.prefetch, 1));
+            wait_for_front();
+        }
+    }
+
+    /// Sends requests until `depth` chunks are asked for or waiting.
+    void top_up(int depth) {
+        while (!final_ && !stop_ && pending_.size() + ready_.size() < static_cast<std::size_t>(depth)) {
+            const sched::Report report = take_report();
+            comm_.send(RequestMsg{RequestKind::work, 0, report.items, report.busy_s}, 0, kTagRequest);
+            Pending& p = pending_.emplace_back();
+            p.request = comm_.irecv(p.grant, 0, kTagGrant);
+        }
+    }
+
+    /// Takes in the grants that have arrived (they arrive in the order asked).
+    void collect_arrived() {
+        while (!pending_.empty() && pending_.front().request.test()) accept_front();
+    }
+
+    /// Waits for the oldest outstanding grant, politely, and takes it in.
+    void wait_for_front() {
+        Backoff backoff(config_.oversubscribed);
+        while (!pending_.front().request.test()) backoff.pause();
+        accept_front();
+    }
+
+    void accept_front() {
+        const GrantMsg grant = pending_.front().grant;
+        pending_.pop_front();
+        if (grant.kind == GrantKind::chunk) {
+            if (!stop_) ready_.push_back({grant.begin, grant.end});
+            return;
+        }
+        final_ = true;
         if (grant.kind == GrantKind::abort) stop_ = true;
-        return std::nullopt;
     }
 
     /// Rank 0, between batches: answers waiting requests unless another thread is already doing so.
@@ -338,24 +428,36 @@ class PhaseRun {
         while (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) answer(status->source);
     }
 
-    /// Rank 0, after its own work: answers every worker until each has been told the phase is over.
+    /// Rank 0, after its own work: answers every worker until each has said goodbye.
     void serve_until_all_done() {
-        while (finals_sent_ < comm_.size() - 1) answer(mpi::any_source);
+        Backoff backoff(config_.oversubscribed);
+        while (byes_ < comm_.size() - 1) {
+            if (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) {
+                answer(status->source);
+                backoff = Backoff(config_.oversubscribed);
+            } else {
+                backoff.pause();
+            }
+        }
     }
 
-    /// Receives one request from `source` and answers it.
+    /// Receives one message from `source` and answers it if it asks for work.
     void answer(int source) {
         RequestMsg request;
-        const mpi::Status status = comm_.recv(request, source, kTagRequest);
+        comm_.recv(request, source, kTagRequest);
+        dispenser_.report(source, {request.items, request.busy_s});
+        if (request.kind == RequestKind::bye) {
+            ++byes_;
+            if (request.failed != 0) abort_ = true;
+            return;
+        }
         GrantMsg grant;
-        if (request.failed != 0) abort_ = true;
         if (abort_) {
             grant.kind = GrantKind::abort;
-        } else if (const auto chunk = dispenser_.next(status.source)) {
+        } else if (const auto chunk = dispenser_.next(source)) {
             grant = {chunk->begin, chunk->end, GrantKind::chunk};
         }
-        if (grant.kind != GrantKind::chunk) ++finals_sent_;
-        comm_.send(grant, status.source, kTagGrant);
+        comm_.send(grant, source, kTagGrant);
     }
 
     void record_failure(ItemRange batch, const std::exception& e) {
@@ -378,15 +480,24 @@ class PhaseRun {
     std::mutex sched_mutex_;
     sched::Dispenser dispenser_;
     bool abort_ = false;
-    int finals_sent_ = 0;
+    int byes_ = 0;
 
     // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).
     std::mutex queue_mutex_;
     std::deque<Slot> slots_;
     std::atomic<Slot*> current_{nullptr};
     bool finished_ = false;
-    bool told_final_ = false;
     double wait_s_ = 0;
+    /// A request sent to rank 0 whose grant is awaited; the grant lands in place (deque: never moves).
+    struct Pending {
+        GrantMsg grant;
+        mpi::Request request;
+    };
+    std::deque<Pending> pending_;
+    std::deque<ItemRange> ready_;  ///< granted chunks not yet started
+    bool final_ = false;           ///< rank 0 said "done" or "abort"
+    std::atomic<std::uint64_t> unreported_items_{0};
+    std::atomic<std::uint64_t> unreported_ns_{0};
 
     std::atomic<bool> stop_{false};
     std::mutex failure_mutex_;

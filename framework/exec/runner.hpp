@@ -18,6 +18,10 @@ struct RunConfig {
     std::string job_name;
     int threads = 1;
     sched::Params schedule;
+    /// Chunk requests a worker keeps in flight while it computes (0: ask only when out of work).
+    int prefetch = 1;
+    /// More threads than cores on a node: waiting ranks yield and sleep instead of spinning.
+    bool oversubscribed = false;
 };
 
 /// What one rank did over the whole run.

@@ -46,6 +46,16 @@ Comm::~Comm() {
     if (comm_ != MPI_COMM_NULL && finalized == 0) MPI_Comm_free(&comm_);
 }
 
+int Comm::node_ranks() const {
+    MPI_Comm node = MPI_COMM_NULL;
+    check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+    int size = 0;
+    const int rc = MPI_Comm_size(node, &size);
+    MPI_Comm_free(&node);
+    check(rc, "MPI_Comm_size");
+    return size;
+}
+
 void Comm::send_bytes(std::span<const std::byte> data, int dest, int tag) const {
     check(MPI_Send(data.data(), to_int_count(data.size()), MPI_BYTE, dest, tag, comm_), "MPI_Send");
 }

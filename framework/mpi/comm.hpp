@@ -69,6 +69,8 @@ class Comm {
     [[nodiscard]] int rank() const noexcept { return rank_; }
     [[nodiscard]] int size() const noexcept { return size_; }
     [[nodiscard]] MPI_Comm native() const noexcept { return comm_; }
+    /// How many ranks of this communicator share this rank's node (shared memory). \note collective
+    [[nodiscard]] int node_ranks() const;
 
     /// Sends a trivially copyable value.
     template <class T>

@@ -1,5 +1,5 @@
 # tests/app/layout_invariance.sh JOB: JOB's datasets and result attributes are bit-identical for any ranks (1-8),
-# threads (1-4), chunk size and schedule.
+# threads (1-4), chunk size, schedule and prefetch depth.
 source "$(dirname "$0")/common.sh"
 job=$1
 case "$job" in
@@ -11,13 +11,15 @@ esac
 attr_flags=()
 for a in "${attrs[@]}"; do attr_flags+=(--attr "$a"); done
 
-# ranks threads schedule chunk-size
-layouts=("1 1 ss 1" "2 1 gss 1" "2 2 ss 7" "4 1 ss 3" "3 4 gss 2" "8 1 ss 1" "1 4 static 1" "4 3 static 1" "2 2 ss 1000")
+# ranks threads schedule chunk-size prefetch
+layouts=("1 1 ss 1 0" "2 1 gss 1 1" "2 2 ss 7 0" "4 1 ss 3 3" "3 4 gss 2 1" "8 1 ss 1 2" "1 4 static 1 1"
+         "4 3 static 1 1" "2 2 ss 1000 1" "3 2 tss 1 1" "5 1 fac2 2 2" "4 2 awf 1 1")
 ref=""
 for layout in "${layouts[@]}"; do
-  read -r np threads schedule chunk <<<"$layout"
-  out="$TMP/$job-$np-$threads-$schedule-$chunk.h5"
-  expect_ok "$np" run "$job" "${args[@]}" --threads "$threads" --schedule "$schedule" --chunk-size "$chunk" --output "$out"
+  read -r np threads schedule chunk prefetch <<<"$layout"
+  out="$TMP/$job-$np-$threads-$schedule-$chunk-$prefetch.h5"
+  expect_ok "$np" run "$job" "${args[@]}" --threads "$threads" --schedule "$schedule" --chunk-size "$chunk" \
+    --prefetch "$prefetch" --output "$out"
   if [ -z "$ref" ]; then ref=$out; continue; fi
   if "$H5SAME" "$ref" "$out" "${attr_flags[@]}" --ignore /stats >"$TMP/same" 2>&1; then pass; else
     fail "$job on $layout differs from 1x1: $(cat "$TMP/same")"
