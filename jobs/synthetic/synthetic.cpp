@@ -45,6 +45,8 @@ class Synthetic final : public pel::Job<Totals> {
         o.add("mean-us", mean_us_, "mean item cost in microseconds").range(0, 1e9);
         o.add("mode", mode_, "spin: busy-wait for the cost; sleep: sleep for it").choices({"spin", "sleep"});
         o.add("seed", seed_, "seed of the item costs and results");
+        o.add("slow-rank", slow_rank_, "this rank's items take --slow-factor times their cost (-1: none)").min(-1);
+        o.add("slow-factor", slow_factor_, "how much slower --slow-rank is").range(0, 1e6);
     }
 
     void setup(pel::SetupContext& ctx) override {
@@ -63,13 +65,15 @@ class Synthetic final : public pel::Job<Totals> {
         return pel::Phase{"items", static_cast<std::uint64_t>(items_)};
     }
 
-    void process(pel::ItemRange items, Totals& totals, pel::ItemSink& out, const pel::Context& /*ctx*/) const override {
+    void process(pel::ItemRange items, Totals& totals, pel::ItemSink& out, const pel::Context& ctx) const override {
         const auto seed = static_cast<std::uint64_t>(seed_);
+        // A slowed rank spends longer on the same items; what the items compute does not change.
+        const double slowdown = ctx.rank() == slow_rank_ ? slow_factor_ : 1.0;
         for (std::uint64_t i = items.begin; i < items.end; ++i) {
             const double cost = cost_us(i);
             const std::uint64_t result = pel::Rng(seed, i, 1).next_u64();
             if (cost > 0) {
-                const std::chrono::duration<double, std::micro> wait(cost);
+                const std::chrono::duration<double, std::micro> wait(cost * slowdown);
                 if (sleep_) {
                     std::this_thread::sleep_for(wait);
                 } else {
@@ -143,6 +147,8 @@ class Synthetic final : public pel::Job<Totals> {
     double mean_us_ = 100;
     std::string mode_ = "spin";
     std::int64_t seed_ = 1;
+    std::int64_t slow_rank_ = -1;
+    double slow_factor_ = 1;
 
     Kind kind_ = Kind::uniform;
     bool sleep_ = false;
