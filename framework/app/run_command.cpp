@@ -206,6 +206,31 @@ void warn_if_threads_share_cores(const mpi::Comm& comm, int threads, const exec:
              " (or --bind-to none), or srun --cpus-per-task=" + std::to_string(threads));
 }
 
+/// Stores the run's statistics in group /stats: a dataset per measure with one value per rank, and the run's
+/// makespan, lower bound, imbalance and efficiency as attributes. \note collective
+void write_stats(io::ResultsFile& out, const exec::RunSummary& summary, const std::string& schedule) {
+    const auto column = [&](const char* name, auto field) {
+        using T = std::remove_cvref_t<decltype(field(summary.ranks.front()))>;
+        std::vector<T> values;
+        for (const auto& r : summary.ranks) values.push_back(field(r));
+        out.write_whole(std::string("stats/") + name, scalar_type_of<T>::value, {values.size()},
+                        std::as_bytes(std::span(values)));
+    };
+    column("items", [](const exec::RankStats& r) { return r.items; });
+    column("chunks", [](const exec::RankStats& r) { return r.chunks; });
+    column("busy_s", [](const exec::RankStats& r) { return r.busy_s; });
+    column("idle_s", [](const exec::RankStats& r) { return r.idle_s; });
+    column("wait_s", [](const exec::RankStats& r) { return r.wait_s; });
+    column("serve_s", [](const exec::RankStats& r) { return r.serve_s; });
+    column("requests", [](const exec::RankStats& r) { return r.requests; });
+    const double efficiency = summary.efficiency();
+    out.attribute_on("stats", "makespan_s", ScalarType::f64, &summary.makespan_s);
+    out.attribute_on("stats", "lower_bound_s", ScalarType::f64, &summary.lower_bound_s);
+    out.attribute_on("stats", "imbalance", ScalarType::f64, &summary.imbalance);
+    out.attribute_on("stats", "efficiency", ScalarType::f64, &efficiency);
+    out.attribute_on("stats", "schedule", schedule);
+}
+
 /// The run's effective settings as a TOML config that `pel run --config` accepts: framework options with the
 /// values in force (threads as resolved), then every job option.
 std::string effective_config(const Parsed& p) {
@@ -265,19 +290,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
 
     const double wall = comm.allreduce_max(seconds_since(started));
     mpi::agree(comm, [&] {
-        std::vector<std::uint64_t> items, chunks;
-        std::vector<double> busy, wait;
-        for (const auto& r : summary.ranks) {
-            items.push_back(r.items);
-            chunks.push_back(r.chunks);
-            busy.push_back(r.busy_s);
-            wait.push_back(r.wait_s);
-        }
-        const std::vector<std::uint64_t> dims{summary.ranks.size()};
-        out->write_whole("stats/items", ScalarType::u64, dims, std::as_bytes(std::span(items)));
-        out->write_whole("stats/chunks", ScalarType::u64, dims, std::as_bytes(std::span(chunks)));
-        out->write_whole("stats/busy_s", ScalarType::f64, dims, std::as_bytes(std::span(busy)));
-        out->write_whole("stats/wait_s", ScalarType::f64, dims, std::as_bytes(std::span(wait)));
+        write_stats(*out, summary, p.options.schedule);
         const std::int64_t phases = summary.phases;
         out->attribute("phases", ScalarType::i64, &phases);
         out->attribute("wall_time_s", ScalarType::f64, &wall);
@@ -290,7 +303,8 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
             std::ostringstream line;
             line.precision(3);
             line << "rank " << r << ": " << s.items << " items, " << s.chunks << " chunks, busy " << std::fixed
-                 << s.busy_s << " thread-s, waited " << s.wait_s << " s";
+                 << s.busy_s << " thread-s, idle " << s.idle_s << " thread-s, waited " << s.wait_s << " s";
+            if (r == 0 && summary.ranks.size() > 1) line << ", served " << s.requests << " requests in " << s.serve_s << " s";
             log.info(line.str());
         }
     }
@@ -298,6 +312,11 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     done.precision(3);
     done << "pel: " << p.plugin.name << " finished in " << std::fixed << wall << " s on " << comm.size() << " ranks x "
          << p.threads << " threads; results in " << std::filesystem::absolute(out->path()).string() << "\n";
+    std::uint64_t chunks = 0;
+    for (const auto& r : summary.ranks) chunks += r.chunks;
+    done << "pel: makespan " << summary.makespan_s << " s, lower bound " << summary.lower_bound_s << " s (efficiency "
+         << summary.efficiency() << "), imbalance " << summary.imbalance << ", " << chunks << " chunks, schedule "
+         << p.options.schedule << "\n";
     print0(comm, done.str());
     return 0;
 }

@@ -284,12 +284,16 @@ class PhaseRun {
         return n;
     }
 
-    [[nodiscard]] RankStats stats() const {
+    /// This rank's share of the phase, which lasted `phase_s` on the slowest rank.
+    [[nodiscard]] RankStats stats(double phase_s) const {
         RankStats s;
         s.items = items();
         s.chunks = slots_.size();
         for (double b : thread_busy_) s.busy_s += b;
+        s.idle_s = std::max(0.0, phase_s * config_.threads - s.busy_s);
         s.wait_s = wait_s_;
+        s.serve_s = serve_s_;
+        s.requests = requests_;
         return s;
     }
 
@@ -441,8 +445,20 @@ class PhaseRun {
         }
     }
 
+    /// Adds the time of one answer to serve_s_ however the answer ends.
+    struct Served {
+        PhaseRun& run;
+        double t0;
+        ~Served() {
+            run.serve_s_ += now_s() - t0;
+            ++run.requests_;
+        }
+    };
+
     /// Receives one message from `source` and answers it if it asks for work.
     void answer(int source) {
+        const double t0 = now_s();
+        Served served{*this, t0};
         RequestMsg request;
         comm_.recv(request, source, kTagRequest);
         dispenser_.report(source, {request.items, request.busy_s});
@@ -481,6 +497,8 @@ class PhaseRun {
     sched::Dispenser dispenser_;
     bool abort_ = false;
     int byes_ = 0;
+    double serve_s_ = 0;
+    std::uint64_t requests_ = 0;
 
     // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).
     std::mutex queue_mutex_;
@@ -596,11 +614,16 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             log.info(line);
         }
 
-        const RankStats s = run_phase->stats();
+        const double phase_s = comm.allreduce_max(computed - started);
+        summary.makespan_s += phase_s;
+        const RankStats s = run_phase->stats(phase_s);
         mine.items += s.items;
         mine.chunks += s.chunks;
         mine.busy_s += s.busy_s;
+        mine.idle_s += s.idle_s;
         mine.wait_s += s.wait_s;
+        mine.serve_s += s.serve_s;
+        mine.requests += s.requests;
         summary.phases = index + 1;
     }
 
@@ -611,11 +634,19 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
     const auto items = gather(static_cast<double>(mine.items));
     const auto chunks = gather(static_cast<double>(mine.chunks));
     const auto busy = gather(mine.busy_s);
+    const auto idle = gather(mine.idle_s);
     const auto wait = gather(mine.wait_s);
+    const auto serve = gather(mine.serve_s);
+    const auto requests = gather(static_cast<double>(mine.requests));
+    double busy_total = 0, busy_max = 0;
     for (std::size_t r = 0; r < items.size(); ++r) {
-        summary.ranks.push_back(
-            {static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]), busy[r], wait[r]});
+        summary.ranks.push_back({static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]), busy[r],
+                                 idle[r], wait[r], serve[r], static_cast<std::uint64_t>(requests[r])});
+        busy_total += busy[r];
+        busy_max = std::max(busy_max, busy[r]);
     }
+    summary.lower_bound_s = busy_total / static_cast<double>(comm.size() * config.threads);
+    summary.imbalance = busy_total > 0 ? busy_max / (busy_total / static_cast<double>(comm.size())) : 1.0;
     return summary;
 }
 

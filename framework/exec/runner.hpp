@@ -29,13 +29,21 @@ struct RankStats {
     std::uint64_t items = 0;   ///< items processed
     std::uint64_t chunks = 0;  ///< chunks received
     double busy_s = 0;         ///< thread-seconds inside the job's kernel
+    double idle_s = 0;         ///< thread-seconds of the phases' duration not spent in the kernel
     double wait_s = 0;         ///< seconds a thread waited for rank 0 to grant a chunk
+    double serve_s = 0;        ///< rank 0: seconds spent answering requests
+    std::uint64_t requests = 0;  ///< rank 0: requests answered
 };
 
 /// What a run did, the same on every rank.
 struct RunSummary {
     int phases = 0;
     std::vector<RankStats> ranks;  ///< one per rank
+    double makespan_s = 0;         ///< time the phases took (slowest rank), without setup and writing
+    double lower_bound_s = 0;      ///< the work bound: all kernel time spread evenly over every thread
+    double imbalance = 1;          ///< max over ranks of busy time / mean busy time
+    /// lower_bound_s / makespan_s: 1 when no thread ever waited.
+    [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }
 };
 
 /// Runs `job` on every rank: setup, every phase, then write_results into `out`. Throws mpi::AgreedError, on every

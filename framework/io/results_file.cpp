@@ -64,6 +64,17 @@ void ResultsFile::attribute(const std::string& name, ScalarType type, const void
     h5::write_attribute(file_.id(), name, type, value);
 }
 
+void ResultsFile::attribute_on(const std::string& object, const std::string& name, const std::string& value) {
+    h5::Handle target = h5::checked(H5Oopen(file_.id(), object.c_str(), H5P_DEFAULT), "opening '" + object + "'");
+    h5::write_attribute(target.id(), name, value);
+}
+
+void ResultsFile::attribute_on(const std::string& object, const std::string& name, ScalarType type,
+                               const void* value) {
+    h5::Handle target = h5::checked(H5Oopen(file_.id(), object.c_str(), H5P_DEFAULT), "opening '" + object + "'");
+    h5::write_attribute(target.id(), name, type, value);
+}
+
 void ResultsFile::create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims) {
     if (datasets_.contains(name)) throw Error::Failure("dataset '" + name + "' is written twice");
     datasets_.emplace(name, Dataset{h5::create_dataset(file_.id(), name, type, dims), type, dims});

@@ -35,6 +35,9 @@ class ResultsFile {
 
     void attribute(const std::string& name, const std::string& value);
     void attribute(const std::string& name, ScalarType type, const void* value);
+    /// Attributes on an existing group or dataset `object` ("stats", "/stats").
+    void attribute_on(const std::string& object, const std::string& name, const std::string& value);
+    void attribute_on(const std::string& object, const std::string& name, ScalarType type, const void* value);
 
     /// Creates dataset `name`; rows of it are written later by write_rows.
     void create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims);
