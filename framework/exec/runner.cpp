@@ -372,6 +372,7 @@ class PhaseRun {
         }
         const double t0 = now_s();
         while (true) {
+            if (stop_) return std::nullopt;  // a failure here or elsewhere: execute() settles what is in flight
             collect_arrived();
             if (!ready_.empty()) {
                 const ItemRange chunk = ready_.front();

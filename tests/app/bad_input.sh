@@ -46,6 +46,9 @@ expect_error 1 "item 37 is poisoned" 3 run faulty $P --items 200 --fail-at 37 --
 expect_contains "$TMP/err" "failed on items ["
 [ ! -e "$TMP/faulty.h5" ] && [ ! -e "$TMP/faulty.h5.part" ] && pass || fail "a failed run left a results file"
 expect_error 1 "item 0 is poisoned" 4 run faulty $P --items 50 --fail-at 0 --threads 2 --output "$TMP/faulty.h5"
+for at in 1 9 23; do  # threads of a failing rank stop while others wait on rank 0: no race may crash or hang
+  expect_error 1 "item $at is poisoned" 4 run faulty $P --items 60 --fail-at $at --threads 2 --prefetch 2 --output "$TMP/faulty.h5"
+done
 expect_ok 2 run faulty $P --items 50 --output "$TMP/fine.h5"
 
 finish
