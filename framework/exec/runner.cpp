@@ -70,7 +70,7 @@ class Backoff {
             sched_yield();
             return;
         }
-        std::this_thread::sleep_for(std::chrono::microseconds(std::min<long>(500, 10L << std::min(polls_ - 16, 6))));
+        std::this_thread::sleep_for(std::chrono::microseconds(std::min<long>(200, 10L << std::min(polls_ - 16, 5))));
     }
 
   private:
@@ -234,13 +234,18 @@ class PhaseRun {
     /// Processes this rank's share of the phase with the OpenMP team; returns once rank 0 has said the phase is
     /// over (or, on rank 0, once every worker has been told so).
     void execute() {
+        if (comm_.rank() == 0 && comm_.size() > 1) {
+            // Rank 0's threads answer requests between short batches, but one long item would leave every worker
+            // waiting: a server thread, asleep when there is nothing to do, answers whatever they leave.
+            std::thread server([this] { serve_until_all_done(); });
 #pragma omp parallel num_threads(config_.threads)
-        thread_main(omp_get_thread_num());
-        if (comm_.rank() == 0) {
-            if (failure_) abort_ = true;
-            serve_until_all_done();
+            thread_main(omp_get_thread_num());
+            server.join();
             return;
         }
+#pragma omp parallel num_threads(config_.threads)
+        thread_main(omp_get_thread_num());
+        if (comm_.rank() == 0) return;
         // Every request gets its answer before the goodbye (after a failure, chunks still arriving are dropped:
         // the run is ending).
         while (!pending_.empty()) {
@@ -435,13 +440,19 @@ class PhaseRun {
 
     /// Rank 0, after its own work: answers every worker until each has said goodbye.
     void serve_until_all_done() {
-        Backoff backoff(config_.oversubscribed);
-        while (byes_ < comm_.size() - 1) {
-            if (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) {
-                answer(status->source);
-                backoff = Backoff(config_.oversubscribed);
-            } else {
-                backoff.pause();
+        std::unique_lock lock(sched_mutex_, std::defer_lock);
+        int idle_polls = 0;
+        while (true) {
+            lock.lock();
+            const bool all_gone = byes_ == comm_.size() - 1;
+            const auto status = all_gone ? std::nullopt : comm_.iprobe(mpi::any_source, kTagRequest);
+            if (status) answer(status->source);
+            lock.unlock();
+            if (all_gone) return;
+            // Requests come in bursts: poll hard just after one, then sleep longer and longer (to 160 us).
+            idle_polls = status ? 0 : idle_polls + 1;
+            if (idle_polls > 64) {
+                std::this_thread::sleep_for(std::chrono::microseconds(20 << std::min((idle_polls - 64) / 8, 3)));
             }
         }
     }
@@ -485,6 +496,10 @@ class PhaseRun {
                                       std::to_string(comm_.rank()) + ": " + e.what());
         }
         stop_ = true;
+        if (comm_.rank() == 0) {
+            const std::lock_guard sched_lock(sched_mutex_);
+            abort_ = true;  // the server answers every further request with "abort"
+        }
     }
 
     JobBase& job_;

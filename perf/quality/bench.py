@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""perf/quality/bench.py: scheduling quality at 16 and 64 ranks on a small machine.
+
+pel's synthetic job with sleeping items (so that 16 or 64 ranks on 2 cores measure scheduling, not CPU sharing),
+heavy-tailed (pareto) and bimodal costs, every technique, interleaved repetitions. For each run it reports
+    makespan / lower bound,  lower bound = max(sum of item costs / ranks, largest item cost)
+where the costs are the drawn ones the job records (total_cost_us, max_cost_us) and makespan is the time the
+phase took on the slowest rank (/stats makespan_s; excludes start-up and writing). Sleeps overshoot by tens of
+microseconds, so even a perfect schedule sits slightly above 1.
+
+Usage: /usr/bin/python3 perf/quality/bench.py [--build build] [--reps 3] [--ranks 16 64] [--schedules ...]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+
+import h5py
+
+SCHEDULES = ["static", "ss", "gss", "tss", "fac2", "awf"]
+
+
+def run_pel(pel, ranks, args, out, env):
+    cmd = ["mpirun", "--oversubscribe", "-np", str(ranks), pel, "run", "synthetic", *args, "--output", out]
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    with h5py.File(out, "r") as f:
+        lower = max(f.attrs["total_cost_us"] / ranks, f.attrs["max_cost_us"]) * 1e-6
+        return float(f["stats"].attrs["makespan_s"]), lower, int(f["stats/chunks"][...].sum())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--ranks", type=int, nargs="+", default=[16, 64])
+    ap.add_argument("--schedules", nargs="+", default=SCHEDULES)
+    ap.add_argument("--distributions", nargs="+", default=["pareto", "bimodal"])
+    ap.add_argument("--items-per-rank", type=int, default=50)
+    ap.add_argument("--mean-us", type=float, default=5000)
+    ap.add_argument("--prefetch", nargs="+", default=["1"], help="prefetch depths to compare")
+    ap.add_argument("--chunk-size", default="1")
+    args = ap.parse_args()
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    pel = os.path.join(args.build, "bin", "pel")
+    ratios = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "s.h5")
+        for rep in range(args.reps):
+            for ranks in args.ranks:
+                for dist in args.distributions:
+                    for schedule in args.schedules:
+                        for prefetch in args.prefetch:
+                            job = ["--items", str(args.items_per_rank * ranks), "--distribution", dist,
+                                   "--mean-us", str(args.mean_us), "--mode", "sleep", "--seed", str(rep + 1),
+                                   "--schedule", schedule, "--chunk-size", args.chunk_size, "--prefetch", prefetch]
+                            makespan, lower, chunks = run_pel(pel, ranks, job, out, env)
+                            key = (ranks, dist, schedule, prefetch)
+                            ratios.setdefault(key, []).append(makespan / lower)
+                            print(json.dumps({"rep": rep, "ranks": ranks, "distribution": dist, "schedule": schedule,
+                                              "prefetch": int(prefetch), "makespan_s": makespan,
+                                              "lower_bound_s": lower, "ratio": makespan / lower,
+                                              "chunks": chunks}), flush=True)
+    print(f"\nsynthetic, sleep, {args.items_per_rank} items per rank, mean {args.mean_us:g} us, "
+          f"chunk size {args.chunk_size}; makespan / lower bound, median of {args.reps}")
+    cols = [(s, p) for s in args.schedules for p in args.prefetch]
+    header = "".join(f"{s + ('' if len(args.prefetch) == 1 else '/k' + p):>10}" for s, p in cols)
+    print(f"{'ranks':>5} {'costs':>8}{header}")
+    for ranks in args.ranks:
+        for dist in args.distributions:
+            row = "".join(f"{statistics.median(ratios[(ranks, dist, s, p)]):10.3f}" for s, p in cols)
+            print(f"{ranks:>5} {dist:>8}{row}")
+
+
+if __name__ == "__main__":
+    main()
