@@ -304,7 +304,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
             line.precision(3);
             line << "rank " << r << ": " << s.items << " items, " << s.chunks << " chunks, busy " << std::fixed
                  << s.busy_s << " thread-s, idle " << s.idle_s << " thread-s, waited " << s.wait_s << " s";
-            if (r == 0 && summary.ranks.size() > 1) line << ", served " << s.requests << " requests in " << s.serve_s << " s";
+            if (r == 0 && summary.ranks.size() > 1) {
+                line << ", served " << s.requests << " requests in " << s.serve_s << " s, " << s.steals << " steals";
+            }
             log.info(line.str());
         }
     }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -28,12 +29,16 @@ namespace {
 
 constexpr int kTagRequest = 101;
 constexpr int kTagGrant = 102;
-/// How long rank 0 computes between looks at its request queue, in seconds.
+/// How long a thread computes between looks at its messages (requests on rank 0, steals elsewhere), in seconds.
 constexpr double kServeInterval = 200e-6;
 
+constexpr int kTagSteal = 103;
+
 enum class RequestKind : std::uint32_t {
-    work,  ///< "give me a chunk"; answered with one GrantMsg
-    bye,   ///< "I will send nothing more this phase"; not answered
+    work,    ///< "give me a chunk"; answered with one GrantMsg
+    bye,     ///< "I will ask for nothing more this phase"; answered with an ack once no steal is open
+    stolen,  ///< the answer to a steal request: [begin, end) given up (empty: nothing to give)
+    report,  ///< progress only, sent by an idle worker so that rank 0 knows what is left where; not answered
 };
 
 /// Worker to rank 0, on one tag so that a worker's messages arrive in the order sent. Carries what the worker did
@@ -43,11 +48,14 @@ struct RequestMsg {
     std::uint32_t failed = 0;  ///< with bye: this rank's kernel threw
     std::uint64_t items = 0;
     double busy_s = 0;
+    std::uint64_t begin = 0;  ///< with stolen: the items given up
+    std::uint64_t end = 0;
 };
 
-enum class GrantKind : std::uint32_t { chunk, done, abort };
+enum class GrantKind : std::uint32_t { chunk, done, abort, ack };
 
-/// Rank 0 to worker: a chunk, or the end of the phase (for this worker), or "stop: a rank failed".
+/// Rank 0 to worker: a chunk, the end of the phase for this worker, "stop: a rank failed", or the acknowledgement
+/// of a goodbye.
 struct GrantMsg {
     std::uint64_t begin = 0;
     std::uint64_t end = 0;
@@ -163,9 +171,42 @@ class RunContext final : public SetupContext {
 };
 
 /// A chunk a rank received: its items, the cursor its threads claim from, and its rows of each item output.
+/// Claims and steals take the slot's lock, so an item is either claimed here or given away, never both.
 struct Slot {
     Slot(ItemRange r, std::size_t columns)
-        : range(r), next(r.begin), ready(std::make_unique<std::atomic<bool>[]>(columns)), rows(columns) {}
+        : range(r), ready(std::make_unique<std::atomic<bool>[]>(columns)), rows(columns), next_(r.begin), end_(r.end) {}
+
+    /// Claims a batch from the front: a share of what is left for one of `threads`, at most `cap` items. Empty when
+    /// nothing is left.
+    ItemRange claim(std::uint64_t threads, std::uint64_t cap) {
+        const std::lock_guard lock(claim_mutex_);
+        const std::uint64_t grain = std::clamp<std::uint64_t>((end_ - next_) / (2 * threads), 1, std::max<std::uint64_t>(cap, 1));
+        const ItemRange batch{next_, std::min(next_ + grain, end_)};
+        next_ = batch.end;
+        return batch;
+    }
+
+    /// Gives up the back half of the unclaimed items (nothing if fewer than two are left).
+    ItemRange split() {
+        const std::lock_guard lock(claim_mutex_);
+        const std::uint64_t left = end_ - next_;
+        if (left < 2) return {};
+        const ItemRange given{next_ + (left + 1) / 2, end_};
+        end_ = given.begin;
+        return given;
+    }
+
+    /// Items not yet claimed.
+    [[nodiscard]] std::uint64_t unclaimed() {
+        const std::lock_guard lock(claim_mutex_);
+        return end_ - next_;
+    }
+
+    /// The items this rank keeps: the range less what was given away.
+    [[nodiscard]] ItemRange kept() {
+        const std::lock_guard lock(claim_mutex_);
+        return {range.begin, end_};
+    }
 
     /// The row buffer of column `c`, allocated (zeroed) on first use by any thread.
     std::byte* rows_of(std::size_t c, std::size_t row_bytes) {
@@ -179,11 +220,15 @@ struct Slot {
         return rows[c].data();
     }
 
-    ItemRange range;
-    std::atomic<std::uint64_t> next;
+    const ItemRange range;  ///< as granted
     std::unique_ptr<std::atomic<bool>[]> ready;
     std::vector<std::vector<std::byte>> rows;
     std::mutex alloc;
+
+  private:
+    std::mutex claim_mutex_;
+    std::uint64_t next_;
+    std::uint64_t end_;
 };
 
 /// The ItemSink of one batch of items.
@@ -225,14 +270,15 @@ class PhaseRun {
           comm_(comm),
           config_(config),
           phase_(phase),
-          dispenser_(config.schedule, phase.items, comm.size()) {
+          dispenser_(config.schedule, phase.items, comm.size()),
+          ranks_(static_cast<std::size_t>(comm.size())) {
         for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
         thread_busy_.assign(static_cast<std::size_t>(config_.threads), 0.0);
         thread_items_.assign(static_cast<std::size_t>(config_.threads), 0);
     }
 
     /// Processes this rank's share of the phase with the OpenMP team; returns once rank 0 has said the phase is
-    /// over (or, on rank 0, once every worker has been told so).
+    /// over for this rank (on rank 0: once every worker has said goodbye).
     void execute() {
         if (comm_.rank() == 0 && comm_.size() > 1) {
             // Rank 0's threads answer requests between short batches, but one long item would leave every worker
@@ -245,16 +291,7 @@ class PhaseRun {
         }
 #pragma omp parallel num_threads(config_.threads)
         thread_main(omp_get_thread_num());
-        if (comm_.rank() == 0) return;
-        // Every request gets its answer before the goodbye (after a failure, chunks still arriving are dropped:
-        // the run is ending).
-        while (!pending_.empty()) {
-            const double t0 = now_s();
-            wait_for_front();
-            wait_s_ += now_s() - t0;
-        }
-        const sched::Report report = take_report();
-        comm_.send(RequestMsg{RequestKind::bye, failure_ ? 1u : 0u, report.items, report.busy_s}, 0, kTagRequest);
+        if (comm_.rank() != 0) finish_worker();
     }
 
     /// The first error on this rank, if any.
@@ -266,14 +303,16 @@ class PhaseRun {
         return std::move(partials_[0]);
     }
 
-    /// This rank's rows of column `c`: every chunk's, zeros where the kernel wrote none.
+    /// This rank's rows of column `c`: every chunk's (less what was stolen), zeros where the kernel wrote none.
     [[nodiscard]] std::vector<io::RowBlock> rows(std::size_t c, std::size_t row_bytes) {
         std::vector<io::RowBlock> blocks;
         for (auto& slot : slots_) {
-            if (slot.range.empty()) continue;
+            const ItemRange kept = slot.kept();
+            if (kept.empty()) continue;
             std::vector<std::byte> bytes =
                 slot.ready[c] ? std::move(slot.rows[c]) : std::vector<std::byte>(slot.range.size() * row_bytes);
-            blocks.push_back({slot.range.begin, slot.range.size(), std::move(bytes)});
+            bytes.resize(kept.size() * row_bytes);
+            blocks.push_back({kept.begin, kept.size(), std::move(bytes)});
         }
         return blocks;
     }
@@ -299,6 +338,7 @@ class PhaseRun {
         s.wait_s = wait_s_;
         s.serve_s = serve_s_;
         s.requests = requests_;
+        s.steals = steals_;
         return s;
     }
 
@@ -310,19 +350,15 @@ class PhaseRun {
         double busy = 0;
         std::uint64_t done = 0;
         const bool serving = comm_.rank() == 0 && comm_.size() > 1;
+        const bool worker = comm_.rank() != 0;
         while (!stop_.load(std::memory_order_relaxed)) {
             if (slot != nullptr) {
-                const std::uint64_t end = slot->range.end;
-                const std::uint64_t seen = std::min(slot->next.load(std::memory_order_relaxed), end);
-                std::uint64_t grain = std::max<std::uint64_t>(1, (end - seen) / (2 * threads));
-                if (serving) {
-                    // Rank 0 answers requests between batches: keep batches near kServeInterval long.
-                    const double per_item = done > 0 ? busy / static_cast<double>(done) : kServeInterval;
-                    grain = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(kServeInterval / per_item), 1, grain);
-                }
-                const std::uint64_t begin = slot->next.fetch_add(grain, std::memory_order_relaxed);
-                if (begin < end) {
-                    const ItemRange batch{begin, std::min(begin + grain, end)};
+                // Between batches rank 0 answers requests and a worker answers steals: batches stay near
+                // kServeInterval long, so that neither waits long, and so that unclaimed items remain to be stolen.
+                const double per_item = done > 0 ? busy / static_cast<double>(done) : kServeInterval;
+                const auto cap = comm_.size() > 1 ? static_cast<std::uint64_t>(kServeInterval / per_item) : UINT64_MAX;
+                const ItemRange batch = slot->claim(threads, cap);
+                if (!batch.empty()) {
                     BatchSink sink(*slot, batch, ctx_.columns(), phase_);
                     const double t0 = now_s();
                     try {
@@ -337,6 +373,7 @@ class PhaseRun {
                     unreported_items_.fetch_add(batch.size(), std::memory_order_relaxed);
                     unreported_ns_.fetch_add(static_cast<std::uint64_t>(spent * 1e9), std::memory_order_relaxed);
                     if (serving) serve_pending();
+                    if (worker) answer_steals_if_free();
                     continue;
                 }
             }
@@ -365,19 +402,18 @@ class PhaseRun {
                 static_cast<double>(unreported_ns_.exchange(0, std::memory_order_relaxed)) * 1e-9};
     }
 
-    /// The next chunk for this rank; called under queue_mutex_. A worker keeps `prefetch` requests in flight (or
-    /// answered and waiting) while it computes, so that it seldom waits for rank 0.
-    std::optional<ItemRange> fetch() {
-        if (comm_.rank() == 0) {
-            const std::lock_guard lock(sched_mutex_);
-            serve_locked();
-            if (abort_) return std::nullopt;
-            dispenser_.report(0, take_report());
-            return dispenser_.next(0);
-        }
+    /// The next chunk for this rank; called under queue_mutex_.
+    std::optional<ItemRange> fetch() { return comm_.rank() == 0 ? fetch_on_rank0() : fetch_on_worker(); }
+
+    // ----- A worker: requests in flight, steals answered -----
+
+    /// A worker keeps `prefetch` requests in flight (or answered and waiting) while it computes, so that it seldom
+    /// waits for rank 0.
+    std::optional<ItemRange> fetch_on_worker() {
         const double t0 = now_s();
         while (true) {
-            if (stop_) return std::nullopt;  // a failure here or elsewhere: execute() settles what is in flight
+            if (stop_) return std::nullopt;  // a failure here or elsewhere: finish_worker settles what is in flight
+            answer_steals();
             collect_arrived();
             if (!ready_.empty()) {
                 const ItemRange chunk = ready_.front();
@@ -399,7 +435,7 @@ class PhaseRun {
     void top_up(int depth) {
         while (!final_ && !stop_ && pending_.size() + ready_.size() < static_cast<std::size_t>(depth)) {
             const sched::Report report = take_report();
-            comm_.send(RequestMsg{RequestKind::work, 0, report.items, report.busy_s}, 0, kTagRequest);
+            comm_.send(RequestMsg{RequestKind::work, 0, report.items, report.busy_s, 0, 0}, 0, kTagRequest);
             Pending& p = pending_.emplace_back();
             p.request = comm_.irecv(p.grant, 0, kTagGrant);
         }
@@ -410,10 +446,18 @@ class PhaseRun {
         while (!pending_.empty() && pending_.front().request.test()) accept_front();
     }
 
-    /// Waits for the oldest outstanding grant, politely, and takes it in.
+    /// Waits for the oldest outstanding grant, answering steals meanwhile, and takes it in.
     void wait_for_front() {
         Backoff backoff(config_.oversubscribed);
-        while (!pending_.front().request.test()) backoff.pause();
+        while (!pending_.front().request.test()) {
+            answer_steals();
+            if (unreported_items_.load(std::memory_order_relaxed) > 0) {
+                // Idle here: tell rank 0 what is finished, so that it does not wait for work this rank no longer has.
+                const sched::Report report = take_report();
+                comm_.send(RequestMsg{RequestKind::report, 0, report.items, report.busy_s, 0, 0}, 0, kTagRequest);
+            }
+            backoff.pause();
+        }
         accept_front();
     }
 
@@ -428,6 +472,68 @@ class PhaseRun {
         if (grant.kind == GrantKind::abort) stop_ = true;
     }
 
+    /// Between batches: answers steal requests unless another thread holds the queue.
+    void answer_steals_if_free() {
+        const std::unique_lock lock(queue_mutex_, std::try_to_lock);
+        if (lock.owns_lock()) answer_steals();
+    }
+
+    /// Rank 0 asks this rank to give up work for an idle rank: the last granted chunk not yet started, else the
+    /// back half of what the threads have not claimed of the current chunk. Called under queue_mutex_.
+    void answer_steals() {
+        while (comm_.iprobe(0, kTagSteal)) {
+            std::uint64_t thief = 0;
+            comm_.recv(thief, 0, kTagSteal);
+            ItemRange given;
+            if (!ready_.empty()) {
+                given = ready_.back();
+                ready_.pop_back();
+            } else if (Slot* slot = current_.load(std::memory_order_acquire)) {
+                given = slot->split();
+            }
+            comm_.send(RequestMsg{RequestKind::stolen, 0, 0, 0, given.begin, given.end}, 0, kTagRequest);
+        }
+    }
+
+    /// After the team is done: every request answered, goodbye said, steals answered until rank 0 acknowledges.
+    void finish_worker() {
+        const std::lock_guard lock(queue_mutex_);
+        const double t0 = now_s();
+        while (!pending_.empty()) wait_for_front();  // after a failure, chunks still arriving are dropped
+        const sched::Report report = take_report();
+        comm_.send(RequestMsg{RequestKind::bye, failure_ ? 1u : 0u, report.items, report.busy_s, 0, 0}, 0,
+                   kTagRequest);
+        GrantMsg ack;
+        mpi::Request acked = comm_.irecv(ack, 0, kTagGrant);
+        Backoff backoff(config_.oversubscribed);
+        while (!acked.test()) {
+            answer_steals();
+            backoff.pause();
+        }
+        wait_s_ += now_s() - t0;
+    }
+
+    // ----- Rank 0: the dispenser, the requests, the steals -----
+
+    /// Rank 0's own next chunk: from the dispenser, else stolen from the busiest worker.
+    std::optional<ItemRange> fetch_on_rank0() {
+        std::unique_lock lock(sched_mutex_);
+        serve_locked();
+        if (abort_) return std::nullopt;
+        account(0, take_report());
+        if (const auto chunk = dispenser_.next(0)) {
+            ranks_[0].granted += chunk->size();
+            return chunk;
+        }
+        if (comm_.size() == 1) return std::nullopt;
+        const double t0 = now_s();
+        rank0_waiting_ = true;
+        steal_for(0);
+        gift_ready_.wait(lock, [this] { return !rank0_waiting_; });
+        wait_s_ += now_s() - t0;
+        return rank0_gift_;
+    }
+
     /// Rank 0, between batches: answers waiting requests unless another thread is already doing so.
     void serve_pending() {
         const std::unique_lock lock(sched_mutex_, std::try_to_lock);
@@ -438,15 +544,16 @@ class PhaseRun {
         while (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) answer(status->source);
     }
 
-    /// Rank 0, after its own work: answers every worker until each has said goodbye.
+    /// Rank 0's server thread: answers every worker until each has said goodbye and been acknowledged.
     void serve_until_all_done() {
         std::unique_lock lock(sched_mutex_, std::defer_lock);
         int idle_polls = 0;
         while (true) {
             lock.lock();
-            const bool all_gone = byes_ == comm_.size() - 1;
+            const bool all_gone = acks_ == comm_.size() - 1;
             const auto status = all_gone ? std::nullopt : comm_.iprobe(mpi::any_source, kTagRequest);
             if (status) answer(status->source);
+            if (!status && !parked_.empty()) retry_parked();  // rank 0's own threads may have finished meanwhile
             lock.unlock();
             if (all_gone) return;
             // Requests come in bursts: poll hard just after one, then sleep longer and longer (to 160 us).
@@ -467,25 +574,145 @@ class PhaseRun {
         }
     };
 
-    /// Receives one message from `source` and answers it if it asks for work.
+    /// What rank 0 knows of a rank in this phase.
+    struct RankState {
+        std::uint64_t granted = 0;  ///< items given to it (less items stolen from it)
+        std::uint64_t done = 0;     ///< items it reported done
+        int steals_open = 0;        ///< steal requests sent to it, not yet answered
+        std::deque<int> thieves;    ///< who each open steal request is for, in order
+        bool said_bye = false;
+        bool acked = false;
+        bool skip = false;  ///< a steal found nothing: not a victim again until it sends news
+    };
+
+    void account(int rank, const sched::Report& work) {
+        dispenser_.report(rank, work);
+        RankState& r = ranks_[static_cast<std::size_t>(rank)];
+        r.done += work.items;
+        r.skip = false;
+    }
+
+    /// Items granted to `rank` and not reported done: being processed, waiting, or stealable.
+    [[nodiscard]] std::uint64_t outstanding(std::size_t rank) const {
+        const RankState& r = ranks_[rank];
+        std::uint64_t done = r.done;
+        if (rank == 0) done += unreported_items_.load(std::memory_order_relaxed);
+        return r.granted > done ? r.granted - done : 0;
+    }
+
+    /// Receives one message from worker `source` and acts on it. Under sched_mutex_.
     void answer(int source) {
-        const double t0 = now_s();
-        Served served{*this, t0};
-        RequestMsg request;
-        comm_.recv(request, source, kTagRequest);
-        dispenser_.report(source, {request.items, request.busy_s});
-        if (request.kind == RequestKind::bye) {
-            ++byes_;
-            if (request.failed != 0) abort_ = true;
+        const Served served{*this, now_s()};
+        RequestMsg msg;
+        comm_.recv(msg, source, kTagRequest);
+        RankState& from = ranks_[static_cast<std::size_t>(source)];
+        account(source, {msg.items, msg.busy_s});
+        switch (msg.kind) {
+            case RequestKind::work:
+                if (abort_) {
+                    finish(source, GrantKind::abort);
+                } else if (const auto chunk = dispenser_.next(source)) {
+                    give(source, *chunk);
+                } else {
+                    steal_for(source);
+                }
+                break;
+            case RequestKind::bye:
+                from.said_bye = true;
+                if (msg.failed != 0) abort_ = true;
+                break;
+            case RequestKind::report:
+                break;
+            case RequestKind::stolen: {
+                --from.steals_open;
+                const int thief = from.thieves.front();
+                from.thieves.pop_front();
+                const ItemRange given{msg.begin, msg.end};
+                if (!given.empty() && !abort_) {
+                    from.granted -= given.size();
+                    ++steals_;
+                    give(thief, given);
+                } else {
+                    from.skip = true;  // nothing to take there for now
+                    steal_for(thief);
+                }
+                break;
+            }
+        }
+        if (!parked_.empty()) retry_parked();
+        if (from.said_bye && from.steals_open == 0 && !from.acked) {
+            from.acked = true;
+            ++acks_;
+            comm_.send(GrantMsg{0, 0, GrantKind::ack}, source, kTagGrant);
+        }
+    }
+
+    /// Finds work for idle `thief` with the rank holding the most unfinished items: rank 0's own chunk is split here,
+    /// a worker is asked (its answer comes back as a `stolen` message). While some rank still has unfinished items
+    /// that cannot be taken yet, the thief waits (parked) for news; when no rank has any, the thief is done.
+    void steal_for(int thief) {
+        if (abort_) return finish(thief, GrantKind::abort);
+        while (true) {
+            int victim = -1;
+            std::uint64_t most = 1;  // a victim must have at least two items left
+            bool work_left = false;
+            for (std::size_t r = 0; r < ranks_.size(); ++r) {
+                const RankState& v = ranks_[r];
+                if (static_cast<int>(r) == thief || v.said_bye) continue;
+                work_left = work_left || outstanding(r) > 0 || v.steals_open > 0;
+                if (v.skip) continue;
+                std::uint64_t left = outstanding(r);
+                if (r == 0) {
+                    Slot* own = current_.load(std::memory_order_acquire);
+                    left = own != nullptr ? own->unclaimed() : 0;
+                }
+                if (left > most) {
+                    most = left;
+                    victim = static_cast<int>(r);
+                }
+            }
+            if (victim < 0) {
+                if (!work_left) return finish(thief, GrantKind::done);
+                parked_.push_back(thief);  // once per unanswered request: a worker may have several in flight
+                return;
+            }
+            if (victim == 0) {
+                const ItemRange given = current_.load(std::memory_order_acquire)->split();
+                if (given.empty()) continue;  // rank 0's threads claimed it meanwhile: unclaimed() is now smaller
+                ranks_[0].granted -= given.size();
+                ++steals_;
+                return give(thief, given);
+            }
+            RankState& v = ranks_[static_cast<std::size_t>(victim)];
+            ++v.steals_open;
+            v.thieves.push_back(thief);
+            comm_.send(std::uint64_t(thief), victim, kTagSteal);
             return;
         }
-        GrantMsg grant;
-        if (abort_) {
-            grant.kind = GrantKind::abort;
-        } else if (const auto chunk = dispenser_.next(source)) {
-            grant = {chunk->begin, chunk->end, GrantKind::chunk};
-        }
-        comm_.send(grant, source, kTagGrant);
+    }
+
+    /// Tries again for every parked thief, after news that may have freed or finished work.
+    void retry_parked() {
+        std::vector<int> waiting;
+        waiting.swap(parked_);
+        for (int thief : waiting) steal_for(thief);
+    }
+
+    void give(int rank, ItemRange chunk) {
+        ranks_[static_cast<std::size_t>(rank)].granted += chunk.size();
+        if (rank == 0) return hand_to_rank0(chunk);
+        comm_.send(GrantMsg{chunk.begin, chunk.end, GrantKind::chunk}, rank, kTagGrant);
+    }
+
+    void finish(int rank, GrantKind kind) {
+        if (rank == 0) return hand_to_rank0(std::nullopt);
+        comm_.send(GrantMsg{0, 0, kind}, rank, kTagGrant);
+    }
+
+    void hand_to_rank0(std::optional<ItemRange> chunk) {
+        rank0_gift_ = chunk;
+        rank0_waiting_ = false;
+        gift_ready_.notify_all();
     }
 
     void record_failure(ItemRange batch, const std::exception& e) {
@@ -498,7 +725,8 @@ class PhaseRun {
         stop_ = true;
         if (comm_.rank() == 0) {
             const std::lock_guard sched_lock(sched_mutex_);
-            abort_ = true;  // the server answers every further request with "abort"
+            abort_ = true;  // every further request is answered with "abort", and so are parked thieves
+            retry_parked();
         }
     }
 
@@ -511,10 +739,16 @@ class PhaseRun {
     // Rank 0's scheduling state, guarded by sched_mutex_ (which also serialises rank 0's MPI calls).
     std::mutex sched_mutex_;
     sched::Dispenser dispenser_;
+    std::vector<RankState> ranks_;
     bool abort_ = false;
-    int byes_ = 0;
+    int acks_ = 0;
     double serve_s_ = 0;
     std::uint64_t requests_ = 0;
+    std::uint64_t steals_ = 0;
+    std::vector<int> parked_;     ///< requests (by rank) waiting for work that cannot be stolen yet
+    bool rank0_waiting_ = false;  ///< rank 0's team waits for a stolen chunk
+    std::optional<ItemRange> rank0_gift_;
+    std::condition_variable gift_ready_;
 
     // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).
     std::mutex queue_mutex_;
@@ -640,6 +874,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         mine.wait_s += s.wait_s;
         mine.serve_s += s.serve_s;
         mine.requests += s.requests;
+        mine.steals += s.steals;
         summary.phases = index + 1;
     }
 
@@ -654,10 +889,12 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
     const auto wait = gather(mine.wait_s);
     const auto serve = gather(mine.serve_s);
     const auto requests = gather(static_cast<double>(mine.requests));
+    const auto steals = gather(static_cast<double>(mine.steals));
     double busy_total = 0, busy_max = 0;
     for (std::size_t r = 0; r < items.size(); ++r) {
         summary.ranks.push_back({static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]), busy[r],
-                                 idle[r], wait[r], serve[r], static_cast<std::uint64_t>(requests[r])});
+                                 idle[r], wait[r], serve[r], static_cast<std::uint64_t>(requests[r]),
+                                 static_cast<std::uint64_t>(steals[r])});
         busy_total += busy[r];
         busy_max = std::max(busy_max, busy[r]);
     }

@@ -33,6 +33,7 @@ struct RankStats {
     double wait_s = 0;         ///< seconds a thread waited for rank 0 to grant a chunk
     double serve_s = 0;        ///< rank 0: seconds spent answering requests
     std::uint64_t requests = 0;  ///< rank 0: requests answered
+    std::uint64_t steals = 0;    ///< rank 0: chunks taken from a busy rank for an idle one
 };
 
 /// What a run did, the same on every rank.
