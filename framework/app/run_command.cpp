@@ -30,6 +30,8 @@ struct RunOptions {
     std::int64_t chunk_size = 1;
     std::string schedule = "gss";
     std::int64_t prefetch = 1;
+    std::string cost_profile;
+    bool no_steal = false;
     std::string job_path;
     bool verbose = false;
 };
@@ -50,6 +52,9 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_option("--prefetch", o.prefetch, "chunk requests a worker keeps in flight while it computes (0: none)")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{64}));
+    app.add_option("--cost-profile", o.cost_profile,
+                   "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end");
+    app.add_flag("--no-steal", o.no_steal, "turn work stealing off (for comparisons)");
     app.add_option("--job-path", o.job_path, "colon-separated directories to search for job plugins first");
     app.add_flag("--verbose", o.verbose, "print progress and per-rank statistics");
 }
@@ -241,6 +246,8 @@ std::string effective_config(const Parsed& p) {
     os << "chunk-size = " << p.options.chunk_size << "\n";
     os << "schedule = \"" << p.options.schedule << "\"\n";
     os << "prefetch = " << p.options.prefetch << "\n";
+    if (!p.options.cost_profile.empty()) os << "cost-profile = \"" << p.options.cost_profile << "\"\n";
+    if (p.options.no_steal) os << "no-steal = true\n";
     for (const auto& spec : p.declared.specs()) os << spec.name() << " = " << spec.value_text() << "\n";
     return os.str();
 }
@@ -283,6 +290,8 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.threads = p.threads;
     config.schedule = {p.technique, static_cast<std::uint64_t>(p.options.chunk_size)};
     config.prefetch = static_cast<int>(p.options.prefetch);
+    config.cost_profile = p.options.cost_profile;
+    config.steal = !p.options.no_steal;
     const auto cores = std::max(1u, std::thread::hardware_concurrency());
     config.oversubscribed = comm.allreduce_max(std::int64_t{comm.node_ranks()} * p.threads) > std::int64_t{cores};
     if (config.oversubscribed) log.info("more threads than cores: waiting ranks yield and sleep");

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -275,6 +276,20 @@ class PhaseRun {
         for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
         thread_busy_.assign(static_cast<std::size_t>(config_.threads), 0.0);
         thread_items_.assign(static_cast<std::size_t>(config_.threads), 0);
+        thread_bins_.assign(static_cast<std::size_t>(config_.threads),
+                            std::vector<double>(sched::CostProfile::bins_for(phase.items)));
+    }
+
+    /// Uses measured costs of this phase's items (from an earlier phase or run) to size chunks. Before execute().
+    void use_profile(sched::CostProfile profile) { dispenser_.set_profile(std::move(profile)); }
+
+    /// Seconds this rank spent per bin of items (see sched::CostProfile), summed over its threads.
+    [[nodiscard]] std::vector<double> measured_bins() const {
+        std::vector<double> bins(thread_bins_.front().size());
+        for (const auto& t : thread_bins_) {
+            for (std::size_t b = 0; b < bins.size(); ++b) bins[b] += t[b];
+        }
+        return bins;
     }
 
     /// Processes this rank's share of the phase with the OpenMP team; returns once rank 0 has said the phase is
@@ -345,6 +360,7 @@ class PhaseRun {
   private:
     void thread_main(int tid) {
         AnyPartial& partial = *partials_[static_cast<std::size_t>(tid)];
+        std::vector<double>& bins = thread_bins_[static_cast<std::size_t>(tid)];
         const auto threads = static_cast<std::uint64_t>(config_.threads);
         Slot* slot = current_.load(std::memory_order_acquire);
         double busy = 0;
@@ -372,6 +388,7 @@ class PhaseRun {
                     done += batch.size();
                     unreported_items_.fetch_add(batch.size(), std::memory_order_relaxed);
                     unreported_ns_.fetch_add(static_cast<std::uint64_t>(spent * 1e9), std::memory_order_relaxed);
+                    record_cost(bins, batch, spent);
                     if (serving) serve_pending();
                     if (worker) answer_steals_if_free();
                     continue;
@@ -394,6 +411,21 @@ class PhaseRun {
         }
         thread_busy_[static_cast<std::size_t>(tid)] = busy;
         thread_items_[static_cast<std::size_t>(tid)] = done;
+    }
+
+    /// Spreads a batch's time evenly over its items' bins.
+    void record_cost(std::vector<double>& bins, ItemRange batch, double seconds) const {
+        if (bins.empty()) return;
+        const std::size_t first = sched::CostProfile::bin_of(batch.begin, phase_.items, bins.size());
+        const std::size_t last = sched::CostProfile::bin_of(batch.end - 1, phase_.items, bins.size());
+        if (first == last) {
+            bins[first] += seconds;
+            return;
+        }
+        const double per_item = seconds / static_cast<double>(batch.size());
+        for (std::uint64_t i = batch.begin; i < batch.end; ++i) {
+            bins[sched::CostProfile::bin_of(i, phase_.items, bins.size())] += per_item;
+        }
     }
 
     /// What this rank did since its last report.
@@ -652,6 +684,7 @@ class PhaseRun {
     /// that cannot be taken yet, the thief waits (parked) for news; when no rank has any, the thief is done.
     void steal_for(int thief) {
         if (abort_) return finish(thief, GrantKind::abort);
+        if (!config_.steal) return finish(thief, GrantKind::done);
         while (true) {
             int victim = -1;
             std::uint64_t most = 1;  // a victim must have at least two items left
@@ -774,6 +807,7 @@ class PhaseRun {
     std::vector<std::unique_ptr<AnyPartial>> partials_;
     std::vector<double> thread_busy_;
     std::vector<std::uint64_t> thread_items_;
+    std::vector<std::vector<double>> thread_bins_;  ///< per thread: seconds per bin of items
 };
 
 /// The ResultSink over the results file.
@@ -823,12 +857,54 @@ std::unique_ptr<AnyPartial> combine(JobBase& job, const Context& ctx, const mpi:
     });
 }
 
+/// The profile saved in `path`, if the file exists (else nothing). \note collective
+std::optional<sched::CostProfile> load_profile(const mpi::Comm& comm, const std::string& path) {
+    std::vector<std::byte> bins;
+    std::vector<std::byte> items(sizeof(std::uint64_t));
+    const bool exists = mpi::agree(comm, [&] {
+        std::error_code ec;
+        if (comm.rank() != 0 || !std::filesystem::exists(path, ec)) return comm.rank() == 0 ? false : true;
+        std::vector<std::uint64_t> dims;
+        bins = io::read_array(path, "bin_seconds", ScalarType::f64, dims);
+        items = io::read_array(path, "items", ScalarType::u64, dims);
+        if (items.size() != sizeof(std::uint64_t)) throw Error::Io("cost profile '" + path + "' is malformed");
+        return true;
+    });
+    std::vector<std::byte> flag{std::byte{exists ? std::uint8_t{1} : std::uint8_t{0}}};
+    comm.bcast_bytes(flag, 0);
+    if (flag[0] == std::byte{0}) return std::nullopt;
+    comm.bcast_bytes(bins, 0);
+    comm.bcast_bytes(items, 0);
+    std::uint64_t n = 0;
+    std::memcpy(&n, items.data(), sizeof n);
+    std::vector<double> seconds(bins.size() / sizeof(double));
+    std::memcpy(seconds.data(), bins.data(), seconds.size() * sizeof(double));
+    return sched::CostProfile(n, std::move(seconds));
+}
+
+/// Saves `profile` to `path` (rank 0 writes). \note collective
+void save_profile(const mpi::Comm& comm, const std::string& path, const sched::CostProfile& profile) {
+    mpi::agree(comm, [&] {
+        if (comm.rank() != 0) return;
+        const std::uint64_t items = profile.items();
+        io::write_arrays(path, {{"bin_seconds", ScalarType::f64, {profile.bins().size()},
+                                 std::as_bytes(std::span(profile.bins()))},
+                                {"items", ScalarType::u64, {1}, std::as_bytes(std::span(&items, 1))}});
+    });
+}
+
 }  // namespace
 
 RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log) {
     RunContext ctx(comm, out, config.threads, log);
     mpi::agree(comm, [&] { job.setup(ctx); });
 
+    // Measured costs by item count: a phase learns from the last phase (or saved run) with as many items.
+    std::map<std::uint64_t, sched::CostProfile> profiles;
+    std::uint64_t last_profile = 0;
+    if (!config.cost_profile.empty()) {
+        if (auto saved = load_profile(comm, config.cost_profile)) profiles[saved->items()] = std::move(*saved);
+    }
     RunSummary summary;
     RankStats mine;
     for (int index = 0;; ++index) {
@@ -838,6 +914,10 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         log.info("phase " + std::to_string(index) + " '" + phase->name + "': " + std::to_string(phase->items) +
                  " items");
         auto run_phase = mpi::agree(comm, [&] { return std::make_unique<PhaseRun>(job, ctx, comm, config, *phase); });
+        if (const auto known = profiles.find(phase->items); known != profiles.end()) {
+            run_phase->use_profile(known->second);
+            log.info("chunks sized by the measured costs of an earlier phase or run");
+        }
         const double started = now_s();
         run_phase->execute();
         const double computed = now_s();
@@ -850,6 +930,10 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
                                        std::to_string(processed) + " items of " + std::to_string(phase->items),
                                    0);
         }
+        std::vector<double> bins = run_phase->measured_bins();
+        comm.allreduce_sum(bins);
+        profiles[phase->items] = sched::CostProfile(phase->items, std::move(bins));
+        last_profile = phase->items;
         const auto total = combine(job, ctx, comm, *run_phase->take_partial());
         const auto& columns = ctx.columns();
         for (std::size_t c = 0; c < columns.size(); ++c) {
@@ -878,6 +962,9 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         summary.phases = index + 1;
     }
 
+    if (!config.cost_profile.empty() && profiles.contains(last_profile)) {
+        save_profile(comm, config.cost_profile, profiles[last_profile]);
+    }
     FileSink sink(out);
     mpi::agree(comm, [&] { job.write_results(sink, ctx); });
 

@@ -22,6 +22,10 @@ struct RunConfig {
     int prefetch = 1;
     /// More threads than cores on a node: waiting ranks yield and sleep instead of spinning.
     bool oversubscribed = false;
+    /// HDF5 file of measured item costs: read at the start if it exists, written at the end.
+    std::string cost_profile;
+    /// Idle ranks take work from busy ones when rank 0 has none left (off only for comparisons).
+    bool steal = true;
 };
 
 /// What one rank did over the whole run.

@@ -47,16 +47,22 @@ std::vector<std::byte> read_array(const std::string& file, const std::string& da
 
 void write_array(const std::string& file, const std::string& dataset, ScalarType type,
                  const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) {
+    write_arrays(file, {{dataset, type, dims, data}});
+}
+
+void write_arrays(const std::string& file, const std::vector<NamedArray>& arrays) {
     const std::string tmp = file + ".tmp";
     {
-        h5::Handle f =
-            h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "cannot create '" + tmp + "'");
-        h5::Handle ds = h5::create_dataset(f.id(), dataset, type, dims);
-        if (!data.empty()) {
-            h5::check(H5Dwrite(ds.id(), h5::native_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
-                      "writing '" + dataset + "' to '" + tmp + "'");
+        h5::Handle f = h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                                   "cannot create '" + tmp + "'");
+        for (const auto& a : arrays) {
+            h5::Handle ds = h5::create_dataset(f.id(), a.name, a.type, a.dims);
+            if (!a.data.empty()) {
+                h5::check(H5Dwrite(ds.id(), h5::native_type(a.type), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.data.data()),
+                          "writing '" + a.name + "' to '" + tmp + "'");
+            }
+            ds.close("closing '" + a.name + "'");
         }
-        ds.close("closing '" + dataset + "'");
         f.close("closing '" + tmp + "'");
     }
     std::error_code ec;

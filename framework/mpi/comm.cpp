@@ -184,6 +184,11 @@ double Comm::allreduce_max(double value) const {
     return out;
 }
 
+void Comm::allreduce_sum(std::vector<double>& values) const {
+    check(MPI_Allreduce(MPI_IN_PLACE, values.data(), to_int_count(values.size()), MPI_DOUBLE, MPI_SUM, comm_),
+          "MPI_Allreduce");
+}
+
 std::vector<double> Comm::allgather(double value) const {
     std::vector<double> out(static_cast<std::size_t>(size_));
     check(MPI_Allgather(&value, 1, MPI_DOUBLE, out.data(), 1, MPI_DOUBLE, comm_), "MPI_Allgather");

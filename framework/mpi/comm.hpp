@@ -116,6 +116,8 @@ class Comm {
     [[nodiscard]] std::uint64_t allreduce_sum(std::uint64_t value) const;
     /// \note collective
     [[nodiscard]] double allreduce_max(double value) const;
+    /// Sums `values` element-wise over all ranks, in place. \note collective
+    void allreduce_sum(std::vector<double>& values) const;
     /// Every rank's value, on every rank. \note collective
     [[nodiscard]] std::vector<double> allgather(double value) const;
 

@@ -64,6 +64,10 @@ Dispenser::Dispenser(Params params, std::uint64_t items, int ranks)
     }
 }
 
+void Dispenser::set_profile(CostProfile profile) {
+    if (profile.items() == items_ && !profile.empty()) profile_ = std::move(profile);
+}
+
 void Dispenser::report(int rank, const Report& work) {
     const auto r = static_cast<std::size_t>(rank);
     if (r >= items_done_.size()) return;
@@ -90,6 +94,32 @@ std::uint64_t Dispenser::chunk_size(int rank) {
     const std::uint64_t left = items_ - next_;
     const auto p = static_cast<std::uint64_t>(ranks_);
     const std::uint64_t least = params_.chunk_size;
+    if (!profile_.empty() && params_.technique != Technique::ss) {
+        // The same techniques in units of expected time: a chunk is as many items as cost the technique's share.
+        const double remaining = profile_.total() - profile_.cumulative(next_);
+        const double per_item = profile_.total() / static_cast<double>(items_);
+        const auto items_costing = [&](double seconds) {
+            return std::max(least, profile_.end_for_cost(next_, seconds) - next_);
+        };
+        switch (params_.technique) {
+            case Technique::gss: return items_costing(remaining / static_cast<double>(p));
+            case Technique::tss: {
+                const double size = tss_size_;
+                tss_size_ = std::max(tss_size_ - tss_step_, static_cast<double>(least));
+                return items_costing(size * per_item);
+            }
+            case Technique::fac2:
+            case Technique::awf: {
+                if (batch_left_ == 0) {
+                    batch_cost_ = remaining / static_cast<double>(2 * p);
+                    batch_left_ = ranks_;
+                }
+                --batch_left_;
+                return items_costing(params_.technique == Technique::awf ? weight(rank) * batch_cost_ : batch_cost_);
+            }
+            default: break;
+        }
+    }
     switch (params_.technique) {
         case Technique::static_block: return 0;  // handled in next()
         case Technique::ss: return least;
@@ -126,8 +156,14 @@ std::optional<ItemRange> Dispenser::next(int rank) {
         if (r >= static_taken_.size() || static_taken_[r]) return std::nullopt;
         static_taken_[r] = true;
         const auto p = static_cast<std::uint64_t>(ranks_);
-        // floor(r n / P) without overflowing: r (n / P) + floor(r (n mod P) / P).
-        const auto block_start = [&](std::uint64_t k) { return k * (items_ / p) + k * (items_ % p) / p; };
+        // Equal counts, floor(r n / P) without overflowing: r (n / P) + floor(r (n mod P) / P); with a profile,
+        // equal expected costs.
+        const auto block_start = [&](std::uint64_t k) -> std::uint64_t {
+            if (profile_.empty()) return k * (items_ / p) + k * (items_ % p) / p;
+            if (k == 0) return 0;
+            if (k >= p) return items_;
+            return profile_.end_for_cost(0, profile_.total() * static_cast<double>(k) / static_cast<double>(p));
+        };
         const std::uint64_t begin = block_start(r);
         const std::uint64_t end = block_start(r + 1);
         next_ += end - begin;

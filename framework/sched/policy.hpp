@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pel/types.hpp"
+#include "sched/cost_profile.hpp"
 
 namespace pel::sched {
 
@@ -44,6 +45,9 @@ class Dispenser {
   public:
     Dispenser(Params params, std::uint64_t items, int ranks);
 
+    /// Sizes chunks by expected time from now on: with a profile of this phase's items, gss, tss, fac2, awf and
+    /// static aim at a share of the remaining cost instead of the remaining count (ss stays a fixed count).
+    void set_profile(CostProfile profile);
     /// Records what `rank` did since its last report (used by awf; harmless for the others).
     void report(int rank, const Report& work);
     /// The next chunk for `rank`, or nothing when that rank gets no more work in this phase.
@@ -69,6 +73,8 @@ class Dispenser {
     int batch_left_ = 0;            ///< fac2, awf: chunks left in the current batch
     std::vector<std::uint64_t> items_done_;  ///< awf: per rank
     std::vector<double> busy_s_;             ///< awf: per rank
+    CostProfile profile_;                    ///< empty: every item counts alike
+    double batch_cost_ = 0;                  ///< fac2, awf with a profile: the current batch's chunk cost
 };
 
 }  // namespace pel::sched

@@ -92,7 +92,10 @@ std::vector<Tally> run_tally(const pel::mpi::Comm& comm, const std::string& path
     TallyJob job(items, 3, jitter);
     pel::io::ResultsFile out(comm, path);
     const pel::exec::Log log(comm.rank(), false);
-    const pel::exec::RunConfig config{"tally", layout.threads, {layout.technique, layout.chunk}};
+    pel::exec::RunConfig config;
+    config.job_name = "tally";
+    config.threads = layout.threads;
+    config.schedule = {layout.technique, layout.chunk};
     const auto summary = pel::exec::run(job, comm, out, config, log);
     out.commit();
     CHECK(summary.phases == 3);
@@ -190,7 +193,11 @@ void expect_failure(pel::JobBase& job, const std::string& path, const std::vecto
     const pel::exec::Log log(comm.rank(), false);
     try {
         pel::io::ResultsFile out(comm, path);
-        pel::exec::run(job, comm, out, {"failing", 2, {pel::sched::Technique::ss, 3}}, log);
+        pel::exec::RunConfig config;
+        config.job_name = "failing";
+        config.threads = 2;
+        config.schedule = {pel::sched::Technique::ss, 3};
+        pel::exec::run(job, comm, out, config, log);
         FAIL("the run did not fail");
     } catch (const pel::mpi::AgreedError& e) {
         CHECK(e.code() == pel::ExitCode::failure);

@@ -304,3 +304,45 @@ TEST_CASE("awf gives a rank measured twice as slow chunks half as large", "[sche
     CHECK(static_cast<double>(slow->size()) / static_cast<double>(fast->size()) == Approx(0.5).epsilon(0.01));
     CHECK(fast->size() == static_cast<std::uint64_t>(std::round(12500 * 8.0 / 7.0)));
 }
+
+TEST_CASE("A cost profile reads cumulative cost and finds where a chunk reaches a cost", "[sched][profile]") {
+    // 8 items in 4 bins of 2: bin seconds 1, 3, 0, 4 -> cumulative at item boundaries 0, .5, 1, 2.5, 4, 4, 4, 6, 8.
+    const pel::sched::CostProfile p(8, {1, 3, 0, 4});
+    CHECK(p.total() == 8);
+    CHECK(p.cumulative(0) == 0);
+    CHECK(p.cumulative(1) == Approx(0.5));
+    CHECK(p.cumulative(3) == Approx(2.5));
+    CHECK(p.cumulative(6) == Approx(4));
+    CHECK(p.cumulative(8) == 8);
+    CHECK(p.end_for_cost(0, 2.0) == 3);  // [0, 3) costs 2.5, [0, 2) only 1
+    CHECK(p.end_for_cost(4, 0.1) == 7);  // bin 2 is free: the chunk runs into bin 3
+    CHECK(p.end_for_cost(5, 100) == 8);
+    CHECK(pel::sched::CostProfile(3, {1, 1, 1, 1}).empty());  // more bins than items: unusable
+}
+
+TEST_CASE("With a profile, static cuts blocks of equal cost and every technique still tiles", "[sched][profile]") {
+    // Item i costs i + 1: with 2 ranks over 100 items, equal cost puts the cut near 70.
+    std::vector<double> costs(100);
+    for (std::size_t i = 0; i < costs.size(); ++i) costs[i] = static_cast<double>(i + 1);
+    Dispenser fixed(Params{Technique::static_block, 1}, 100, 2);
+    fixed.set_profile(pel::sched::CostProfile(100, costs));
+    const auto first = fixed.next(0);
+    REQUIRE(first);
+    CHECK(first->begin == 0);
+    CHECK(first->end >= 69);
+    CHECK(first->end <= 72);
+    std::mt19937_64 gen(7);
+    for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss, Technique::tss,
+                                      Technique::fac2, Technique::awf}) {
+        for (const int ranks : kRankCounts) {
+            CAPTURE(pel::sched::technique_name(technique), ranks);
+            Dispenser dispenser(Params{technique, 1}, 100, ranks);
+            dispenser.set_profile(pel::sched::CostProfile(100, costs));
+            CHECK(tiles(simulate(dispenser, 100, ranks, gen), 100));
+        }
+    }
+    // gss by cost: the first chunk holds a 1/P share of the cost, so fewer of the costly items.
+    Dispenser guided(Params{Technique::gss, 1}, 100, 4);
+    guided.set_profile(pel::sched::CostProfile(100, costs));
+    CHECK(guided.next(0)->size() == 50);  // items 0..49 cost 1275 of 5050: about a quarter
+}
