@@ -70,24 +70,26 @@ void Dispenser::set_profile(CostProfile profile) {
 
 void Dispenser::report(int rank, const Report& work) {
     const auto r = static_cast<std::size_t>(rank);
-    if (r >= items_done_.size()) return;
+    if (r >= items_done_.size() || (work.items == 0 && work.busy_s <= 0)) return;
+    const double before = rate(r);
     items_done_[r] += work.items;
     busy_s_[r] += work.busy_s;
+    const double after = rate(r);
+    // Keep the sum and count of measured rates current, so that weight() costs the same at any rank count.
+    rate_sum_ += after - before;
+    measured_ += (after > 0 ? 1 : 0) - (before > 0 ? 1 : 0);
+}
+
+double Dispenser::rate(std::size_t r) const {
+    return busy_s_[r] > 0 && items_done_[r] > 0 ? static_cast<double>(items_done_[r]) / busy_s_[r] : 0.0;
 }
 
 double Dispenser::weight(int rank) const {
     // Rate = items per busy second; a rank's weight is its rate over the mean rate of the measured ranks.
-    double sum = 0;
-    int measured = 0;
-    for (std::size_t r = 0; r < busy_s_.size(); ++r) {
-        if (busy_s_[r] <= 0 || items_done_[r] == 0) continue;
-        sum += static_cast<double>(items_done_[r]) / busy_s_[r];
-        ++measured;
-    }
     const auto r = static_cast<std::size_t>(rank);
-    if (measured == 0 || r >= busy_s_.size() || busy_s_[r] <= 0 || items_done_[r] == 0) return 1.0;
-    const double mean = sum / measured;
-    return std::clamp(static_cast<double>(items_done_[r]) / busy_s_[r] / mean, 0.05, 20.0);
+    if (measured_ == 0 || r >= busy_s_.size() || rate(r) <= 0) return 1.0;
+    const double mean = rate_sum_ / measured_;
+    return std::clamp(rate(r) / mean, 0.05, 20.0);
 }
 
 std::uint64_t Dispenser::chunk_size(int rank) {

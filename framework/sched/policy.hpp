@@ -61,6 +61,8 @@ class Dispenser {
   private:
     /// The size of the next chunk for `rank` (before clamping to what remains).
     std::uint64_t chunk_size(int rank);
+    /// Items per busy second of rank r, 0 until measured.
+    [[nodiscard]] double rate(std::size_t r) const;
 
     Params params_;
     std::uint64_t items_;
@@ -73,6 +75,8 @@ class Dispenser {
     int batch_left_ = 0;            ///< fac2, awf: chunks left in the current batch
     std::vector<std::uint64_t> items_done_;  ///< awf: per rank
     std::vector<double> busy_s_;             ///< awf: per rank
+    double rate_sum_ = 0;                    ///< awf: sum of the measured ranks' rates
+    int measured_ = 0;                       ///< awf: ranks with a measured rate
     CostProfile profile_;                    ///< empty: every item counts alike
     double batch_cost_ = 0;                  ///< fac2, awf with a profile: the current batch's chunk cost
 };
