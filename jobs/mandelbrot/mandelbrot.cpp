@@ -44,16 +44,19 @@ class Mandelbrot final : public pel::Job<IterationCount> {
 
     void process(pel::ItemRange rows, IterationCount& count, pel::ItemSink& out,
                  const pel::Context& /*ctx*/) const override {
+        // Everything the loops read lives in locals, so that stores to the image cannot force reloads.
         const double dx = (x_max_ - x_min_) / static_cast<double>(width_);
         const double dy = (y_max_ - y_min_) / static_cast<double>(height_);
+        const double x_min = x_min_, y_max = y_max_;
+        const auto limit = static_cast<std::uint32_t>(max_iterations_);
+        std::uint64_t total = 0;
         for (std::uint64_t row = rows.begin; row < rows.end; ++row) {
             const auto pixels = out.row(image_, row);
-            const double ci = y_max_ - (static_cast<double>(row) + 0.5) * dy;
+            const double ci = y_max - (static_cast<double>(row) + 0.5) * dy;
             for (std::size_t col = 0; col < pixels.size(); ++col) {
-                const double cr = x_min_ + (static_cast<double>(col) + 0.5) * dx;
+                const double cr = x_min + (static_cast<double>(col) + 0.5) * dx;
                 double zr = 0, zi = 0;
                 std::uint32_t n = 0;
-                const auto limit = static_cast<std::uint32_t>(max_iterations_);
                 while (n < limit && zr * zr + zi * zi <= 4.0) {
                     const double t = zr * zr - zi * zi + cr;
                     zi = 2.0 * zr * zi + ci;
@@ -61,9 +64,10 @@ class Mandelbrot final : public pel::Job<IterationCount> {
                     ++n;
                 }
                 pixels[col] = n;
-                count.total += n;
+                total += n;
             }
         }
+        count.total += total;
     }
 
     void end_phase(const IterationCount& total, const pel::Context& /*ctx*/) override {
