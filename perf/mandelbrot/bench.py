@@ -5,7 +5,8 @@ computed serially with no pel at all, interleaved in one run so that machine noi
 Prints one JSON line per run, then a table of medians with speedup and efficiency:
     efficiency = serial seconds / (pel seconds x ranks x threads)
 pel's time is the wall_time_s it records in its results file (setup, compute and parallel HDF5 write); the serial
-time likewise covers compute and writing the image.
+time likewise covers compute and writing the image. "2 serial" runs two serial programs at once, one per core: its
+efficiency is what this machine allows two cores (shared caches, memory bandwidth, a virtual machine's host).
 
 Usage: /usr/bin/python3 perf/mandelbrot/bench.py [--build build] [--reps 5] [--width 2400] [--height 1800]
 """
@@ -44,6 +45,13 @@ def main():
                                  check=True, capture_output=True, text=True, env=env).stdout
             times["serial"].append(json.loads(out)["seconds"])
             print(json.dumps({"rep": rep, "variant": "serial", "seconds": times["serial"][-1]}), flush=True)
+            # The machine's own ceiling: two serial programs at once, one per core (shared caches, memory, host).
+            procs = [subprocess.Popen(["taskset", "-c", str(c), serial, str(args.width), str(args.height),
+                                       str(args.max_iterations), os.path.join(tmp, f"pair{c}.h5")],
+                                      stdout=subprocess.PIPE, text=True, env=env) for c in (0, 1)]
+            pair = max(json.loads(p.communicate()[0])["seconds"] for p in procs)
+            times.setdefault("serial-pair", []).append(pair)
+            print(json.dumps({"rep": rep, "variant": "serial-pair", "seconds": pair}), flush=True)
             for ranks, threads in LAYOUTS:
                 path = os.path.join(tmp, f"pel-{ranks}x{threads}.h5")
                 # mpirun binds each rank to one core unless told to give it one core per thread.
@@ -62,6 +70,9 @@ def main():
           f"median of {args.reps}")
     print(f"{'variant':>8} {'median s':>9} {'speedup':>8} {'efficiency':>10}")
     print(f"{'serial':>8} {base:9.3f} {1.0:8.2f} {1.0:10.2f}")
+    pair = statistics.median(times["serial-pair"])
+    print(f"{'2 serial':>8} {pair:9.3f} {2 * base / pair:8.2f} {base / pair:10.2f}   <- two serial programs at once: "
+          "this machine's ceiling on 2 cores")
     for ranks, threads in LAYOUTS:
         med = statistics.median(times[f"{ranks}x{threads}"])
         cores = ranks * threads
