@@ -28,7 +28,7 @@ struct RunOptions {
     std::string output;
     std::int64_t threads = 0;
     std::int64_t chunk_size = 1;
-    std::string schedule = "gss";
+    std::string schedule = "awf";  // best or near-best on perf/quality, perf/mandelbrot and perf/peers
     std::int64_t prefetch = 1;
     std::string cost_profile;
     bool no_steal = false;
@@ -43,7 +43,7 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_option("--threads", o.threads,
                    "OpenMP threads per rank (default: OMP_NUM_THREADS, then SLURM_CPUS_PER_TASK, then 1)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}));
-    app.add_option("--chunk-size", o.chunk_size, "items per chunk (ss) or smallest chunk (gss)")
+    app.add_option("--chunk-size", o.chunk_size, "items per chunk (ss), else the smallest chunk")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     std::string names;

@@ -29,7 +29,7 @@ std::string technique_name(Technique technique);
 
 /// Settings of a technique.
 struct Params {
-    Technique technique = Technique::gss;
+    Technique technique = Technique::awf;
     std::uint64_t chunk_size = 1;  ///< fixed size (ss), else the smallest chunk
 };
 
