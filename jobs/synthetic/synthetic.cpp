@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <thread>
 
@@ -13,6 +14,40 @@
 #include <pel/random.hpp>
 
 namespace {
+
+/// The CPU work of --mode work: `iterations` steps of a 64-bit linear congruential generator, each step depending on
+/// the one before (a multiply and an add, about 4 cycles), so the steps cannot overlap. The empty asm statement hides
+/// x from the compiler at every step, so it can neither drop the loop nor compute it in closed form. perf/metg's
+/// work.cpp runs the same loop for peers that call it.
+void cpu_work(std::uint64_t iterations) {
+    std::uint64_t x = 1;
+    for (std::uint64_t k = 0; k < iterations; ++k) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        asm volatile("" : "+r"(x));
+    }
+}
+
+/// Seconds of CPU time this thread has used.
+double thread_cpu_s() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+/// Steps of cpu_work per microsecond on this core: the fastest of 5 timings of 2^20 steps (5 million in all, a few
+/// ms). Timed on the thread's CPU clock, not the wall clock, so that a rank descheduled while it calibrates (16 ranks
+/// on 2 cores) still measures the core's speed, not its share of it.
+double calibrate_cpu_work() {
+    constexpr std::uint64_t kSteps = std::uint64_t{1} << 20;
+    double best = 0;
+    for (int k = 0; k < 5; ++k) {
+        const double t0 = thread_cpu_s();
+        cpu_work(kSteps);
+        const double us = (thread_cpu_s() - t0) * 1e6;
+        if (us > 0) best = std::max(best, static_cast<double>(kSteps) / us);
+    }
+    return best;
+}
 
 /// What the items of a phase add up to. Every field merges exactly and in any order.
 struct Totals {
@@ -43,7 +78,10 @@ class Synthetic final : public pel::Job<Totals> {
         o.add("distribution", distribution_, "how item costs are distributed")
             .choices({"uniform", "normal", "bimodal", "pareto"});
         o.add("mean-us", mean_us_, "mean item cost in microseconds").range(0, 1e9);
-        o.add("mode", mode_, "spin: busy-wait for the cost; sleep: sleep for it").choices({"spin", "sleep"});
+        o.add("mode", mode_,
+              "spin: busy-wait for the cost; sleep: sleep for it; work: compute for it (a fixed amount of CPU work, "
+              "calibrated once per process: an item on a shared core takes longer)")
+            .choices({"spin", "sleep", "work"});
         o.add("seed", seed_, "seed of the item costs and results");
         o.add("slow-rank", slow_rank_, "this rank's items take --slow-factor times their cost (-1: none)").min(-1);
         o.add("slow-factor", slow_factor_, "how much slower --slow-rank is").range(0, 1e6);
@@ -54,7 +92,13 @@ class Synthetic final : public pel::Job<Totals> {
                 : distribution_ == "bimodal" ? Kind::bimodal
                 : distribution_ == "pareto"  ? Kind::pareto
                                              : Kind::uniform;
-        sleep_ = mode_ == "sleep";
+        spend_ = mode_ == "sleep" ? Spend::sleep : mode_ == "work" ? Spend::work : Spend::spin;
+        if (spend_ == Spend::work) {
+            // Once per process: every item's work is a number of steps, so a rank's items cost the same however its
+            // core is shared later. Outputs hold the drawn cost, never the constant, so they do not depend on it.
+            steps_per_us_ = calibrate_cpu_work();
+            ctx.log("synthetic: --mode work calibrated at " + std::to_string(steps_per_us_) + " steps per us");
+        }
         const auto n = static_cast<std::uint64_t>(items_);
         cost_column_ = ctx.item_output<double>("cost_us", n, 1, "drawn cost of each item in microseconds");
         result_column_ = ctx.item_output<std::uint64_t>("result", n, 1, "result of each item: Rng(seed, item, 1)");
@@ -72,17 +116,7 @@ class Synthetic final : public pel::Job<Totals> {
         for (std::uint64_t i = items.begin; i < items.end; ++i) {
             const double cost = cost_us(i);
             const std::uint64_t result = pel::Rng(seed, i, 1).next_u64();
-            if (cost > 0) {
-                const std::chrono::duration<double, std::micro> wait(cost * slowdown);
-                if (sleep_) {
-                    std::this_thread::sleep_for(wait);
-                } else {
-                    const auto until = std::chrono::steady_clock::now() +
-                                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
-                    while (std::chrono::steady_clock::now() < until) {
-                    }
-                }
-            }
+            if (cost > 0) spend(cost * slowdown);
             out.row(cost_column_, i)[0] = cost;
             out.row(result_column_, i)[0] = result;
             ++totals.items;
@@ -115,6 +149,27 @@ class Synthetic final : public pel::Job<Totals> {
 
   private:
     enum class Kind { uniform, normal, bimodal, pareto };
+    enum class Spend { spin, sleep, work };
+
+    /// Spends `us` microseconds as --mode says.
+    void spend(double us) const {
+        const std::chrono::duration<double, std::micro> wait(us);
+        switch (spend_) {
+            case Spend::sleep:
+                std::this_thread::sleep_for(wait);
+                return;
+            case Spend::work:
+                cpu_work(static_cast<std::uint64_t>(us * steps_per_us_ + 0.5));
+                return;
+            case Spend::spin: {
+                const auto until = std::chrono::steady_clock::now() +
+                                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
+                while (std::chrono::steady_clock::now() < until) {
+                }
+                return;
+            }
+        }
+    }
 
     /// The cost of item `i` in microseconds: a function of the seed and the item only. Every distribution has
     /// mean mean-us, except as noted.
@@ -151,7 +206,8 @@ class Synthetic final : public pel::Job<Totals> {
     double slow_factor_ = 1;
 
     Kind kind_ = Kind::uniform;
-    bool sleep_ = false;
+    Spend spend_ = Spend::spin;
+    double steps_per_us_ = 0;  ///< --mode work: cpu_work steps per microsecond, calibrated in setup
     pel::ItemColumn<double> cost_column_;
     pel::ItemColumn<std::uint64_t> result_column_;
 
@@ -162,4 +218,4 @@ class Synthetic final : public pel::Job<Totals> {
 }  // namespace
 
 PEL_JOB(Synthetic, "synthetic", "1.0",
-        "items with costs drawn from a distribution (uniform, normal, bimodal, pareto); spins or sleeps")
+        "items with costs drawn from a distribution (uniform, normal, bimodal, pareto); spins, sleeps or computes")
