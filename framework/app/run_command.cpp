@@ -2,12 +2,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
 #include <memory>
+#include <sched.h>
 #include <sstream>
 #include <thread>
-#include <sched.h>
 #include <unistd.h>
 
 #include "app/cli.hpp"
@@ -204,9 +204,9 @@ void warn_if_threads_share_cores(const mpi::Comm& comm, int threads, const exec:
         if (first < 0) first = static_cast<int>(r);
     }
     if (short_ranks == 0) return;
-    log.warn(std::to_string(short_ranks) + " of " + std::to_string(all.size()) + " ranks can use fewer CPUs than their " +
-             std::to_string(threads) + " threads (rank " + std::to_string(first) + ": " +
-             std::to_string(static_cast<int>(all[static_cast<std::size_t>(first)])) +
+    log.warn(std::to_string(short_ranks) + " of " + std::to_string(all.size()) +
+             " ranks can use fewer CPUs than their " + std::to_string(threads) + " threads (rank " +
+             std::to_string(first) + ": " + std::to_string(static_cast<int>(all[static_cast<std::size_t>(first)])) +
              "), so threads share cores; launch with mpirun --map-by slot:PE=" + std::to_string(threads) +
              " (or --bind-to none), or srun --cpus-per-task=" + std::to_string(threads));
 }

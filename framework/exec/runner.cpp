@@ -12,15 +12,14 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <omp.h>
 #include <optional>
-#include <thread>
-
 #include <sched.h>
+#include <thread>
 
 #include "io/arrays.hpp"
 
@@ -193,7 +192,8 @@ struct Slot {
     /// nothing is left.
     ItemRange claim(std::uint64_t threads, std::uint64_t cap) {
         const std::lock_guard lock(claim_mutex_);
-        const std::uint64_t grain = std::clamp<std::uint64_t>((end_ - next_) / (2 * threads), 1, std::max<std::uint64_t>(cap, 1));
+        const std::uint64_t grain =
+            std::clamp<std::uint64_t>((end_ - next_) / (2 * threads), 1, std::max<std::uint64_t>(cap, 1));
         const ItemRange batch{next_, std::min(next_ + grain, end_)};
         next_ = batch.end;
         return batch;
@@ -545,8 +545,7 @@ class PhaseRun {
         const double t0 = now_s();
         while (!pending_.empty()) wait_for_front();  // after a failure, chunks still arriving are dropped
         const sched::Report report = take_report();
-        comm_.send(RequestMsg{RequestKind::bye, failure_ ? 1u : 0u, report.items, report.busy_s, 0, 0}, 0,
-                   kTagRequest);
+        comm_.send(RequestMsg{RequestKind::bye, failure_ ? 1u : 0u, report.items, report.busy_s, 0, 0}, 0, kTagRequest);
         GrantMsg ack;
         mpi::Request acked = comm_.irecv(ack, 0, kTagGrant);
         Backoff backoff(config_.oversubscribed);
@@ -797,9 +796,9 @@ class PhaseRun {
     double serve_s_ = 0;
     std::uint64_t requests_ = 0;
     std::uint64_t steals_ = 0;
-    std::vector<int> parked_;     ///< requests (by rank) waiting for work that cannot be stolen yet
+    std::vector<int> parked_;  ///< requests (by rank) waiting for work that cannot be stolen yet
     std::atomic<std::uint64_t> last_compute_poll_ns_{0};  ///< when a compute thread last looked for requests
-    bool rank0_waiting_ = false;  ///< rank 0's team waits for a stolen chunk
+    bool rank0_waiting_ = false;                          ///< rank 0's team waits for a stolen chunk
     std::optional<ItemRange> rank0_gift_;
     std::condition_variable gift_ready_;
 
@@ -907,9 +906,9 @@ void save_profile(const mpi::Comm& comm, const std::string& path, const sched::C
     mpi::agree(comm, [&] {
         if (comm.rank() != 0) return;
         const std::uint64_t items = profile.items();
-        io::write_arrays(path, {{"bin_seconds", ScalarType::f64, {profile.bins().size()},
-                                 std::as_bytes(std::span(profile.bins()))},
-                                {"items", ScalarType::u64, {1}, std::as_bytes(std::span(&items, 1))}});
+        io::write_arrays(
+            path, {{"bin_seconds", ScalarType::f64, {profile.bins().size()}, std::as_bytes(std::span(profile.bins()))},
+                   {"items", ScalarType::u64, {1}, std::as_bytes(std::span(&items, 1))}});
     });
 }
 

@@ -30,12 +30,12 @@ struct RunConfig {
 
 /// What one rank did over the whole run.
 struct RankStats {
-    std::uint64_t items = 0;   ///< items processed
-    std::uint64_t chunks = 0;  ///< chunks received
-    double busy_s = 0;         ///< thread-seconds inside the job's kernel
-    double idle_s = 0;         ///< thread-seconds of the phases' duration not spent in the kernel
-    double wait_s = 0;         ///< seconds a thread waited for rank 0 to grant a chunk
-    double serve_s = 0;        ///< rank 0: seconds spent answering requests
+    std::uint64_t items = 0;     ///< items processed
+    std::uint64_t chunks = 0;    ///< chunks received
+    double busy_s = 0;           ///< thread-seconds inside the job's kernel
+    double idle_s = 0;           ///< thread-seconds of the phases' duration not spent in the kernel
+    double wait_s = 0;           ///< seconds a thread waited for rank 0 to grant a chunk
+    double serve_s = 0;          ///< rank 0: seconds spent answering requests
     std::uint64_t requests = 0;  ///< rank 0: requests answered
     std::uint64_t steals = 0;    ///< rank 0: chunks taken from a busy rank for an idle one
 };

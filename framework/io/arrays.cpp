@@ -53,8 +53,8 @@ void write_array(const std::string& file, const std::string& dataset, ScalarType
 void write_arrays(const std::string& file, const std::vector<NamedArray>& arrays) {
     const std::string tmp = file + ".tmp";
     {
-        h5::Handle f = h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                                   "cannot create '" + tmp + "'");
+        h5::Handle f =
+            h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "cannot create '" + tmp + "'");
         for (const auto& a : arrays) {
             h5::Handle ds = h5::create_dataset(f.id(), a.name, a.type, a.dims);
             if (!a.data.empty()) {

@@ -69,8 +69,7 @@ void ResultsFile::attribute_on(const std::string& object, const std::string& nam
     h5::write_attribute(target.id(), name, value);
 }
 
-void ResultsFile::attribute_on(const std::string& object, const std::string& name, ScalarType type,
-                               const void* value) {
+void ResultsFile::attribute_on(const std::string& object, const std::string& name, ScalarType type, const void* value) {
     h5::Handle target = h5::checked(H5Oopen(file_.id(), object.c_str(), H5P_DEFAULT), "opening '" + object + "'");
     h5::write_attribute(target.id(), name, type, value);
 }
@@ -137,7 +136,8 @@ void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock
             std::memcpy(&first, message.data() + at, sizeof first);
             std::memcpy(&count, message.data() + at + sizeof first, sizeof count);
             at += sizeof first + sizeof count;
-            if (first < lo || first + count > hi) throw Error::Internal("rows of '" + name + "' sent to the wrong rank");
+            if (first < lo || first + count > hi)
+                throw Error::Internal("rows of '" + name + "' sent to the wrong rank");
             std::memcpy(buffer.data() + (first - lo) * row_bytes, message.data() + at, count * row_bytes);
             at += count * row_bytes;
         }

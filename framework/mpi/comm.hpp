@@ -107,7 +107,8 @@ class Comm {
     [[nodiscard]] std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte> data, int root) const;
     /// Sends send[r] to rank r and returns what every rank sent to this one (element r from rank r).
     /// \note collective
-    [[nodiscard]] std::vector<std::vector<std::byte>> alltoall_bytes(const std::vector<std::vector<std::byte>>& send) const;
+    [[nodiscard]] std::vector<std::vector<std::byte>> alltoall_bytes(
+        const std::vector<std::vector<std::byte>>& send) const;
     /// \note collective
     [[nodiscard]] std::int64_t allreduce_min(std::int64_t value) const;
     /// \note collective

@@ -29,7 +29,8 @@ std::size_t CostProfile::bins_for(std::uint64_t items) {
 
 std::size_t CostProfile::bin_of(std::uint64_t item, std::uint64_t items, std::size_t bins) {
     // The last bin whose start is at or before `item` (bins are near-equal, so start from the proportional guess).
-    auto b = static_cast<std::size_t>(static_cast<double>(item) / static_cast<double>(items) * static_cast<double>(bins));
+    auto b =
+        static_cast<std::size_t>(static_cast<double>(item) / static_cast<double>(items) * static_cast<double>(bins));
     b = std::min(b, bins - 1);
     while (b + 1 < bins && bin_start(b + 1, items, bins) <= item) ++b;
     while (b > 0 && bin_start(b, items, bins) > item) --b;

@@ -14,9 +14,9 @@ struct Named {
     const char* name;
     Technique technique;
 };
-constexpr Named kTechniques[] = {{"static", Technique::static_block}, {"ss", Technique::ss},
-                                 {"gss", Technique::gss},             {"tss", Technique::tss},
-                                 {"fac2", Technique::fac2},           {"awf", Technique::awf}};
+constexpr Named kTechniques[] = {
+    {"static", Technique::static_block}, {"ss", Technique::ss},  {"gss", Technique::gss}, {"tss", Technique::tss},
+    {"fac2", Technique::fac2},           {"awf", Technique::awf}};
 
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 
@@ -104,7 +104,8 @@ std::uint64_t Dispenser::chunk_size(int rank) {
             return std::max(least, profile_.end_for_cost(next_, seconds) - next_);
         };
         switch (params_.technique) {
-            case Technique::gss: return items_costing(remaining / static_cast<double>(p));
+            case Technique::gss:
+                return items_costing(remaining / static_cast<double>(p));
             case Technique::tss: {
                 const double size = tss_size_;
                 tss_size_ = std::max(tss_size_ - tss_step_, static_cast<double>(least));
@@ -119,12 +120,15 @@ std::uint64_t Dispenser::chunk_size(int rank) {
                 --batch_left_;
                 return items_costing(params_.technique == Technique::awf ? weight(rank) * batch_cost_ : batch_cost_);
             }
-            default: break;
+            default:
+                break;
         }
     }
     switch (params_.technique) {
-        case Technique::static_block: return 0;  // handled in next()
-        case Technique::ss: return least;
+        case Technique::static_block:
+            return 0;  // handled in next()
+        case Technique::ss:
+            return least;
         case Technique::gss:
             // Polychronopoulos & Kuck, "Guided self-scheduling" (IEEE TC 1987): chunk = ceil(remaining / P).
             return std::max(least, ceil_div(left, p));

@@ -69,10 +69,10 @@ class Dispenser {
     int ranks_;
     std::uint64_t next_ = 0;
     std::vector<bool> static_taken_;
-    double tss_size_ = 0;       ///< tss: size of the next chunk
-    double tss_step_ = 0;       ///< tss: how much each chunk shrinks
-    std::uint64_t batch_size_ = 0;  ///< fac2, awf: the current batch's chunk size (before weighting)
-    int batch_left_ = 0;            ///< fac2, awf: chunks left in the current batch
+    double tss_size_ = 0;                    ///< tss: size of the next chunk
+    double tss_step_ = 0;                    ///< tss: how much each chunk shrinks
+    std::uint64_t batch_size_ = 0;           ///< fac2, awf: the current batch's chunk size (before weighting)
+    int batch_left_ = 0;                     ///< fac2, awf: chunks left in the current batch
     std::vector<std::uint64_t> items_done_;  ///< awf: per rank
     std::vector<double> busy_s_;             ///< awf: per rank
     double rate_sum_ = 0;                    ///< awf: sum of the measured ranks' rates

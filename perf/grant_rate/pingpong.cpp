@@ -1,10 +1,9 @@
 // perf/grant_rate/pingpong.cpp: `mpirun -np 2 pingpong [ROUNDS]`: the median round trip of a 24-byte message
 // (the size of pel's grant) between ranks 0 and 1, over batches, printed as {"round_trip_us": X}.
-#include <mpi.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <mpi.h>
 #include <vector>
 
 int main(int argc, char** argv) {

@@ -2,8 +2,8 @@
 #include "sched/policy.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -90,8 +90,8 @@ struct StringMaker<std::optional<pel::ItemRange>> {
 
 TEST_CASE("Dispenser grants every item exactly once, for every technique", "[sched][policy]") {
     std::mt19937_64 gen(12345);
-    for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss, Technique::tss,
-                                      Technique::fac2, Technique::awf}) {
+    for (const Technique technique :
+         {Technique::static_block, Technique::ss, Technique::gss, Technique::tss, Technique::fac2, Technique::awf}) {
         for (const std::uint64_t items : kItemCounts) {
             for (const int ranks : kRankCounts) {
                 for (const std::uint64_t chunk_size : kChunkSizes) {
@@ -332,8 +332,8 @@ TEST_CASE("With a profile, static cuts blocks of equal cost and every technique 
     CHECK(first->end >= 69);
     CHECK(first->end <= 72);
     std::mt19937_64 gen(7);
-    for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss, Technique::tss,
-                                      Technique::fac2, Technique::awf}) {
+    for (const Technique technique :
+         {Technique::static_block, Technique::ss, Technique::gss, Technique::tss, Technique::fac2, Technique::awf}) {
         for (const int ranks : kRankCounts) {
             CAPTURE(pel::sched::technique_name(technique), ranks);
             Dispenser dispenser(Params{technique, 1}, 100, ranks);
