@@ -103,7 +103,7 @@ class Runner:
                     "total_cost_us": float(f.attrs["total_cost_us"]), "busy_s": stats["busy_s"][...].tolist(),
                     "wait_s": stats["wait_s"][...].tolist(), "serve_s": float(stats["serve_s"][0]),
                     "requests": int(stats["requests"][0]), "chunks": stats["chunks"][...].tolist(),
-                    "items": stats["items"][...].tolist(), "schedule": f.attrs["schedule"]}
+                    "rank_items": stats["items"][...].tolist(), "schedule": f.attrs["schedule"]}
 
     def costs(self, items, mean_us):
         """The first `items` items' costs at mean `mean_us`, as synthetic draws them (2 m u_i, uniform)."""
@@ -290,9 +290,9 @@ def main():
             def median(f):
                 return statistics.median(f(r) for r in runs)
 
-            share0 = median(lambda r: r["items"][0] / sum(r["items"]))
-            slow0 = median(lambda r: (r["busy_s"][0] / max(r["items"][0], 1)) /
-                           (sum(r["busy_s"][1:]) / max(sum(r["items"][1:]), 1)))
+            share0 = median(lambda r: r["rank_items"][0] / sum(r["rank_items"]))
+            slow0 = median(lambda r: (r["busy_s"][0] / max(r["rank_items"][0], 1)) /
+                           (sum(r["busy_s"][1:]) / max(sum(r["rank_items"][1:]), 1)))
             wait = median(lambda r: 1e6 * sum(r["wait_s"][1:]) / max(sum(r["chunks"][1:]), 1))
             per_chunk = median(lambda r: r["requests"] / max(sum(r["chunks"][1:]), 1))
             serve = median(lambda r: 1e6 * r["serve_s"] / max(r["requests"], 1))
