@@ -167,7 +167,7 @@ class RunContext final : public SetupContext {
         if (width > 1) dims.push_back(width);
         mpi::agree(comm_, [&] {
             out_.create_dataset(name, type, dims);
-            if (!description.empty()) out_.dataset_attribute(name, "description", description);
+            if (!description.empty()) out_.attribute_on(name, "description", description);
         });
         columns_.push_back({name, type, items, width, static_cast<std::size_t>(width) * scalar_size(type)});
         return static_cast<int>(columns_.size()) - 1;
@@ -839,7 +839,7 @@ class FileSink final : public ResultSink {
     void dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                      std::span<const std::byte> data, const std::string& description) override {
         out_.write_whole(name, type, dims, data);
-        if (!description.empty()) out_.dataset_attribute(name, "description", description);
+        if (!description.empty()) out_.attribute_on(name, "description", description);
     }
     void attribute_raw(const std::string& name, ScalarType type, const void* value) override {
         out_.attribute(name, type, value);
@@ -878,21 +878,20 @@ std::unique_ptr<AnyPartial> combine(JobBase& job, const Context& ctx, const mpi:
 
 /// The profile saved in `path`, if the file exists (else nothing). \note collective
 std::optional<sched::CostProfile> load_profile(const mpi::Comm& comm, const std::string& path) {
-    std::vector<std::byte> bins;
-    std::vector<std::byte> items(sizeof(std::uint64_t));
-    const bool exists = mpi::agree(comm, [&] {
+    std::vector<std::byte> bins;  // stays empty without a file; a saved profile always has bins
+    std::vector<std::byte> items;
+    mpi::agree(comm, [&] {
         std::error_code ec;
-        if (comm.rank() != 0 || !std::filesystem::exists(path, ec)) return comm.rank() == 0 ? false : true;
+        if (comm.rank() != 0 || !std::filesystem::exists(path, ec)) return;
         std::vector<std::uint64_t> dims;
         bins = io::read_array(path, "bin_seconds", ScalarType::f64, dims);
         items = io::read_array(path, "items", ScalarType::u64, dims);
-        if (items.size() != sizeof(std::uint64_t)) throw Error::Io("cost profile '" + path + "' is malformed");
-        return true;
+        if (bins.empty() || items.size() != sizeof(std::uint64_t)) {
+            throw Error::Io("cost profile '" + path + "' is malformed");
+        }
     });
-    std::vector<std::byte> flag{std::byte{exists ? std::uint8_t{1} : std::uint8_t{0}}};
-    comm.bcast_bytes(flag, 0);
-    if (flag[0] == std::byte{0}) return std::nullopt;
     comm.bcast_bytes(bins, 0);
+    if (bins.empty()) return std::nullopt;
     comm.bcast_bytes(items, 0);
     std::uint64_t n = 0;
     std::memcpy(&n, items.data(), sizeof n);
@@ -981,7 +980,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         summary.phases = index + 1;
     }
 
-    if (!config.cost_profile.empty() && profiles.contains(last_profile)) {
+    if (!config.cost_profile.empty() && profiles.contains(last_profile) && !profiles[last_profile].bins().empty()) {
         save_profile(comm, config.cost_profile, profiles[last_profile]);
     }
     FileSink sink(out);

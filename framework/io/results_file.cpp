@@ -92,7 +92,7 @@ void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock
     // block), then each rank writes its block as one hyperslab. A rank's chunks are scattered over the dataset;
     // selecting them one by one would cost time quadratic in their number.
     const auto ranks = static_cast<std::uint64_t>(comm_.size());
-    const auto block_start = [&](std::uint64_t r) { return r * (rows / ranks) + r * (rows % ranks) / ranks; };
+    const auto block_start = [&](std::uint64_t r) { return pel::block_start(r, rows, ranks); };
     const auto me = static_cast<std::uint64_t>(comm_.rank());
     const std::uint64_t lo = block_start(me);
     const std::uint64_t hi = block_start(me + 1);
@@ -183,10 +183,6 @@ void ResultsFile::write_whole(const std::string& name, ScalarType type, const st
     h5::check(H5Dwrite(ds.handle.id(), h5::native_type(type), mem_space.id(), file_space.id(), dxpl.id(),
                        data.empty() ? nullptr : data.data()),
               "writing dataset '" + name + "'");
-}
-
-void ResultsFile::dataset_attribute(const std::string& dataset, const std::string& name, const std::string& value) {
-    h5::write_attribute(datasets_.at(dataset).handle.id(), name, value);
 }
 
 void ResultsFile::commit() {

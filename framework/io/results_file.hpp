@@ -47,8 +47,6 @@ class ResultsFile {
     /// Creates dataset `name` and writes `data`, the same on every rank, once (from rank 0).
     void write_whole(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                      std::span<const std::byte> data);
-    /// Adds a text attribute to an existing dataset.
-    void dataset_attribute(const std::string& dataset, const std::string& name, const std::string& value);
 
     /// Flushes, closes and renames the file to its final name.
     void commit();

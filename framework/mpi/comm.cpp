@@ -25,8 +25,6 @@ void check(int rc, const char* what) {
     throw Error::Failure(std::string(what) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
-void Request::wait() { check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait"); }
-
 bool Request::test() {
     int done = 0;
     check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "MPI_Test");
@@ -58,17 +56,6 @@ int Comm::node_ranks() const {
 
 void Comm::send_bytes(std::span<const std::byte> data, int dest, int tag) const {
     check(MPI_Send(data.data(), to_int_count(data.size()), MPI_BYTE, dest, tag, comm_), "MPI_Send");
-}
-
-std::vector<std::byte> Comm::recv_bytes(int source, int tag, Status* status) const {
-    MPI_Status st;
-    check(MPI_Probe(source, tag, comm_, &st), "MPI_Probe");
-    int count = 0;
-    check(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
-    std::vector<std::byte> data(static_cast<std::size_t>(count));
-    check(MPI_Recv(data.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
-    if (status != nullptr) *status = {st.MPI_SOURCE, st.MPI_TAG, data.size()};
-    return data;
 }
 
 Status Comm::recv_exact(std::span<std::byte> data, int source, int tag) const {

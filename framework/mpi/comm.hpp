@@ -45,8 +45,6 @@ class Request {
     ~Request() { wait_quietly(); }
 
     [[nodiscard]] bool active() const noexcept { return request_ != MPI_REQUEST_NULL; }
-    /// Waits until the operation completes.
-    void wait();
     /// True if the operation has completed (the request is then inactive).
     bool test();
 
@@ -92,8 +90,6 @@ class Comm {
     }
 
     void send_bytes(std::span<const std::byte> data, int dest, int tag) const;
-    /// Receives a message of any size.
-    std::vector<std::byte> recv_bytes(int source, int tag, Status* status = nullptr) const;
     Status recv_exact(std::span<std::byte> data, int source, int tag) const;
     Request irecv_bytes(std::span<std::byte> data, int source, int tag) const;
     /// A matching message if one has arrived, without receiving it.

@@ -7,10 +7,7 @@ namespace pel::sched {
 
 namespace {
 /// First item of bin b.
-std::uint64_t bin_start(std::size_t b, std::uint64_t items, std::size_t bins) {
-    const auto n = static_cast<std::uint64_t>(bins);
-    return b * (items / n) + b * (items % n) / n;
-}
+std::uint64_t bin_start(std::size_t b, std::uint64_t items, std::size_t bins) { return block_start(b, items, bins); }
 }  // namespace
 
 CostProfile::CostProfile(std::uint64_t items, std::vector<double> bin_seconds)

@@ -162,10 +162,9 @@ std::optional<ItemRange> Dispenser::next(int rank) {
         if (r >= static_taken_.size() || static_taken_[r]) return std::nullopt;
         static_taken_[r] = true;
         const auto p = static_cast<std::uint64_t>(ranks_);
-        // Equal counts, floor(r n / P) without overflowing: r (n / P) + floor(r (n mod P) / P); with a profile,
-        // equal expected costs.
+        // Equal counts, or with a profile equal expected costs.
         const auto block_start = [&](std::uint64_t k) -> std::uint64_t {
-            if (profile_.empty()) return k * (items_ / p) + k * (items_ % p) / p;
+            if (profile_.empty()) return pel::block_start(k, items_, p);
             if (k == 0) return 0;
             if (k >= p) return items_;
             return profile_.end_for_cost(0, profile_.total() * static_cast<double>(k) / static_cast<double>(p));

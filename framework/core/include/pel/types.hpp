@@ -17,6 +17,12 @@ struct ItemRange {
     friend constexpr bool operator==(const ItemRange&, const ItemRange&) = default;
 };
 
+/// The first item of part k when [0, n) is cut into `parts` near-equal contiguous parts: floor(k n / parts),
+/// computed without overflowing 64 bits.
+constexpr std::uint64_t block_start(std::uint64_t k, std::uint64_t n, std::uint64_t parts) noexcept {
+    return k * (n / parts) + k * (n % parts) / parts;
+}
+
 /// Element types that results and inputs can hold; each maps to one HDF5 native type.
 enum class ScalarType : std::uint8_t { u8, i32, u32, i64, u64, f32, f64 };
 
