@@ -34,6 +34,10 @@ std::size_t CostProfile::bin_of(std::uint64_t item, std::uint64_t items, std::si
     return b;
 }
 
+ItemRange CostProfile::bin_items(std::size_t b) const {
+    return {bin_start(b, items_, bins_.size()), bin_start(b + 1, items_, bins_.size())};
+}
+
 double CostProfile::cumulative(std::uint64_t x) const {
     if (bins_.empty()) return 0;
     if (x >= items_) return total();

@@ -20,6 +20,8 @@ class CostProfile {
     static std::size_t bins_for(std::uint64_t items);
     /// The bin of `item` in a profile of `items` items with `bins` bins.
     static std::size_t bin_of(std::uint64_t item, std::uint64_t items, std::size_t bins);
+    /// The items of bin `b` of this profile.
+    [[nodiscard]] ItemRange bin_items(std::size_t b) const;
 
     [[nodiscard]] bool empty() const noexcept { return bins_.empty() || total() <= 0; }
     [[nodiscard]] std::uint64_t items() const noexcept { return items_; }

@@ -48,9 +48,13 @@ Dispenser::Dispenser(Params params, std::uint64_t items, int ranks)
     : params_(params),
       items_(items),
       ranks_(std::max(ranks, 1)),
+      order_{ItemRange{0, items}},
       static_taken_(static_cast<std::size_t>(ranks_)),
       items_done_(static_cast<std::size_t>(ranks_)),
-      busy_s_(static_cast<std::size_t>(ranks_)) {
+      busy_s_(static_cast<std::size_t>(ranks_)),
+      items_given_(static_cast<std::size_t>(ranks_)),
+      cost_given_(static_cast<std::size_t>(ranks_)),
+      rate_(static_cast<std::size_t>(ranks_)) {
     params_.chunk_size = std::max<std::uint64_t>(params_.chunk_size, 1);
     if (params_.technique == Technique::tss) {
         // Tzen & Ni, "Trapezoid self-scheduling" (IEEE TPDS 1993): first chunk f = N / 2P, last l, C = 2N / (f + l)
@@ -65,40 +69,76 @@ Dispenser::Dispenser(Params params, std::uint64_t items, int ranks)
 }
 
 void Dispenser::set_profile(CostProfile profile) {
-    if (profile.items() == items_ && !profile.empty()) profile_ = std::move(profile);
+    if (profile.items() != items_ || profile.empty() || granted_ > 0) return;
+    profile_ = std::move(profile);
+    if (params_.technique == Technique::static_block) return;
+    // Longest processing time first (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math.
+    // 1969): items are not divisible, so a long one started late sets the makespan. Heavy bins go first, costliest
+    // first; the rest follow in item order, so that cheap items still form long contiguous chunks.
+    const double heavy = kHeavyShare * profile_.total() / static_cast<double>(ranks_);
+    struct Heavy {
+        ItemRange items;
+        double per_item;
+    };
+    std::vector<Heavy> first;
+    std::vector<ItemRange> rest;
+    for (std::size_t b = 0; b < profile_.bins().size(); ++b) {
+        const ItemRange bin = profile_.bin_items(b);
+        const double per_item = profile_.bins()[b] / static_cast<double>(bin.size());
+        if (per_item > heavy) {
+            first.push_back({bin, per_item});
+        } else if (!rest.empty() && rest.back().end == bin.begin) {
+            rest.back().end = bin.end;
+        } else {
+            rest.push_back(bin);
+        }
+    }
+    if (first.empty()) return;
+    std::stable_sort(first.begin(), first.end(),
+                     [](const Heavy& a, const Heavy& b) { return a.per_item > b.per_item; });
+    order_.clear();
+    for (const Heavy& h : first) order_.push_back(h.items);
+    order_.insert(order_.end(), rest.begin(), rest.end());
+    segment_ = 0;
+    next_ = order_.front().begin;
 }
 
 void Dispenser::report(int rank, const Report& work) {
     const auto r = static_cast<std::size_t>(rank);
     if (r >= items_done_.size() || (work.items == 0 && work.busy_s <= 0)) return;
-    const double before = rate(r);
+    const double before = rate_[r];
     items_done_[r] += work.items;
     busy_s_[r] += work.busy_s;
-    const double after = rate(r);
+    const double after = rate_[r] = measure_rate(r);
     // Keep the sum and count of measured rates current, so that weight() costs the same at any rank count.
     rate_sum_ += after - before;
     measured_ += (after > 0 ? 1 : 0) - (before > 0 ? 1 : 0);
 }
 
-double Dispenser::rate(std::size_t r) const {
-    return busy_s_[r] > 0 && items_done_[r] > 0 ? static_cast<double>(items_done_[r]) / busy_s_[r] : 0.0;
+double Dispenser::measure_rate(std::size_t r) const {
+    if (busy_s_[r] <= 0 || items_done_[r] == 0) return 0.0;
+    // Items per busy second; with a profile, expected seconds per busy second, reckoning the items done at the mean
+    // expected cost of the items granted to the rank (costly items first would otherwise make their ranks look slow).
+    const double per_item =
+        items_given_[r] > 0 && cost_given_[r] > 0 ? cost_given_[r] / static_cast<double>(items_given_[r]) : 1.0;
+    return static_cast<double>(items_done_[r]) * per_item / busy_s_[r];
 }
 
 double Dispenser::weight(int rank) const {
-    // Rate = items per busy second; a rank's weight is its rate over the mean rate of the measured ranks.
+    // A rank's weight is its rate over the mean rate of the measured ranks.
     const auto r = static_cast<std::size_t>(rank);
-    if (measured_ == 0 || r >= busy_s_.size() || rate(r) <= 0) return 1.0;
+    if (measured_ == 0 || r >= rate_.size() || rate_[r] <= 0) return 1.0;
     const double mean = rate_sum_ / measured_;
-    return std::clamp(rate(r) / mean, 0.05, 20.0);
+    return std::clamp(rate_[r] / mean, 0.05, 20.0);
 }
 
 std::uint64_t Dispenser::chunk_size(int rank) {
-    const std::uint64_t left = items_ - next_;
+    const std::uint64_t left = items_ - granted_;
     const auto p = static_cast<std::uint64_t>(ranks_);
     const std::uint64_t least = params_.chunk_size;
     if (!profile_.empty() && params_.technique != Technique::ss) {
         // The same techniques in units of expected time: a chunk is as many items as cost the technique's share.
-        const double remaining = profile_.total() - profile_.cumulative(next_);
+        const double remaining = std::max(profile_.total() - granted_cost_, 0.0);
         const double per_item = profile_.total() / static_cast<double>(items_);
         const auto items_costing = [&](double seconds) {
             return std::max(least, profile_.end_for_cost(next_, seconds) - next_);
@@ -171,15 +211,22 @@ std::optional<ItemRange> Dispenser::next(int rank) {
         };
         const std::uint64_t begin = block_start(r);
         const std::uint64_t end = block_start(r + 1);
-        next_ += end - begin;
+        granted_ += end - begin;
         if (begin == end) return std::nullopt;
         return ItemRange{begin, end};
     }
-    const std::uint64_t left = items_ - next_;
-    if (left == 0) return std::nullopt;
-    const std::uint64_t size = std::min(chunk_size(rank), left);
+    if (granted_ == items_) return std::nullopt;
+    while (next_ == order_[segment_].end) next_ = order_[++segment_].begin;
+    const std::uint64_t size = std::min(chunk_size(rank), order_[segment_].end - next_);
     const ItemRange chunk{next_, next_ + size};
     next_ += size;
+    granted_ += size;
+    if (!profile_.empty()) {
+        const double cost = profile_.cumulative(chunk.end) - profile_.cumulative(chunk.begin);
+        granted_cost_ += cost;
+        items_given_[static_cast<std::size_t>(rank)] += size;
+        cost_given_[static_cast<std::size_t>(rank)] += cost;
+    }
     return chunk;
 }
 

@@ -45,15 +45,22 @@ class Dispenser {
   public:
     Dispenser(Params params, std::uint64_t items, int ranks);
 
-    /// Sizes chunks by expected time from now on: with a profile of this phase's items, gss, tss, fac2, awf and
-    /// static aim at a share of the remaining cost instead of the remaining count (ss stays a fixed count).
+    /// Uses measured costs of this phase's items. gss, tss, fac2, awf and static then aim at a share of the remaining
+    /// cost instead of the remaining count (ss stays a fixed count), and every technique but static hands out the
+    /// costliest items first: each item (bin) costing more than kHeavyShare of a rank's share of the total becomes a
+    /// chunk of its own, granted in order of falling cost before the rest, so that no long item starts late (the
+    /// longest-processing-time-first rule). Call before the first next().
     void set_profile(CostProfile profile);
+    /// An item is "heavy", and goes first, if it costs more than this fraction of total cost / ranks.
+    static constexpr double kHeavyShare = 1.0 / 32;
     /// Records what `rank` did since its last report (used by awf; harmless for the others).
     void report(int rank, const Report& work);
     /// The next chunk for `rank`, or nothing when that rank gets no more work in this phase.
     std::optional<ItemRange> next(int rank);
     /// Items not yet granted.
-    [[nodiscard]] std::uint64_t remaining() const noexcept { return items_ - next_; }
+    [[nodiscard]] std::uint64_t remaining() const noexcept { return items_ - granted_; }
+    /// The item ranges in the order they are granted: [0, items) without a profile.
+    [[nodiscard]] const std::vector<ItemRange>& order() const noexcept { return order_; }
     /// The weight awf gives `rank`'s chunks: its speed relative to the mean of the ranks measured so far (1 when
     /// nothing is measured).
     [[nodiscard]] double weight(int rank) const;
@@ -61,24 +68,31 @@ class Dispenser {
   private:
     /// The size of the next chunk for `rank` (before clamping to what remains).
     std::uint64_t chunk_size(int rank);
-    /// Items per busy second of rank r, 0 until measured.
-    [[nodiscard]] double rate(std::size_t r) const;
+    /// Rank r's speed from what it reported: work done per busy second, 0 until measured.
+    [[nodiscard]] double measure_rate(std::size_t r) const;
 
     Params params_;
     std::uint64_t items_;
     int ranks_;
-    std::uint64_t next_ = 0;
+    std::vector<ItemRange> order_;  ///< what is granted, in order: chunks never cross from one range to the next
+    std::size_t segment_ = 0;       ///< the range of order_ being granted
+    std::uint64_t next_ = 0;        ///< the next item to grant, in order_[segment_]
+    std::uint64_t granted_ = 0;     ///< items granted so far
+    double granted_cost_ = 0;       ///< their expected cost (with a profile)
     std::vector<bool> static_taken_;
-    double tss_size_ = 0;                    ///< tss: size of the next chunk
-    double tss_step_ = 0;                    ///< tss: how much each chunk shrinks
-    std::uint64_t batch_size_ = 0;           ///< fac2, awf: the current batch's chunk size (before weighting)
-    int batch_left_ = 0;                     ///< fac2, awf: chunks left in the current batch
-    std::vector<std::uint64_t> items_done_;  ///< awf: per rank
-    std::vector<double> busy_s_;             ///< awf: per rank
-    double rate_sum_ = 0;                    ///< awf: sum of the measured ranks' rates
-    int measured_ = 0;                       ///< awf: ranks with a measured rate
-    CostProfile profile_;                    ///< empty: every item counts alike
-    double batch_cost_ = 0;                  ///< fac2, awf with a profile: the current batch's chunk cost
+    double tss_size_ = 0;                     ///< tss: size of the next chunk
+    double tss_step_ = 0;                     ///< tss: how much each chunk shrinks
+    std::uint64_t batch_size_ = 0;            ///< fac2, awf: the current batch's chunk size (before weighting)
+    int batch_left_ = 0;                      ///< fac2, awf: chunks left in the current batch
+    std::vector<std::uint64_t> items_done_;   ///< awf: per rank
+    std::vector<double> busy_s_;              ///< awf: per rank
+    std::vector<std::uint64_t> items_given_;  ///< awf with a profile: items granted per rank
+    std::vector<double> cost_given_;          ///< awf with a profile: their expected cost
+    std::vector<double> rate_;                ///< awf: per rank, as of its last report
+    double rate_sum_ = 0;                     ///< awf: sum of the measured ranks' rates
+    int measured_ = 0;                        ///< awf: ranks with a measured rate
+    CostProfile profile_;                     ///< empty: every item counts alike
+    double batch_cost_ = 0;                   ///< fac2, awf with a profile: the current batch's chunk cost
 };
 
 }  // namespace pel::sched

@@ -13,7 +13,7 @@ for layout in "16 1 ss 1 2" "16 2 gss 1 1" "12 2 fac2 1 0" "16 1 awf 1 3" "9 3 t
 done
 
 # Measured costs carried from run to run size the chunks differently, never the results.
-for schedule in static gss awf; do
+for schedule in static ss gss awf; do
   rm -f "$TMP/profile.h5"
   for round in 1 2; do
     expect_ok 6 run synthetic "${args[@]}" --schedule "$schedule" --cost-profile "$TMP/profile.h5" --output "$TMP/p.h5"

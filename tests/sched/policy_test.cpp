@@ -341,8 +341,46 @@ TEST_CASE("With a profile, static cuts blocks of equal cost and every technique 
             CHECK(tiles(simulate(dispenser, 100, ranks, gen), 100));
         }
     }
-    // gss by cost: the first chunk holds a 1/P share of the cost, so fewer of the costly items.
-    Dispenser guided(Params{Technique::gss, 1}, 100, 4);
+    // gss by cost: a chunk holds a 1/P share of the remaining cost, so fewer of the costly items. Over 2 ranks, only
+    // items costing more than 5050 / 2 / 32 = 78.9 are heavy (78..99); what is left costs 3081.
+    Dispenser guided(Params{Technique::gss, 1}, 100, 2);
     guided.set_profile(pel::sched::CostProfile(100, costs));
-    CHECK(guided.next(0)->size() == 50);  // items 0..49 cost 1275 of 5050: about a quarter
+    for (std::uint64_t item = 99; item >= 78; --item) REQUIRE(guided.next(0) == ItemRange{item, item + 1});
+    CHECK(guided.next(0) == ItemRange{0, 56});  // items 0..55 cost 1596, the first to reach half of 3081 (0..54: 1540)
+}
+
+TEST_CASE("With a profile, the costliest items go first, each alone; the rest keep their order", "[sched][profile]") {
+    // 1000 items costing 1 but for 3 long ones: 500 at item 10, 200 at 700, 90 at 999. With 8 ranks a rank's share
+    // is 1787 / 8 = 223, and heavy means more than 223 / 32 = 7.
+    std::vector<double> costs(1000, 1.0);
+    costs[10] = 500;
+    costs[700] = 200;
+    costs[999] = 90;
+    for (const Technique technique : {Technique::ss, Technique::gss, Technique::tss, Technique::fac2, Technique::awf}) {
+        CAPTURE(pel::sched::technique_name(technique));
+        Dispenser dispenser(Params{technique, 1}, 1000, 8);
+        dispenser.set_profile(pel::sched::CostProfile(1000, costs));
+        REQUIRE(dispenser.order().size() == 6);
+        CHECK(dispenser.next(3) == ItemRange{10, 11});
+        CHECK(dispenser.next(1) == ItemRange{700, 701});
+        CHECK(dispenser.next(0) == ItemRange{999, 1000});
+        const auto after = dispenser.next(2);
+        REQUIRE(after);
+        CHECK(after->begin == 0);
+        CHECK(after->end <= 10);  // chunks never cross into a range that was granted out of order
+        std::mt19937_64 gen(11);
+        std::vector<Grant> grants = simulate(dispenser, 1000, 8, gen);
+        grants.push_back({0, {10, 11}});
+        grants.push_back({0, {700, 701}});
+        grants.push_back({0, {999, 1000}});
+        grants.push_back({0, *after});
+        CHECK(tiles(grants, 1000));
+    }
+    // Static keeps its blocks; even costs leave the order alone.
+    Dispenser fixed(Params{Technique::static_block, 1}, 1000, 8);
+    fixed.set_profile(pel::sched::CostProfile(1000, costs));
+    CHECK(fixed.order().size() == 1);
+    Dispenser even(Params{Technique::gss, 1}, 1000, 8);
+    even.set_profile(pel::sched::CostProfile(1000, std::vector<double>(1000, 2.0)));
+    CHECK(even.order() == std::vector<ItemRange>{{0, 1000}});
 }
