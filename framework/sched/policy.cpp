@@ -45,57 +45,78 @@ std::string technique_name(Technique technique) {
 }
 
 Dispenser::Dispenser(Params params, std::uint64_t items, int ranks)
+    : Dispenser(params, items, ranks, {ItemRange{0, items}}) {}
+
+Dispenser::Dispenser(Params params, std::uint64_t items, int ranks, std::vector<ItemRange> todo)
     : params_(params),
       items_(items),
       ranks_(std::max(ranks, 1)),
-      order_{ItemRange{0, items}},
-      static_taken_(static_cast<std::size_t>(ranks_)),
+      todo_(std::move(todo)),
       items_done_(static_cast<std::size_t>(ranks_)),
       busy_s_(static_cast<std::size_t>(ranks_)),
       items_given_(static_cast<std::size_t>(ranks_)),
       cost_given_(static_cast<std::size_t>(ranks_)),
       rate_(static_cast<std::size_t>(ranks_)) {
     params_.chunk_size = std::max<std::uint64_t>(params_.chunk_size, 1);
+    std::erase_if(todo_, [](const ItemRange& r) { return r.empty(); });
+    std::uint64_t to_do = 0;
+    for (const ItemRange& r : todo_) {
+        if (r.end > items_ || (to_do > 0 && r.begin < order_.back().end)) {
+            throw Error::Internal("a dispenser's items to do are not sorted, disjoint ranges of the phase");
+        }
+        order_.push_back(r);
+        to_do += r.size();
+    }
+    if (order_.empty()) order_.push_back({items_, items_});
+    next_ = order_.front().begin;
+    granted_ = items_ - to_do;  // what is done already counts as granted
     if (params_.technique == Technique::tss) {
         // Tzen & Ni, "Trapezoid self-scheduling" (IEEE TPDS 1993): first chunk f = N / 2P, last l, C = 2N / (f + l)
         // chunks, each delta = (f - l) / (C - 1) smaller than the one before.
         const auto p = static_cast<double>(ranks_);
         const double last = static_cast<double>(params_.chunk_size);
-        const double first = std::max(last, std::ceil(static_cast<double>(items_) / (2 * p)));
-        const double chunks = std::ceil(2 * static_cast<double>(items_) / (first + last));
+        const auto n = static_cast<double>(remaining());
+        const double first = std::max(last, std::ceil(n / (2 * p)));
+        const double chunks = std::ceil(2 * n / (first + last));
         tss_size_ = first;
         tss_step_ = chunks > 1 ? (first - last) / (chunks - 1) : 0;
     }
 }
 
 void Dispenser::set_profile(CostProfile profile) {
-    if (profile.items() != items_ || profile.empty() || granted_ > 0) return;
+    if (profile.items() != items_ || profile.empty() || started_) return;
     profile_ = std::move(profile);
     if (params_.technique == Technique::static_block) return;
     // Longest processing time first (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math.
     // 1969): items are not divisible, so a long one started late sets the makespan. Heavy bins go first, costliest
     // first; the rest follow in item order, so that cheap items still form long contiguous chunks.
-    const double heavy = kHeavyShare * profile_.total() / static_cast<double>(ranks_);
+    double total = 0;
+    for (const ItemRange& r : todo_) total += profile_.cumulative(r.end) - profile_.cumulative(r.begin);
+    const double heavy = kHeavyShare * total / static_cast<double>(ranks_);
     struct Heavy {
         ItemRange items;
         double per_item;
     };
     std::vector<Heavy> first;
     std::vector<ItemRange> rest;
-    for (std::size_t b = 0; b < profile_.bins().size(); ++b) {
-        const ItemRange bin = profile_.bin_items(b);
-        const double per_item = profile_.bins()[b] / static_cast<double>(bin.size());
-        if (per_item > heavy) {
-            first.push_back({bin, per_item});
-        } else if (!rest.empty() && rest.back().end == bin.begin) {
-            rest.back().end = bin.end;
-        } else {
-            rest.push_back(bin);
+    const std::size_t bins = profile_.bins().size();
+    for (const ItemRange& r : todo_) {
+        for (std::size_t b = CostProfile::bin_of(r.begin, items_, bins); b < bins; ++b) {
+            const ItemRange bin = profile_.bin_items(b);
+            if (bin.begin >= r.end) break;
+            const ItemRange piece{std::max(bin.begin, r.begin), std::min(bin.end, r.end)};
+            const double per_item = profile_.bins()[b] / static_cast<double>(bin.size());
+            if (per_item > heavy) {
+                first.push_back({piece, per_item});
+            } else if (!rest.empty() && rest.back().end == piece.begin) {
+                rest.back().end = piece.end;
+            } else {
+                rest.push_back(piece);
+            }
         }
     }
     if (first.empty()) return;
-    std::stable_sort(first.begin(), first.end(),
-                     [](const Heavy& a, const Heavy& b) { return a.per_item > b.per_item; });
+    std::stable_sort(first.begin(), first.end(), [](const Heavy& a, const Heavy& b) { return a.per_item > b.per_item; });
     order_.clear();
     for (const Heavy& h : first) order_.push_back(h.items);
     order_.insert(order_.end(), rest.begin(), rest.end());
@@ -195,25 +216,37 @@ std::uint64_t Dispenser::chunk_size(int rank) {
     return least;
 }
 
+void Dispenser::cut_static_blocks() {
+    // Block k is [k n / P, (k + 1) n / P): equal counts, or with a profile equal expected costs.
+    const auto p = static_cast<std::uint64_t>(ranks_);
+    const auto block_start = [&](std::uint64_t k) -> std::uint64_t {
+        if (profile_.empty()) return pel::block_start(k, items_, p);
+        if (k == 0) return 0;
+        if (k >= p) return items_;
+        return profile_.end_for_cost(0, profile_.total() * static_cast<double>(k) / static_cast<double>(p));
+    };
+    static_left_.assign(p, {});
+    for (std::uint64_t k = 0; k < p; ++k) {
+        const ItemRange block{block_start(k), block_start(k + 1)};
+        for (const ItemRange& r : todo_) {
+            const ItemRange piece{std::max(block.begin, r.begin), std::min(block.end, r.end)};
+            if (!piece.empty()) static_left_[k].push_back(piece);
+        }
+    }
+    static_cut_ = true;
+}
+
 std::optional<ItemRange> Dispenser::next(int rank) {
+    started_ = true;
     if (params_.technique == Technique::static_block) {
-        // Rank r owns block r: [r n / P, (r + 1) n / P). It gets it on its first request, whenever that comes.
+        if (!static_cut_) cut_static_blocks();
+        // Rank r owns block r (less what is done), granted on its requests whenever they come.
         const auto r = static_cast<std::size_t>(rank);
-        if (r >= static_taken_.size() || static_taken_[r]) return std::nullopt;
-        static_taken_[r] = true;
-        const auto p = static_cast<std::uint64_t>(ranks_);
-        // Equal counts, or with a profile equal expected costs.
-        const auto block_start = [&](std::uint64_t k) -> std::uint64_t {
-            if (profile_.empty()) return pel::block_start(k, items_, p);
-            if (k == 0) return 0;
-            if (k >= p) return items_;
-            return profile_.end_for_cost(0, profile_.total() * static_cast<double>(k) / static_cast<double>(p));
-        };
-        const std::uint64_t begin = block_start(r);
-        const std::uint64_t end = block_start(r + 1);
-        granted_ += end - begin;
-        if (begin == end) return std::nullopt;
-        return ItemRange{begin, end};
+        if (r >= static_left_.size() || static_left_[r].empty()) return std::nullopt;
+        const ItemRange chunk = static_left_[r].front();
+        static_left_[r].erase(static_left_[r].begin());
+        granted_ += chunk.size();
+        return chunk;
     }
     if (granted_ == items_) return std::nullopt;
     while (next_ == order_[segment_].end) next_ = order_[++segment_].begin;

@@ -44,6 +44,10 @@ struct Report {
 class Dispenser {
   public:
     Dispenser(Params params, std::uint64_t items, int ranks);
+    /// Hands out only the items of `todo` (sorted, disjoint ranges within [0, items)): the rest of a phase that was
+    /// paused for a checkpoint or resumed from one. Techniques size chunks by what is left to do; static gives each
+    /// rank the part of its block that is still to do, possibly as several chunks.
+    Dispenser(Params params, std::uint64_t items, int ranks, std::vector<ItemRange> todo);
 
     /// Uses measured costs of this phase's items. gss, tss, fac2, awf and static then aim at a share of the remaining
     /// cost instead of the remaining count (ss stays a fixed count), and every technique but static hands out the
@@ -68,6 +72,8 @@ class Dispenser {
   private:
     /// The size of the next chunk for `rank` (before clamping to what remains).
     std::uint64_t chunk_size(int rank);
+    /// static: cuts each rank's block and keeps the parts still to do.
+    void cut_static_blocks();
     /// Rank r's speed from what it reported: work done per busy second, 0 until measured.
     [[nodiscard]] double measure_rate(std::size_t r) const;
 
@@ -79,7 +85,10 @@ class Dispenser {
     std::uint64_t next_ = 0;        ///< the next item to grant, in order_[segment_]
     std::uint64_t granted_ = 0;     ///< items granted so far
     double granted_cost_ = 0;       ///< their expected cost (with a profile)
-    std::vector<bool> static_taken_;
+    std::vector<ItemRange> todo_;                       ///< what this dispenser hands out, in item order
+    std::vector<std::vector<ItemRange>> static_left_;  ///< static: per rank, its chunks not yet granted
+    bool static_cut_ = false;                          ///< static: static_left_ is filled
+    bool started_ = false;                             ///< next() was called
     double tss_size_ = 0;                     ///< tss: size of the next chunk
     double tss_step_ = 0;                     ///< tss: how much each chunk shrinks
     std::uint64_t batch_size_ = 0;            ///< fac2, awf: the current batch's chunk size (before weighting)

@@ -384,3 +384,41 @@ TEST_CASE("With a profile, the costliest items go first, each alone; the rest ke
     even.set_profile(pel::sched::CostProfile(1000, std::vector<double>(1000, 2.0)));
     CHECK(even.order() == std::vector<ItemRange>{{0, 1000}});
 }
+
+TEST_CASE("A dispenser with items to do grants exactly those, for every technique", "[sched][policy]") {
+    // What a resumed or paused phase has left: holes at the start, middle and end, with and without a profile.
+    const std::vector<ItemRange> todo{{3, 40}, {41, 42}, {100, 380}, {512, 1000}};
+    std::uint64_t to_do = 0;
+    for (const ItemRange& r : todo) to_do += r.size();
+    std::vector<double> costs(1000, 1.0);
+    costs[200] = 400;  // heavy, and in the to-do list
+    costs[50] = 400;   // heavy, but done already
+    std::mt19937_64 gen(3);
+    for (const bool profiled : {false, true}) {
+        for (const Technique technique :
+             {Technique::static_block, Technique::ss, Technique::gss, Technique::tss, Technique::fac2, Technique::awf}) {
+            for (const int ranks : {1, 3, 8}) {
+                CAPTURE(profiled, pel::sched::technique_name(technique), ranks);
+                Dispenser dispenser(Params{technique, 2}, 1000, ranks, todo);
+                if (profiled) dispenser.set_profile(pel::sched::CostProfile(1000, costs));
+                REQUIRE(dispenser.remaining() == to_do);
+                std::vector<Grant> grants = simulate(dispenser, 1000, ranks, gen);
+                std::sort(grants.begin(), grants.end(),
+                          [](const Grant& a, const Grant& b) { return a.chunk.begin < b.chunk.begin; });
+                std::vector<ItemRange> covered;
+                for (const Grant& g : grants) {
+                    if (!covered.empty() && covered.back().end == g.chunk.begin) {
+                        covered.back().end = g.chunk.end;
+                    } else {
+                        covered.push_back(g.chunk);
+                    }
+                }
+                CHECK(covered == todo);
+                CHECK(dispenser.remaining() == 0);
+            }
+        }
+    }
+    Dispenser first(Params{Technique::gss, 1}, 1000, 4, todo);
+    first.set_profile(pel::sched::CostProfile(1000, costs));
+    CHECK(first.next(0) == ItemRange{200, 201});
+}
