@@ -13,6 +13,7 @@
 #include "app/cli.hpp"
 #include "app/job_options.hpp"
 #include "exec/runner.hpp"
+#include "exec/signals.hpp"
 #include "io/results_file.hpp"
 #include "pel/version.hpp"
 #include "plugin/loader.hpp"
@@ -34,6 +35,13 @@ struct RunOptions {
     bool no_steal = false;
     std::string job_path;
     bool verbose = false;
+    std::string checkpoint_dir;
+    std::string checkpoint_every = "0";
+    double mtbf_s = 86400;
+    std::int64_t keep = 2;
+    bool resume = false;
+    bool auto_resume = false;
+    bool force_resume = false;
 };
 
 void add_run_options(CLI::App& app, RunOptions& o) {
@@ -57,6 +65,48 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_flag("--no-steal", o.no_steal, "turn work stealing off (for comparisons)");
     app.add_option("--job-path", o.job_path, "colon-separated directories to search for job plugins first");
     app.add_flag("--verbose", o.verbose, "print progress and per-rank statistics");
+    app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints go (default: OUTPUT without .h5, + .ckpt)")
+        ->group("Checkpoints");
+    app.add_option("--checkpoint-every", o.checkpoint_every,
+                   "seconds between checkpoints, also one at each phase end; 0: only on SIGUSR1/SIGTERM; auto: "
+                   "Young/Daly interval from the measured checkpoint cost and --mtbf")
+        ->capture_default_str()
+        ->group("Checkpoints");
+    app.add_option("--mtbf", o.mtbf_s, "mean time between failures in seconds, for --checkpoint-every auto")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber)
+        ->group("Checkpoints");
+    app.add_option("--keep", o.keep, "checkpoints kept (older ones are deleted)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}))
+        ->group("Checkpoints");
+    app.add_flag("--resume", o.resume, "continue from the newest valid checkpoint (an error if there is none)")
+        ->group("Checkpoints");
+    app.add_flag("--auto-resume", o.auto_resume,
+                 "continue from the newest valid checkpoint if there is one, else start afresh (for requeued jobs)")
+        ->group("Checkpoints");
+    app.add_flag("--force-resume", o.force_resume,
+                 "resume even from a checkpoint written by another job version or with other job options")
+        ->group("Checkpoints");
+}
+
+/// --checkpoint-every: seconds (0: off), or -MTBF for Young/Daly (exec::CheckpointSettings::every_s).
+double checkpoint_interval(const RunOptions& o) {
+    if (o.checkpoint_every == "auto") return -o.mtbf_s;
+    const std::string& text = o.checkpoint_every;
+    char* end = nullptr;
+    const double s = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(s >= 0) || s > 1e9) {
+        throw Error::Usage("--checkpoint-every: '" + text + "' is not a number of seconds (0 for none) or auto");
+    }
+    return s;
+}
+
+/// The default checkpoint directory: beside the output, named after it.
+std::string default_checkpoint_dir(const std::string& output) {
+    std::filesystem::path p(output);
+    if (p.extension() == ".h5") p.replace_extension();
+    return p.string() + ".ckpt";
 }
 
 std::vector<std::string> reversed(std::vector<std::string> args) {
@@ -186,6 +236,11 @@ Parsed parse(std::vector<std::string> args) {
     p.threads = p.options.threads > 0 ? static_cast<int>(p.options.threads) : default_threads();
     p.technique = sched::parse_technique(p.options.schedule);
     if (p.options.output.empty()) p.options.output = job_name + ".h5";
+    if (p.options.checkpoint_dir.empty()) p.options.checkpoint_dir = default_checkpoint_dir(p.options.output);
+    checkpoint_interval(p.options);
+    if (p.options.resume && p.options.auto_resume) {
+        throw Error::Usage("pel run: --resume and --auto-resume exclude each other");
+    }
     return p;
 }
 
@@ -236,6 +291,8 @@ void write_stats(io::ResultsFile& out, const exec::RunSummary& summary, const st
     out.attribute_on("stats", "schedule", schedule);
 }
 
+std::string job_options(const Parsed& p);
+
 /// The run's effective settings as a TOML config that `pel run --config` accepts: framework options with the
 /// values in force (threads as resolved), then every job option.
 std::string effective_config(const Parsed& p) {
@@ -248,6 +305,16 @@ std::string effective_config(const Parsed& p) {
     os << "prefetch = " << p.options.prefetch << "\n";
     if (!p.options.cost_profile.empty()) os << "cost-profile = \"" << p.options.cost_profile << "\"\n";
     if (p.options.no_steal) os << "no-steal = true\n";
+    os << "checkpoint-dir = \"" << p.options.checkpoint_dir << "\"\n";
+    os << "checkpoint-every = \"" << p.options.checkpoint_every << "\"\n";
+    os << "keep = " << p.options.keep << "\n";
+    os << job_options(p);
+    return os.str();
+}
+
+/// The job's options, one "name = value" per line: what makes two runs the same computation.
+std::string job_options(const Parsed& p) {
+    std::ostringstream os;
     for (const auto& spec : p.declared.specs()) os << spec.name() << " = " << spec.value_text() << "\n";
     return os.str();
 }
@@ -295,7 +362,23 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     const auto cores = std::max(1u, std::thread::hardware_concurrency());
     config.oversubscribed = comm.allreduce_max(std::int64_t{comm.node_ranks()} * p.threads) > std::int64_t{cores};
     if (config.oversubscribed) log.info("more threads than cores: waiting ranks yield and sleep");
-    const exec::RunSummary summary = exec::run(*p.job, comm, *out, config, log);
+    exec::CheckpointSettings cs;
+    cs.dir = p.options.checkpoint_dir;
+    cs.every_s = checkpoint_interval(p.options);
+    cs.at_phase_end = cs.every_s != 0;
+    cs.keep = static_cast<int>(p.options.keep);
+    cs.resume = p.options.resume;
+    cs.auto_resume = p.options.auto_resume;
+    cs.force = p.options.force_resume;
+    exec::Checkpointer checkpoints(comm, cs, {p.plugin.name, p.plugin.version, job_options(p)}, log);
+    exec::install_stop_signals();
+    const exec::RunSummary summary = exec::run(*p.job, comm, *out, config, log, checkpoints);
+    if (summary.stopped_by != 0) {
+        print0(comm, "pel: " + p.plugin.name + " stopped by signal " + std::to_string(summary.stopped_by) +
+                         " after writing a checkpoint in " + std::filesystem::absolute(cs.dir).string() +
+                         "; run the same command with --resume to continue\n");
+        return static_cast<int>(ExitCode::resumable);
+    }
 
     const double wall = comm.allreduce_max(seconds_since(started));
     mpi::agree(comm, [&] {
@@ -303,8 +386,10 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         const std::int64_t phases = summary.phases;
         out->attribute("phases", ScalarType::i64, &phases);
         out->attribute("wall_time_s", ScalarType::f64, &wall);
+        if (!summary.resumed_from.empty()) out->attribute("resumed_from", summary.resumed_from);
         out->commit();
     });
+    checkpoints.remove_all();  // the results are complete: nothing is left to resume
 
     if (p.options.verbose && comm.rank() == 0) {
         for (std::size_t r = 0; r < summary.ranks.size(); ++r) {

@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,7 @@
 #include <sched.h>
 #include <thread>
 
+#include "exec/signals.hpp"
 #include "io/arrays.hpp"
 
 namespace pel::exec {
@@ -39,7 +42,11 @@ enum class RequestKind : std::uint32_t {
     bye,     ///< "I will ask for nothing more this phase"; answered with an ack once no steal is open
     stolen,  ///< the answer to a steal request: [begin, end) given up (empty: nothing to give)
     report,  ///< progress only, sent by an idle worker so that rank 0 knows what is left where; not answered
+    signal,  ///< this rank got a stop signal: pause for a checkpoint and stop; not answered
 };
+
+/// Sent on kTagSteal instead of a thief's rank: "stop claiming items, the phase pauses for a checkpoint".
+constexpr std::uint64_t kPauseNotice = UINT64_MAX;
 
 /// Worker to rank 0, on one tag so that a worker's messages arrive in the order sent. Carries what the worker did
 /// since its previous message, which adaptive techniques learn from.
@@ -55,7 +62,7 @@ struct RequestMsg {
 enum class GrantKind : std::uint32_t { chunk, done, abort, ack };
 
 /// Rank 0 to worker: a chunk, the end of the phase for this worker, "stop: a rank failed", or the acknowledgement
-/// of a goodbye.
+/// of a goodbye (whose `begin` is 1 if a pause notice was sent to the worker before it).
 struct GrantMsg {
     std::uint64_t begin = 0;
     std::uint64_t end = 0;
@@ -215,6 +222,12 @@ struct Slot {
         return end_ - next_;
     }
 
+    /// The items claimed by this rank's threads: all processed once the team is done.
+    [[nodiscard]] ItemRange claimed() {
+        const std::lock_guard lock(claim_mutex_);
+        return {range.begin, next_};
+    }
+
     /// The items this rank keeps: the range less what was given away.
     [[nodiscard]] ItemRange kept() {
         const std::lock_guard lock(claim_mutex_);
@@ -277,15 +290,20 @@ class BatchSink final : public ItemSink {
 /// One phase on one rank.
 class PhaseRun {
   public:
-    PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase)
+    /// Runs the items of `todo` (on rank 0; sorted, disjoint) until done, or until rank 0 pauses the phase at
+    /// `pause_at` (now_s() clock) or on a stop signal.
+    PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase,
+             std::vector<ItemRange> todo, double pause_at)
         : job_(job),
           ctx_(ctx),
           comm_(comm),
           config_(config),
           phase_(phase),
-          dispenser_(config.schedule, phase.items, comm.size()),
+          pause_at_(pause_at),
+          dispenser_(config.schedule, phase.items, comm.size(), std::move(todo)),
           ranks_(static_cast<std::size_t>(comm.size())) {
         for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
+        notified_.assign(static_cast<std::size_t>(comm.size()), false);
         thread_busy_.assign(static_cast<std::size_t>(config_.threads), 0.0);
         thread_items_.assign(static_cast<std::size_t>(config_.threads), 0);
         thread_bins_.assign(static_cast<std::size_t>(config_.threads),
@@ -330,19 +348,32 @@ class PhaseRun {
         return std::move(partials_[0]);
     }
 
-    /// This rank's rows of column `c`: every chunk's (less what was stolen), zeros where the kernel wrote none.
+    /// This rank's rows of column `c` for the items it processed (every chunk's, less what was stolen or left
+    /// unclaimed by a pause), zeros where the kernel wrote none. Once, after execute().
     [[nodiscard]] std::vector<io::RowBlock> rows(std::size_t c, std::size_t row_bytes) {
         std::vector<io::RowBlock> blocks;
         for (auto& slot : slots_) {
-            const ItemRange kept = slot.kept();
-            if (kept.empty()) continue;
+            const ItemRange done = slot.claimed();
+            if (done.empty()) continue;
             std::vector<std::byte> bytes =
                 slot.ready[c] ? std::move(slot.rows[c]) : std::vector<std::byte>(slot.range.size() * row_bytes);
-            bytes.resize(kept.size() * row_bytes);
-            blocks.push_back({kept.begin, kept.size(), std::move(bytes)});
+            bytes.resize(done.size() * row_bytes);
+            blocks.push_back({done.begin, done.size(), std::move(bytes)});
         }
         return blocks;
     }
+
+    /// The items this rank processed, by chunk. After execute().
+    [[nodiscard]] std::vector<ItemRange> done_ranges() {
+        std::vector<ItemRange> done;
+        for (auto& slot : slots_) {
+            if (const ItemRange d = slot.claimed(); !d.empty()) done.push_back(d);
+        }
+        return done;
+    }
+
+    /// On rank 0: the phase was paused before all its items were done.
+    [[nodiscard]] bool paused() const noexcept { return pausing_; }
 
     /// True if the kernel wrote a row of column `c` on this rank.
     [[nodiscard]] bool wrote(std::size_t c) const {
@@ -377,9 +408,8 @@ class PhaseRun {
         Slot* slot = current_.load(std::memory_order_acquire);
         double busy = 0;
         std::uint64_t done = 0;
-        const bool serving = comm_.rank() == 0 && comm_.size() > 1;
         const bool worker = comm_.rank() != 0;
-        while (!stop_.load(std::memory_order_relaxed)) {
+        while (!stop_.load(std::memory_order_relaxed) && !pause_.load(std::memory_order_relaxed)) {
             if (slot != nullptr) {
                 // Between batches rank 0 answers requests and a worker answers steals: batches stay near
                 // kServeInterval long, so that neither waits long, and so that unclaimed items remain to be stolen.
@@ -401,8 +431,11 @@ class PhaseRun {
                     unreported_items_.fetch_add(batch.size(), std::memory_order_relaxed);
                     unreported_ns_.fetch_add(static_cast<std::uint64_t>(spent * 1e9), std::memory_order_relaxed);
                     record_cost(bins, batch, spent);
-                    if (serving) serve_pending();
-                    if (worker) answer_steals_if_free();
+                    if (worker) {
+                        answer_steals_if_free();
+                    } else {
+                        serve_pending();
+                    }
                     continue;
                 }
             }
@@ -456,8 +489,9 @@ class PhaseRun {
     std::optional<ItemRange> fetch_on_worker() {
         const double t0 = now_s();
         while (true) {
-            if (stop_) return std::nullopt;  // a failure here or elsewhere: finish_worker settles what is in flight
             answer_steals();
+            // A failure here or elsewhere, or a pause: finish_worker settles what is in flight.
+            if (stop_ || pause_) return std::nullopt;
             collect_arrived();
             if (!ready_.empty()) {
                 const ItemRange chunk = ready_.front();
@@ -509,7 +543,7 @@ class PhaseRun {
         const GrantMsg grant = pending_.front().grant;
         pending_.pop_front();
         if (grant.kind == GrantKind::chunk) {
-            if (!stop_) ready_.push_back({grant.begin, grant.end});
+            if (!stop_ && !pause_) ready_.push_back({grant.begin, grant.end});
             return;
         }
         final_ = true;
@@ -525,9 +559,17 @@ class PhaseRun {
     /// Rank 0 asks this rank to give up work for an idle rank: the last granted chunk not yet started, else the
     /// back half of what the threads have not claimed of the current chunk. Called under queue_mutex_.
     void answer_steals() {
+        if (!signal_sent_ && stop_signal() != 0) {
+            signal_sent_ = true;
+            comm_.send(RequestMsg{RequestKind::signal, 0, 0, 0, 0, 0}, 0, kTagRequest);
+        }
         while (comm_.iprobe(0, kTagSteal)) {
             std::uint64_t thief = 0;
             comm_.recv(thief, 0, kTagSteal);
+            if (thief == kPauseNotice) {
+                take_pause_notice();
+                continue;
+            }
             ItemRange given;
             if (!ready_.empty()) {
                 given = ready_.back();
@@ -537,6 +579,13 @@ class PhaseRun {
             }
             comm_.send(RequestMsg{RequestKind::stolen, 0, 0, 0, given.begin, given.end}, 0, kTagRequest);
         }
+    }
+
+    /// Rank 0 pauses the phase: no more claims here; chunks granted but not started stay undone.
+    void take_pause_notice() {
+        notice_seen_ = true;
+        pause_ = true;
+        ready_.clear();
     }
 
     /// After the team is done: every request answered, goodbye said, steals answered until rank 0 acknowledges.
@@ -553,6 +602,12 @@ class PhaseRun {
             answer_steals();
             backoff.pause();
         }
+        if (ack.begin == 1 && !notice_seen_) {  // sent before the ack: take it now, so it cannot leak into later phases
+            std::uint64_t notice = 0;
+            comm_.recv(notice, 0, kTagSteal);
+            if (notice != kPauseNotice) throw Error::Internal("a steal request after a worker's goodbye");
+            take_pause_notice();
+        }
         wait_s_ += now_s() - t0;
     }
 
@@ -562,7 +617,7 @@ class PhaseRun {
     std::optional<ItemRange> fetch_on_rank0() {
         std::unique_lock lock(sched_mutex_);
         serve_locked();
-        if (abort_) return std::nullopt;
+        if (abort_ || pausing_) return std::nullopt;
         account(0, take_report());
         if (const auto chunk = dispenser_.next(0)) {
             ranks_[0].granted += chunk->size();
@@ -585,7 +640,29 @@ class PhaseRun {
     }
 
     void serve_locked() {
+        if (pause_due()) start_pause();
+        if (comm_.size() == 1) return;
         while (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) answer(status->source);
+    }
+
+    /// A stop signal came, or a periodic checkpoint is due while items are left to grant (in the tail, the phase's
+    /// end comes about as soon as a pause would, and its checkpoint follows). Under sched_mutex_.
+    [[nodiscard]] bool pause_due() const {
+        if (pausing_) return false;
+        return stop_signal() != 0 || (dispenser_.remaining() > 0 && now_s() >= pause_at_);
+    }
+
+    /// Pauses the phase (for a checkpoint): no more grants or steals; every worker still at work is told to stop
+    /// claiming, finishes the batches it has started and says goodbye. Under sched_mutex_.
+    void start_pause() {
+        pausing_ = true;
+        pause_ = true;
+        for (int r = 1; r < comm_.size(); ++r) {
+            if (ranks_[static_cast<std::size_t>(r)].said_bye) continue;
+            notified_[static_cast<std::size_t>(r)] = true;
+            comm_.send(kPauseNotice, r, kTagSteal);
+        }
+        retry_parked();  // parked thieves, rank 0's team among them, are told the phase is over for them
     }
 
     /// Rank 0's server thread: answers every worker until each has said goodbye and been acknowledged.
@@ -594,6 +671,7 @@ class PhaseRun {
         int idle_polls = 0;
         while (true) {
             lock.lock();
+            if (pause_due()) start_pause();
             const bool all_gone = acks_ == comm_.size() - 1;
             const auto status = all_gone ? std::nullopt : comm_.iprobe(mpi::any_source, kTagRequest);
             if (status) answer(status->source);
@@ -661,6 +739,8 @@ class PhaseRun {
             case RequestKind::work:
                 if (abort_) {
                     finish(source, GrantKind::abort);
+                } else if (pausing_) {
+                    finish(source, GrantKind::done);
                 } else if (const auto chunk = dispenser_.next(source)) {
                     give(source, *chunk);
                 } else {
@@ -673,13 +753,16 @@ class PhaseRun {
                 break;
             case RequestKind::report:
                 break;
+            case RequestKind::signal:
+                if (!pausing_) start_pause();
+                break;
             case RequestKind::stolen: {
                 --from.steals_open;
                 const int thief = from.thieves.front();
                 from.thieves.pop_front();
                 const ItemRange given{msg.begin, msg.end};
-                if (!given.empty() && !abort_) {
-                    from.granted -= given.size();
+                if (!given.empty()) from.granted -= given.size();  // in a pause, given up and left undone
+                if (!given.empty() && !abort_ && !pausing_) {
                     ++steals_;
                     give(thief, given);
                 } else {
@@ -693,7 +776,8 @@ class PhaseRun {
         if (from.said_bye && from.steals_open == 0 && !from.acked) {
             from.acked = true;
             ++acks_;
-            comm_.send(GrantMsg{0, 0, GrantKind::ack}, source, kTagGrant);
+            comm_.send(GrantMsg{notified_[static_cast<std::size_t>(source)] ? 1u : 0u, 0, GrantKind::ack}, source,
+                       kTagGrant);
         }
     }
 
@@ -702,7 +786,7 @@ class PhaseRun {
     /// that cannot be taken yet, the thief waits (parked) for news; when no rank has any, the thief is done.
     void steal_for(int thief) {
         if (abort_) return finish(thief, GrantKind::abort);
-        if (!config_.steal) return finish(thief, GrantKind::done);
+        if (!config_.steal || pausing_) return finish(thief, GrantKind::done);
         while (true) {
             int victim = -1;
             std::uint64_t most = 1;  // a victim must have at least two items left
@@ -786,6 +870,7 @@ class PhaseRun {
     const mpi::Comm& comm_;
     const RunConfig& config_;
     const Phase& phase_;
+    const double pause_at_;
 
     // Rank 0's scheduling state, guarded by sched_mutex_ (which also serialises rank 0's MPI calls).
     std::mutex sched_mutex_;
@@ -801,6 +886,8 @@ class PhaseRun {
     bool rank0_waiting_ = false;                          ///< rank 0's team waits for a stolen chunk
     std::optional<ItemRange> rank0_gift_;
     std::condition_variable gift_ready_;
+    bool pausing_ = false;        ///< the phase pauses for a checkpoint: nothing more is granted
+    std::vector<bool> notified_;  ///< per worker: a pause notice was sent to it
 
     // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).
     std::mutex queue_mutex_;
@@ -816,10 +903,13 @@ class PhaseRun {
     std::deque<Pending> pending_;
     std::deque<ItemRange> ready_;  ///< granted chunks not yet started
     bool final_ = false;           ///< rank 0 said "done" or "abort"
+    bool notice_seen_ = false;     ///< rank 0's pause notice was received
+    bool signal_sent_ = false;     ///< rank 0 was told of a stop signal here
     std::atomic<std::uint64_t> unreported_items_{0};
     std::atomic<std::uint64_t> unreported_ns_{0};
 
     std::atomic<bool> stop_{false};
+    std::atomic<bool> pause_{false};  ///< stop claiming items: the phase pauses
     std::mutex failure_mutex_;
     std::optional<Error> failure_;
 
@@ -911,11 +1001,64 @@ void save_profile(const mpi::Comm& comm, const std::string& path, const sched::C
     });
 }
 
+/// The items of [0, items) not in `done` (sorted, merged).
+std::vector<ItemRange> complement(const std::vector<ItemRange>& done, std::uint64_t items) {
+    std::vector<ItemRange> todo;
+    std::uint64_t next = 0;
+    for (const ItemRange& d : done) {
+        if (d.begin > next) todo.push_back({next, d.begin});
+        next = std::max(next, d.end);
+    }
+    if (next < items) todo.push_back({next, items});
+    return todo;
+}
+
+std::uint64_t count(const std::vector<ItemRange>& ranges) {
+    std::uint64_t n = 0;
+    for (const ItemRange& r : ranges) n += r.size();
+    return n;
+}
+
+std::vector<std::byte> saved_state(const JobBase& job) {
+    OutArchive out;
+    job.save_state(out);
+    return out.take();
+}
+
+/// Every rank's done ranges, merged, on rank 0 (empty elsewhere). \note collective
+std::vector<ItemRange> gather_done(const mpi::Comm& comm, const std::vector<ItemRange>& mine) {
+    OutArchive out;
+    out(mine);
+    const auto all = comm.gather_bytes(out.bytes(), 0);
+    std::vector<ItemRange> done;
+    for (const auto& bytes : all) {
+        std::vector<ItemRange> theirs;
+        InArchive in(bytes);
+        in(theirs);
+        done.insert(done.end(), theirs.begin(), theirs.end());
+    }
+    return merged(std::move(done));
+}
+
+/// When the next periodic checkpoint is due (now_s() clock), or never.
+double next_checkpoint_at(const Checkpointer& checkpoints, double last) {
+    const double every = checkpoints.settings().every_s;
+    if (every > 0) return last + every;
+    if (every < 0) {
+        // Young/Daly: checkpoint every sqrt(2 C M) for a checkpoint cost C and a mean time between failures M.
+        const double cost = checkpoints.last_cost_s() > 0 ? checkpoints.last_cost_s() : 1.0;
+        return last + std::clamp(std::sqrt(2 * cost * -every), 10.0, 86400.0);
+    }
+    return std::numeric_limits<double>::infinity();
+}
+
 }  // namespace
 
-RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log) {
+RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log,
+               Checkpointer& checkpoints) {
     RunContext ctx(comm, out, config.threads, log);
     mpi::agree(comm, [&] { job.setup(ctx); });
+    const auto& columns = ctx.columns();
 
     // Measured costs by item count: a phase learns from the last phase (or saved run) with as many items.
     std::map<std::uint64_t, sched::CostProfile> profiles;
@@ -923,61 +1066,183 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
     if (!config.cost_profile.empty()) {
         if (auto saved = load_profile(comm, config.cost_profile)) profiles[saved->items()] = std::move(*saved);
     }
+
+    // Where to start: the first phase, or where a checkpoint left off.
+    RunPoint point;
+    point.finished_cols.assign(columns.size(), 0);
+    RankProgress progress;  // this rank's part of the phase in progress, and the rows finished phases wrote
+    progress.columns.resize(columns.size());
+    std::optional<Resumed> resumed = checkpoints.resume(columns.size());
+    if (resumed) {
+        point = resumed->point;
+        mpi::agree(comm, [&] {
+            InArchive in(point.job_state);
+            job.load_state(in);
+        });
+        progress = std::move(resumed->mine);
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            if (point.finished_cols[c] == 0) continue;
+            progress.columns[c].finished.assign(
+                1, mpi::agree(comm, [&] { return out.write_rows(columns[c].name, progress.columns[c].finished); }));
+        }
+        if (comm.rank() == 0)
+            log.info("resuming from " + resumed->path + ": phase " + std::to_string(point.phase) + ", " +
+                     std::to_string(count(resumed->done_all)) + " of its items done");
+    }
+
     RunSummary summary;
+    if (resumed) summary.resumed_from = resumed->path;
     RankStats mine;
-    for (int index = 0;; ++index) {
+    double last_checkpoint = now_s();
+    // A checkpoint of where the run stands, then maybe a stop. \note collective
+    const auto checkpoint = [&](std::unique_ptr<AnyPartial>* partial, std::uint64_t done_items) {
+        if (partial != nullptr) {
+            OutArchive saved;
+            (*partial)->save(saved);
+            progress.partial = saved.take();
+        } else {
+            progress.partial.clear();
+        }
+        checkpoints.write(point, progress, done_items);
+        last_checkpoint = now_s();
+    };
+    const auto stop_requested = [&] { return comm.allreduce_max(std::int64_t{stop_signal()}) != 0; };
+
+    for (auto index = static_cast<int>(point.phase);; ++index) {
+        point.phase = static_cast<std::uint64_t>(index);
+        point.job_state = saved_state(job);
         const std::optional<Phase> phase = mpi::agree(comm, [&] { return job.next_phase(ctx); });
         if (!phase) break;
         ctx.set_phase(index);
         log.info("phase " + std::to_string(index) + " '" + phase->name + "': " + std::to_string(phase->items) +
                  " items");
-        auto run_phase = mpi::agree(comm, [&] { return std::make_unique<PhaseRun>(job, ctx, comm, config, *phase); });
-        if (const auto known = profiles.find(phase->items); known != profiles.end()) {
-            run_phase->use_profile(known->second);
-            log.info("chunks sized by the measured costs of an earlier phase or run");
-        }
-        const double started = now_s();
-        run_phase->execute();
-        const double computed = now_s();
-        mpi::detail::settle(comm, run_phase->failure() ? &*run_phase->failure() : nullptr);
 
-        const std::uint64_t processed = comm.allreduce_sum(run_phase->items());
-        if (processed != phase->items) {  // the same verdict on every rank, so no agreement is needed
-            throw mpi::AgreedError(ExitCode::internal,
-                                   "internal error: phase '" + phase->name + "' processed " +
-                                       std::to_string(processed) + " items of " + std::to_string(phase->items),
+        // This rank's partial of the phase: from the checkpoint, then every round's.
+        auto partial = mpi::agree(comm, [&] {
+            auto p = job.new_partial(ctx);
+            if (resumed) {
+                for (const auto& bytes : resumed->partials) {
+                    auto part = job.new_partial(ctx);
+                    InArchive in(bytes);
+                    part->load(in);
+                    p->merge(*part);
+                }
+            }
+            return p;
+        });
+        std::vector<ItemRange> done_all = resumed ? resumed->done_all : std::vector<ItemRange>{};
+        const std::uint64_t done_before = count(done_all);
+        resumed.reset();
+        if (done_all.empty() == false && done_all.back().end > phase->items) {
+            throw mpi::AgreedError(ExitCode::io,
+                                   "the checkpoint's phase " + std::to_string(index) +
+                                       " has more items than the job's (" + std::to_string(phase->items) + ")",
                                    0);
         }
-        std::vector<double> bins = run_phase->measured_bins();
-        comm.allreduce_sum(bins);
-        profiles[phase->items] = sched::CostProfile(phase->items, std::move(bins));
-        last_profile = phase->items;
-        const auto total = combine(job, ctx, comm, *run_phase->take_partial());
-        const auto& columns = ctx.columns();
-        for (std::size_t c = 0; c < columns.size(); ++c) {
-            if (comm.allreduce_max(std::int64_t{run_phase->wrote(c) ? 1 : 0}) == 0) continue;
-            mpi::agree(comm, [&] { out.write_rows(columns[c].name, run_phase->rows(c, columns[c].row_bytes)); });
+
+        // Rounds: the phase runs until done, pausing for each checkpoint that falls due.
+        std::uint64_t processed = 0;
+        std::vector<double> measured;  // seconds per bin of items, over the rounds
+        double phase_s = 0;
+        double computed = now_s();
+        while (true) {
+            auto run_phase = mpi::agree(comm, [&] {
+                return std::make_unique<PhaseRun>(
+                    job, ctx, comm, config, *phase,
+                    comm.rank() == 0 ? complement(done_all, phase->items) : std::vector<ItemRange>{},
+                    next_checkpoint_at(checkpoints, last_checkpoint));
+            });
+            if (const auto known = profiles.find(phase->items); known != profiles.end()) {
+                run_phase->use_profile(known->second);
+            }
+            const double started = now_s();
+            run_phase->execute();
+            computed = now_s();
+            mpi::detail::settle(comm, run_phase->failure() ? &*run_phase->failure() : nullptr);
+            const double round_s = comm.allreduce_max(computed - started);
+            phase_s += round_s;
+
+            processed += run_phase->items();
+            for (const ItemRange& d : run_phase->done_ranges()) progress.done.push_back(d);
+            progress.done = merged(std::move(progress.done));
+            for (std::size_t c = 0; c < columns.size(); ++c) {
+                progress.columns[c].wrote = progress.columns[c].wrote || run_phase->wrote(c);
+                for (auto& block : run_phase->rows(c, columns[c].row_bytes)) {
+                    progress.columns[c].current.push_back(std::move(block));
+                }
+            }
+            partial->merge(*run_phase->take_partial());
+            const std::vector<double> bins = run_phase->measured_bins();
+            if (measured.empty()) measured.assign(bins.size(), 0.0);
+            for (std::size_t b = 0; b < bins.size(); ++b) measured[b] += bins[b];
+
+            const RankStats s = run_phase->stats(round_s);
+            mine.items += s.items;
+            mine.chunks += s.chunks;
+            mine.busy_s += s.busy_s;
+            mine.idle_s += s.idle_s;
+            mine.wait_s += s.wait_s;
+            mine.serve_s += s.serve_s;
+            mine.requests += s.requests;
+            mine.steals += s.steals;
+
+            if (comm.allreduce_max(std::int64_t{run_phase->paused() ? 1 : 0}) == 0) break;
+            done_all = gather_done(comm, progress.done);
+            const std::uint64_t done_items = comm.allreduce_sum(std::uint64_t{comm.rank() == 0 ? count(done_all) : 0});
+            if (done_items == phase->items) break;  // the pause came when nothing was left to do
+            checkpoint(&partial, done_items);
+            if (stop_requested()) {
+                summary.stopped_by = static_cast<int>(comm.allreduce_max(std::int64_t{stop_signal()}));
+                summary.makespan_s += phase_s;
+                return summary;
+            }
         }
+        summary.makespan_s += phase_s;
+
+        const std::uint64_t all_processed = comm.allreduce_sum(processed) + done_before;
+        if (all_processed != phase->items) {  // the same verdict on every rank, so no agreement is needed
+            throw mpi::AgreedError(ExitCode::internal,
+                                   "internal error: phase '" + phase->name + "' processed " +
+                                       std::to_string(all_processed) + " items of " + std::to_string(phase->items),
+                                   0);
+        }
+        comm.allreduce_sum(measured);
+        profiles[phase->items] = sched::CostProfile(phase->items, std::move(measured));
+        last_profile = phase->items;
+        const auto total = combine(job, ctx, comm, *partial);
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            RankProgress::Column& column = progress.columns[c];
+            if (comm.allreduce_max(std::int64_t{column.wrote ? 1 : 0}) == 0) continue;
+            point.finished_cols[c] = 1;
+            // This rank's block of the written column stays in memory (1 / ranks of it) for later checkpoints.
+            column.finished.assign(1, mpi::agree(comm, [&] {
+                                       return out.write_rows(columns[c].name, std::exchange(column.current, {}));
+                                   }));
+        }
+        for (auto& column : progress.columns) {
+            column.current.clear();
+            column.wrote = false;
+        }
+        progress.done.clear();
         mpi::agree(comm, [&] { job.end_phase_any(*total, ctx); });
         if (comm.rank() == 0 && log.verbose()) {
             char line[160];
-            std::snprintf(line, sizeof line, "phase %d done: compute %.3f s, combine and write %.3f s", index,
-                          computed - started, now_s() - computed);
+            std::snprintf(line, sizeof line, "phase %d done: compute %.3f s, combine and write %.3f s", index, phase_s,
+                          now_s() - computed);
             log.info(line);
         }
-
-        const double phase_s = comm.allreduce_max(computed - started);
-        summary.makespan_s += phase_s;
-        const RankStats s = run_phase->stats(phase_s);
-        mine.items += s.items;
-        mine.chunks += s.chunks;
-        mine.busy_s += s.busy_s;
-        mine.idle_s += s.idle_s;
-        mine.wait_s += s.wait_s;
-        mine.serve_s += s.serve_s;
-        mine.requests += s.requests;
-        mine.steals += s.steals;
         summary.phases = index + 1;
+
+        const bool stop = stop_requested();
+        if (stop || (checkpoints.enabled() && checkpoints.settings().at_phase_end)) {
+            point.phase = static_cast<std::uint64_t>(index + 1);
+            point.job_state = saved_state(job);
+            checkpoint(nullptr, 0);
+            if (stop) {
+                summary.stopped_by = static_cast<int>(comm.allreduce_max(std::int64_t{stop_signal()}));
+                return summary;
+            }
+        }
     }
 
     if (!config.cost_profile.empty() && profiles.contains(last_profile) && !profiles[last_profile].bins().empty()) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/checkpoint.hpp"
 #include "exec/log.hpp"
 #include "io/results_file.hpp"
 #include "mpi/comm.hpp"
@@ -47,12 +48,16 @@ struct RunSummary {
     double makespan_s = 0;         ///< time the phases took (slowest rank), without setup and writing
     double lower_bound_s = 0;      ///< the work bound: all kernel time spread evenly over every thread
     double imbalance = 1;          ///< max over ranks of busy time / mean busy time
+    int stopped_by = 0;            ///< the signal that stopped the run after a checkpoint (0: it ran to the end)
+    std::string resumed_from;      ///< the checkpoint the run started from, if any
     /// lower_bound_s / makespan_s: 1 when no thread ever waited.
     [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }
 };
 
-/// Runs `job` on every rank: setup, every phase, then write_results into `out`. Throws mpi::AgreedError, on every
-/// rank, if the job or the framework fails anywhere. \note collective
-RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log);
+/// Runs `job` on every rank: setup, every phase, then write_results into `out`; starts from a checkpoint and writes
+/// them as `checkpoints` says. Returns early, with stopped_by set and a checkpoint written, on a stop signal. Throws
+/// mpi::AgreedError, on every rank, if the job or the framework fails anywhere. \note collective
+RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log,
+               Checkpointer& checkpoints);
 
 }  // namespace pel::exec

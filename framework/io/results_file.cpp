@@ -79,7 +79,7 @@ void ResultsFile::create_dataset(const std::string& name, ScalarType type, const
     datasets_.emplace(name, Dataset{h5::create_dataset(file_.id(), name, type, dims), type, dims});
 }
 
-void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock>& blocks) {
+RowBlock ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock>& blocks) {
     const auto found = datasets_.find(name);
     if (found == datasets_.end()) throw Error::Internal("rows written to undeclared dataset '" + name + "'");
     const Dataset& ds = found->second;
@@ -161,6 +161,7 @@ void ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock
     h5::check(H5Dwrite(ds.handle.id(), h5::native_type(ds.type), mem_space.id(), file_space.id(), dxpl.id(),
                        buffer.empty() ? nullptr : buffer.data()),
               "writing dataset '" + name + "'");
+    return {lo, hi - lo, std::move(buffer)};
 }
 
 void ResultsFile::write_whole(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,

@@ -42,8 +42,8 @@ class ResultsFile {
     /// Creates dataset `name`; rows of it are written later by write_rows.
     void create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims);
     /// Writes this rank's rows of dataset `name` (rows of other ranks are written by them, at the same time).
-    /// Rows no rank gives are zero.
-    void write_rows(const std::string& name, const std::vector<RowBlock>& blocks);
+    /// Rows no rank gives are zero. Returns the rows this rank wrote: its block of the dataset, as written.
+    RowBlock write_rows(const std::string& name, const std::vector<RowBlock>& blocks);
     /// Creates dataset `name` and writes `data`, the same on every rank, once (from rank 0).
     void write_whole(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                      std::span<const std::byte> data);

@@ -5,11 +5,14 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "exec/signals.hpp"
 #include "io/arrays.hpp"
+#include "io/checkpoint.hpp"
 #include "pel/exact_sum.hpp"
 #include "pel/random.hpp"
 #include "support/scratch.hpp"
@@ -61,6 +64,8 @@ class TallyJob final : public pel::Job<Tally> {
     }
 
     void end_phase(const Tally& total, const pel::Context& /*ctx*/) override { totals.push_back(total); }
+    void save_state(pel::OutArchive& out) const override { out(totals); }
+    void load_state(pel::InArchive& in) override { in(totals); }
 
     [[nodiscard]] std::uint64_t items_for(int phase) const {
         return phase == 0 ? items_ : items_ / 2 + 3 * static_cast<std::uint64_t>(phase);
@@ -85,7 +90,18 @@ struct Layout {
     int threads;
     pel::sched::Technique technique;
     std::uint64_t chunk;
+    double checkpoint_every = 0;  ///< > 0: the phases pause for a checkpoint this often
 };
+
+pel::exec::Checkpointer checkpointer(const pel::mpi::Comm& comm, const std::string& path, double every,
+                                     const pel::exec::Log& log, bool resume = false) {
+    pel::exec::CheckpointSettings settings;
+    settings.dir = path + ".ckpt";
+    settings.every_s = every;
+    settings.at_phase_end = every > 0;
+    settings.resume = resume;
+    return {comm, settings, {"tally", "1", "items = 1000\n"}, log};
+}
 
 std::vector<Tally> run_tally(const pel::mpi::Comm& comm, const std::string& path, const Layout& layout,
                              std::uint64_t items, bool jitter) {
@@ -96,7 +112,8 @@ std::vector<Tally> run_tally(const pel::mpi::Comm& comm, const std::string& path
     config.job_name = "tally";
     config.threads = layout.threads;
     config.schedule = {layout.technique, layout.chunk};
-    const auto summary = pel::exec::run(job, comm, out, config, log);
+    auto checkpoints = checkpointer(comm, path, layout.checkpoint_every, log);
+    const auto summary = pel::exec::run(job, comm, out, config, log, checkpoints);
     out.commit();
     CHECK(summary.phases == 3);
     std::uint64_t processed = 0;
@@ -112,8 +129,14 @@ TEST_CASE("every item of every phase is processed once, with the same totals on 
     const pel::test::ScratchDir dir(comm);
     using pel::sched::Technique;
     const std::uint64_t items = 1000;
-    const std::vector<Layout> layouts{{1, Technique::ss, 1},  {3, Technique::ss, 1},           {2, Technique::ss, 7},
-                                      {4, Technique::gss, 1}, {1, Technique::static_block, 1}, {3, Technique::gss, 50}};
+    const std::vector<Layout> layouts{{1, Technique::ss, 1},
+                                      {3, Technique::ss, 1},
+                                      {2, Technique::ss, 7},
+                                      {4, Technique::gss, 1},
+                                      {1, Technique::static_block, 1},
+                                      {3, Technique::gss, 50},
+                                      {2, Technique::awf, 1, 0.0005},  // many pauses and checkpoints mid-phase
+                                      {1, Technique::static_block, 1, 0.0003}};
     std::vector<Tally> reference;
     for (std::size_t l = 0; l < layouts.size(); ++l) {
         const std::string path = dir.file("tally" + std::to_string(l) + ".h5");
@@ -197,7 +220,8 @@ void expect_failure(pel::JobBase& job, const std::string& path, const std::vecto
         config.job_name = "failing";
         config.threads = 2;
         config.schedule = {pel::sched::Technique::ss, 3};
-        pel::exec::run(job, comm, out, config, log);
+        auto checkpoints = checkpointer(comm, path, 0, log);
+        pel::exec::run(job, comm, out, config, log, checkpoints);
         FAIL("the run did not fail");
     } catch (const pel::mpi::AgreedError& e) {
         CHECK(e.code() == pel::ExitCode::failure);
@@ -223,4 +247,77 @@ TEST_CASE("writing a row outside the given items is an error, not a corruption",
     const pel::test::ScratchDir dir(comm);
     StrayWriteJob job;
     expect_failure(job, dir.file("stray.h5"), {"outside the items it was given"});
+}
+
+namespace {
+
+/// A TallyJob whose rank processing item `at` of phase 1 raises SIGUSR1 there, as Slurm or a user would send it.
+class SignalledTallyJob final : public pel::Job<Tally> {
+  public:
+    SignalledTallyJob(std::uint64_t at) : inner_(1000, 3, true), at_(at) {}
+    void setup(pel::SetupContext& ctx) override { inner_.setup(ctx); }
+    std::optional<pel::Phase> next_phase(const pel::Context& ctx) override { return inner_.next_phase(ctx); }
+    void process(ItemRange items, Tally& t, pel::ItemSink& out, const pel::Context& ctx) const override {
+        if (ctx.phase() == 1 && items.begin <= at_ && at_ < items.end) std::raise(SIGUSR1);
+        inner_.process(items, t, out, ctx);
+    }
+    void end_phase(const Tally& total, const pel::Context& ctx) override { inner_.end_phase(total, ctx); }
+    void save_state(pel::OutArchive& out) const override { inner_.save_state(out); }
+    void load_state(pel::InArchive& in) override { inner_.load_state(in); }
+    std::vector<Tally>& totals() { return inner_.totals; }
+
+  private:
+    TallyJob inner_;
+    std::uint64_t at_;
+};
+
+}  // namespace
+
+TEST_CASE("a stop signal writes a checkpoint; the resumed run ends with the same totals and rows",
+          "[exec][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const pel::exec::Log log(comm.rank(), false);
+    pel::exec::install_stop_signals();
+    const std::string path = dir.file("stopped.h5");
+    pel::exec::RunConfig config;
+    config.job_name = "tally";
+    config.threads = 2;
+    config.schedule = {pel::sched::Technique::ss, 3};
+    {
+        SignalledTallyJob job(300);
+        pel::io::ResultsFile out(comm, path);
+        auto checkpoints = checkpointer(comm, path, 0, log);
+        const auto summary = pel::exec::run(job, comm, out, config, log, checkpoints);
+        CHECK(summary.stopped_by == SIGUSR1);
+        // Phase 0 done; phase 1 interrupted, or done if the signal came as its last items ran.
+        CHECK(job.totals().size() >= 1);
+        CHECK(job.totals().size() <= 2);
+        pel::exec::clear_stop_signal();
+        comm.barrier();
+    }
+    CHECK(pel::io::list_checkpoints(path + ".ckpt").size() == 1);
+    // Resume on another layout: the job object is new, its state and phase 1's progress come from the checkpoint.
+    config.threads = 1;
+    config.schedule = {pel::sched::Technique::gss, 1};
+    SignalledTallyJob job(UINT64_MAX);
+    pel::io::ResultsFile out(comm, path);
+    auto checkpoints = checkpointer(comm, path, 0, log, /*resume=*/true);
+    const auto summary = pel::exec::run(job, comm, out, config, log, checkpoints);
+    out.commit();
+    CHECK(summary.stopped_by == 0);
+    CHECK(summary.resumed_from.find("ckpt-") != std::string::npos);
+    REQUIRE(job.totals().size() == 3);
+    for (int k = 0; k < 3; ++k) {
+        const std::uint64_t n = k == 0 ? 1000 : 500 + 3 * static_cast<std::uint64_t>(k);
+        CHECK(job.totals()[static_cast<std::size_t>(k)].count == n);
+        CHECK(job.totals()[static_cast<std::size_t>(k)].mixed == expected_mixed(n, k));
+    }
+    std::vector<std::uint64_t> dims;
+    const auto bytes = pel::io::read_array(path, "rows", pel::ScalarType::u64, dims);
+    std::vector<std::uint64_t> rows(bytes.size() / 8);
+    std::memcpy(rows.data(), bytes.data(), bytes.size());
+    std::uint64_t wrong = 0;
+    for (std::uint64_t i = 0; i < 1000; ++i) wrong += (rows[2 * i] != i * 7 + 1 || rows[2 * i + 1] != i % 5) ? 1 : 0;
+    CHECK(wrong == 0);  // phase 0's rows came back from the checkpoint
 }

@@ -9,11 +9,13 @@ namespace pel {
 /// Process exit codes. Every rank of a failed run exits with the same non-zero code.
 enum class ExitCode : int {
     ok = 0,
-    failure = 1,    ///< the run started but a job or the framework failed
-    usage = 2,      ///< bad command line, option value or config file
-    plugin = 3,     ///< a job plugin could not be found or loaded
-    io = 4,         ///< an input or output file could not be read or written
-    internal = 70,  ///< a bug in pel (EX_SOFTWARE)
+    failure = 1,     ///< the run started but a job or the framework failed
+    usage = 2,       ///< bad command line, option value or config file
+    plugin = 3,      ///< a job plugin could not be found or loaded
+    io = 4,          ///< an input or output file could not be read or written
+    internal = 70,   ///< a bug in pel (EX_SOFTWARE)
+    resumable = 75,  ///< stopped by a signal or a time limit after writing a checkpoint: run again with --resume
+                     ///< (EX_TEMPFAIL)
 };
 
 /// The root of every error pel reports. `what()` is one line naming what is wrong.

@@ -1,0 +1,99 @@
+// exec/checkpoint.hpp: what a run saves to resume where it stopped, on any number of ranks and threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "exec/log.hpp"
+#include "io/results_file.hpp"
+#include "mpi/comm.hpp"
+#include "pel/types.hpp"
+
+namespace pel::exec {
+
+/// When and where checkpoints are written, and whether the run starts from one.
+struct CheckpointSettings {
+    std::string dir;            ///< where checkpoints go (created when the first is written)
+    double every_s = 0;         ///< seconds between checkpoints while a phase runs; 0: none (signals still write one)
+    bool at_phase_end = false;  ///< also one at the end of every phase
+    int keep = 2;               ///< checkpoints kept; older ones are deleted
+    bool resume = false;        ///< start from the newest valid checkpoint; none is an error
+    bool auto_resume = false;   ///< start from the newest valid checkpoint if there is one
+    bool force = false;         ///< resume even from a checkpoint of another job version or other options
+};
+
+/// What makes two runs the same computation: a checkpoint of one resumes the other.
+struct Identity {
+    std::string job;
+    std::string job_version;
+    std::string options;  ///< the job's options, one "name = value" per line
+};
+
+/// What one rank has finished of the phase in progress, and its rows of columns finished phases wrote.
+struct RankProgress {
+    struct Column {
+        bool wrote = false;                  ///< a row of it was written in the phase in progress
+        std::vector<io::RowBlock> current;   ///< rows of the phase in progress, for items in `done`
+        std::vector<io::RowBlock> finished;  ///< rows of the last finished phase that wrote the column
+    };
+    std::vector<ItemRange> done;     ///< items of the phase in progress finished here, sorted and merged
+    std::vector<std::byte> partial;  ///< the partial result of those items, saved (empty: nothing yet)
+    std::vector<Column> columns;     ///< one per declared column
+};
+
+/// Where the run stands: the same on every rank.
+struct RunPoint {
+    std::uint64_t phase = 0;                  ///< index of the phase in progress (or the next one)
+    std::vector<std::byte> job_state;         ///< the job's save_state() before next_phase() gave that phase
+    std::vector<std::uint8_t> finished_cols;  ///< per column: a finished phase wrote it
+};
+
+/// A checkpoint as read back, shared out over the ranks of the resuming run.
+struct Resumed {
+    std::string path;
+    RunPoint point;
+    RankProgress mine;  ///< the progress of the writing ranks r with r % ranks == this rank, merged
+    std::vector<std::vector<std::byte>> partials;  ///< their saved partials, for the job to load and merge
+    std::vector<ItemRange> done_all;               ///< every writing rank's done items, sorted and merged
+    std::uint64_t sequence = 0;
+};
+
+/// Sorts and merges ranges that touch or overlap.
+std::vector<ItemRange> merged(std::vector<ItemRange> ranges);
+
+/// Writes and reads a run's checkpoints. Every member function is collective.
+class Checkpointer {
+  public:
+    Checkpointer(const mpi::Comm& comm, CheckpointSettings settings, Identity identity, const Log& log);
+
+    [[nodiscard]] const CheckpointSettings& settings() const noexcept { return settings_; }
+    /// Periodic (and phase-end) checkpoints are on. Signals write one either way.
+    [[nodiscard]] bool enabled() const noexcept { return settings_.every_s != 0; }
+    /// Seconds the last checkpoint took to write (0 before the first).
+    [[nodiscard]] double last_cost_s() const noexcept { return last_cost_s_; }
+
+    /// Writes a checkpoint of `point` with every rank's `mine`. Throws an agreed pel::Error (I/O) if it cannot be
+    /// written; the previous checkpoint then stays the newest.
+    void write(const RunPoint& point, const RankProgress& mine, std::uint64_t done_items);
+
+    /// The newest valid checkpoint, if the settings ask to resume. Damaged newer ones are named in warnings; a
+    /// checkpoint of another job, job version or options is refused unless forced. Throws an agreed pel::Error if
+    /// --resume finds none.
+    std::optional<Resumed> resume(std::size_t columns);
+
+    /// Deletes the checkpoints of this run (after its results are committed).
+    void remove_all();
+
+  private:
+    const mpi::Comm& comm_;
+    CheckpointSettings settings_;
+    Identity identity_;
+    const Log& log_;
+    std::uint64_t sequence_ = 0;  ///< of the next checkpoint
+    double last_cost_s_ = 0;
+};
+
+}  // namespace pel::exec

@@ -1,0 +1,16 @@
+// exec/signals.hpp: SIGUSR1 and SIGTERM ask a run to write a checkpoint and stop.
+#pragma once
+
+namespace pel::exec {
+
+/// Installs handlers for SIGUSR1 and SIGTERM that only note the signal (async-signal-safe); the run sees it between
+/// batches, writes a checkpoint and exits with ExitCode::resumable. A second SIGTERM ends the process at once.
+void install_stop_signals();
+
+/// The signal that asked the run to stop, or 0.
+[[nodiscard]] int stop_signal() noexcept;
+
+/// Forgets a noted signal (for tests).
+void clear_stop_signal() noexcept;
+
+}  // namespace pel::exec

@@ -1,0 +1,380 @@
+// tests/io/checkpoint_test.cpp: the checkpoint store under MPI: round trips with blobs of every size, pruning, and
+// damaged or unwritable files: a truncated or bit-flipped checkpoint is named and skipped, a failed write throws
+// the same error on every rank and leaves earlier checkpoints as they were.
+#include "io/checkpoint.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <hdf5.h>
+#include <iterator>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "support/scratch.hpp"
+
+namespace fs = std::filesystem;
+using pel::io::CheckpointData;
+
+namespace {
+
+const std::string kMarker = "PEL-CHECKPOINT-TEST-MARKER";
+
+std::vector<std::byte> pattern(std::size_t size, unsigned salt) {
+    std::vector<std::byte> bytes(size);
+    for (std::size_t i = 0; i < size; ++i)
+        bytes[i] = static_cast<std::byte>((i * 131 + std::size_t{salt} * 29 + 7) & 0xff);
+    return bytes;
+}
+
+/// `bytes` with kMarker written at `at`, so a test can find this spot in the file.
+std::vector<std::byte> with_marker(std::vector<std::byte> bytes, std::size_t at) {
+    for (std::size_t i = 0; i < kMarker.size(); ++i) bytes[at + i] = static_cast<std::byte>(kMarker[i]);
+    return bytes;
+}
+
+/// Rank r's blob: sizes differ per rank, and rank 0's is empty when there are several ranks.
+std::vector<std::byte> blob_of(int rank, int ranks, unsigned salt) {
+    const std::size_t size = rank == 0 && ranks > 1 ? 0 : 5000 + 7919 * static_cast<std::size_t>(rank);
+    return pattern(size, salt + static_cast<unsigned>(rank));
+}
+
+/// Rank 0's `value`, on every rank. \note collective
+bool from_root(const pel::mpi::Comm& comm, bool value) {
+    std::vector<std::byte> b{static_cast<std::byte>(value ? 1 : 0)};
+    comm.bcast_bytes(b, 0);
+    return b.at(0) == std::byte{1};
+}
+
+/// Rank 0's `text`, on every rank. \note collective
+std::string text_from_root(const pel::mpi::Comm& comm, const std::string& text) {
+    std::vector<std::byte> b;
+    for (char c : text) b.push_back(static_cast<std::byte>(c));
+    comm.bcast_bytes(b, 0);
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// Flips one bit of the byte just after the first kMarker in `file`. False if the marker is not there.
+bool flip_after_marker(const fs::path& file) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const auto at = std::search(bytes.begin(), bytes.end(), kMarker.begin(), kMarker.end());
+    if (at == bytes.end()) return false;
+    const auto offset = (at - bytes.begin()) + static_cast<std::ptrdiff_t>(kMarker.size()) / 2;
+    const char flipped = static_cast<char>(bytes[static_cast<std::size_t>(offset)] ^ 0x04);
+    f.clear();
+    f.seekp(offset);
+    f.write(&flipped, 1);
+    return static_cast<bool>(f);
+}
+
+/// Replaces text attribute `name` of `file` with `value`, behind pel's back (serial HDF5). False on failure.
+bool rewrite_attribute(const fs::path& file, const char* name, const std::string& value) {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return false;
+    bool ok = H5Adelete(f, name) >= 0;
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, value.size());
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate2(f, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    ok = ok && attr >= 0 && H5Awrite(attr, type, value.data()) >= 0;
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    return H5Fclose(f) >= 0 && ok;
+}
+
+/// Runs `write` expecting every rank to throw; returns this rank's message (empty if it did not throw) and checks
+/// the error is an I/O error with the same text on every rank. \note collective
+template <class Write>
+std::string expect_io_error_everywhere(const pel::mpi::Comm& comm, Write&& write) {
+    std::string message;
+    try {
+        write();
+        FAIL_CHECK("no error on rank " << comm.rank());
+    } catch (const pel::Error& e) {
+        CHECK(e.code() == pel::ExitCode::io);
+        message = e.what();
+    }
+    CHECK(text_from_root(comm, message) == message);
+    return message;
+}
+
+void check_same(const CheckpointData& a, const CheckpointData& b) {
+    CHECK(a.sequence == b.sequence);
+    CHECK(a.attributes == b.attributes);
+    CHECK(a.meta == b.meta);
+    CHECK(a.blobs == b.blobs);
+}
+
+}  // namespace
+
+TEST_CASE("a checkpoint round-trips rank 0's attributes and meta and every rank's blob", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = fs::path(scratch.path()) / "new" / "ckpts";  // made by write_checkpoint
+    const std::map<std::string, std::string> attributes{{"job", "synthetic"},
+                                                        {"job_version", "2"},
+                                                        {"options_hash", "9f86d081884c7d65"},
+                                                        {"empty", ""},
+                                                        {"text", "h\xc3\xa9llo \"w\"\nline 2"},
+                                                        {"binary", std::string("a\0b\0", 4)}};
+    // Other ranks pass other attributes and meta: only rank 0's are stored.
+    const auto mine_attributes = comm.rank() == 0 ? attributes : std::map<std::string, std::string>{{"ignored", "yes"}};
+    const auto meta = pattern(3000 + static_cast<std::size_t>(comm.rank()), 99);
+    const auto blob = blob_of(comm.rank(), comm.size(), 1);
+
+    const fs::path path = pel::io::write_checkpoint(comm, dir, 7, mine_attributes, meta, blob, 3);
+    CHECK(path == dir / "ckpt-00000007.h5");
+    CHECK(fs::exists(path));
+    CHECK_FALSE(fs::exists(dir / "ckpt-00000007.h5.part"));
+    CHECK(pel::io::list_checkpoints(dir) == std::vector<fs::path>{path});
+
+    const CheckpointData data = pel::io::read_checkpoint(path);
+    CHECK(data.path == path);
+    CHECK(data.sequence == 7);
+    CHECK(data.attributes == attributes);
+    CHECK(data.meta == pattern(3000, 99));
+    REQUIRE(data.blobs.size() == static_cast<std::size_t>(comm.size()));
+    for (int r = 0; r < comm.size(); ++r) CHECK(data.blobs[static_cast<std::size_t>(r)] == blob_of(r, comm.size(), 1));
+    comm.barrier();
+}
+
+TEST_CASE("empty meta and blobs, and blobs written in many pieces, round-trip", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = scratch.path();
+
+    const fs::path empty = pel::io::write_checkpoint(comm, dir, 1, {}, {}, {}, 0);
+    const CheckpointData none = pel::io::read_checkpoint(empty);
+    CHECK(none.attributes.empty());
+    CHECK(none.meta.empty());
+    REQUIRE(none.blobs.size() == static_cast<std::size_t>(comm.size()));
+    for (const auto& b : none.blobs) CHECK(b.empty());
+
+    // 1000-byte pieces: ranks need different numbers of rounds, and some none at all.
+    const auto blob_size = [](int r) {
+        return 2500 * static_cast<std::size_t>(r) + 17 * static_cast<std::size_t>(r % 2);
+    };
+    const auto meta = pattern(2222, 5);
+    const fs::path pieces = pel::io::detail::write_checkpoint(
+        comm, dir, 2, {{"k", "v"}}, meta, pattern(blob_size(comm.rank()), static_cast<unsigned>(comm.rank())), 0, 1000);
+    const CheckpointData data = pel::io::read_checkpoint(pieces);
+    CHECK(data.meta == meta);
+    REQUIRE(data.blobs.size() == static_cast<std::size_t>(comm.size()));
+    for (int r = 0; r < comm.size(); ++r) {
+        CHECK(data.blobs[static_cast<std::size_t>(r)] == pattern(blob_size(r), static_cast<unsigned>(r)));
+    }
+    comm.barrier();
+}
+
+TEST_CASE("keep prunes to the newest checkpoints; listing ignores temporaries and other files", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = scratch.path();
+    if (comm.rank() == 0) {
+        std::ofstream(dir / "notes.txt") << "not a checkpoint";
+        std::ofstream(dir / "ckpt-abc.h5") << "not a checkpoint";
+        std::ofstream(dir / "ckpt-00000099.h5.part") << "a crashed write";
+    }
+    comm.barrier();
+    CHECK(pel::io::list_checkpoints(dir).empty());
+    CHECK(pel::io::list_checkpoints(dir / "missing").empty());
+
+    const auto blob = blob_of(comm.rank(), comm.size(), 3);
+    for (std::uint64_t s = 1; s <= 5; ++s) pel::io::write_checkpoint(comm, dir, s, {}, {}, blob, 3);
+    CHECK(pel::io::list_checkpoints(dir) ==
+          std::vector<fs::path>{dir / "ckpt-00000005.h5", dir / "ckpt-00000004.h5", dir / "ckpt-00000003.h5"});
+    CHECK(fs::exists(dir / "notes.txt"));
+    CHECK(fs::exists(dir / "ckpt-abc.h5"));
+    CHECK_FALSE(fs::exists(dir / "ckpt-00000099.h5.part"));  // a leftover of a crashed write is cleaned up
+
+    // Past 8 digits names grow, and order is by number, not by name.
+    pel::io::write_checkpoint(comm, dir, 123456789, {}, {}, blob, 2);
+    CHECK(pel::io::list_checkpoints(dir) == std::vector<fs::path>{dir / "ckpt-123456789.h5", dir / "ckpt-00000005.h5"});
+    CHECK(pel::io::read_checkpoint(dir / "ckpt-123456789.h5").sequence == 123456789);
+    comm.barrier();
+}
+
+TEST_CASE("a truncated newest checkpoint is skipped with a warning naming it", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = scratch.path();
+    const auto blob = blob_of(comm.rank(), comm.size(), 4);
+    pel::io::write_checkpoint(comm, dir, 1, {{"n", "1"}}, pattern(10, 1), blob, 5);
+    const fs::path newest = pel::io::write_checkpoint(comm, dir, 2, {{"n", "2"}}, pattern(10, 2), blob, 5);
+    if (comm.rank() == 0) fs::resize_file(newest, fs::file_size(newest) / 2);
+    comm.barrier();
+
+    CHECK_THROWS_WITH(pel::io::read_checkpoint(newest), Catch::Contains("ckpt-00000002.h5"));
+    std::vector<std::string> warnings;
+    const auto found = pel::io::read_newest_checkpoint(dir, warnings);
+    REQUIRE(found);
+    CHECK(found->sequence == 1);
+    CHECK(found->attributes.at("n") == "1");
+    CHECK(found->blobs.at(static_cast<std::size_t>(comm.rank())) == blob);
+    REQUIRE(warnings.size() == 1);
+    CHECK_THAT(warnings[0], Catch::Contains(newest.string()));
+    comm.barrier();
+}
+
+TEST_CASE("a flipped byte in a blob, meta or an attribute fails its checksum", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = scratch.path();
+    const int last = comm.size() - 1;  // its blob is never empty
+    const auto plain = blob_of(comm.rank(), comm.size(), 5);
+    const auto marked = comm.rank() == last ? with_marker(plain, 1000) : plain;
+    const fs::path good = pel::io::write_checkpoint(comm, dir, 1, {{"job", "a"}}, {}, plain, 9);
+    const fs::path bad_blob = pel::io::write_checkpoint(comm, dir, 2, {{"job", "a"}}, {}, marked, 9);
+    CHECK(from_root(comm, comm.rank() != 0 || flip_after_marker(bad_blob)));
+
+    CHECK_THROWS_WITH(pel::io::read_checkpoint(bad_blob),
+                      Catch::Contains("ckpt-00000002.h5") &&
+                          Catch::Contains("checksum mismatch in the blob of rank " + std::to_string(last)));
+    std::vector<std::string> warnings;
+    auto found = pel::io::read_newest_checkpoint(dir, warnings);
+    REQUIRE(found);
+    CHECK(found->path == good);
+    CHECK(found->blobs.at(static_cast<std::size_t>(comm.rank())) == plain);
+    REQUIRE(warnings.size() == 1);
+    CHECK_THAT(warnings[0], Catch::Contains(bad_blob.string()) && Catch::Contains("checksum mismatch"));
+
+    const fs::path bad_meta =
+        pel::io::write_checkpoint(comm, dir, 3, {{"job", "a"}}, with_marker(pattern(100, 3), 10), plain, 9);
+    const fs::path bad_attribute = pel::io::write_checkpoint(comm, dir, 4, {{"job", "a"}}, {}, plain, 9);
+    const fs::path bad_format = pel::io::write_checkpoint(comm, dir, 5, {{"job", "a"}}, {}, plain, 9);
+    CHECK(from_root(comm,
+                    comm.rank() != 0 || (flip_after_marker(bad_meta) && rewrite_attribute(bad_attribute, "job", "b") &&
+                                         rewrite_attribute(bad_format, "pel_checkpoint_format", "2"))));
+    CHECK_THROWS_WITH(pel::io::read_checkpoint(bad_meta), Catch::Contains("checksum mismatch in meta"));
+    CHECK_THROWS_WITH(pel::io::read_checkpoint(bad_attribute), Catch::Contains("checksum mismatch in the header"));
+    CHECK_THROWS_WITH(pel::io::read_checkpoint(bad_format), Catch::Contains("unknown format version '2'"));
+    warnings.clear();
+    found = pel::io::read_newest_checkpoint(dir, warnings);
+    REQUIRE(found);
+    CHECK(found->sequence == 1);
+    CHECK(warnings.size() == 4);
+    comm.barrier();
+}
+
+TEST_CASE("no valid checkpoint gives nothing, with a warning per damaged file", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = scratch.path();
+    std::vector<std::string> warnings;
+    CHECK_FALSE(pel::io::read_newest_checkpoint(dir, warnings));
+    CHECK_FALSE(pel::io::read_newest_checkpoint(dir / "missing", warnings));
+    CHECK(warnings.empty());
+
+    const auto blob = blob_of(comm.rank(), comm.size(), 6);
+    const fs::path one = pel::io::write_checkpoint(comm, dir, 1, {}, {}, blob, 5);
+    const fs::path two = pel::io::write_checkpoint(comm, dir, 2, {}, {}, blob, 5);
+    if (comm.rank() == 0) {
+        fs::resize_file(one, 1000);
+        fs::resize_file(two, 0);
+        std::ofstream(dir / "ckpt-00000003.h5") << "not HDF5 at all";
+    }
+    comm.barrier();
+    CHECK_FALSE(pel::io::read_newest_checkpoint(dir, warnings));
+    REQUIRE(warnings.size() == 3);
+    CHECK_THAT(warnings[0], Catch::Contains("ckpt-00000003.h5"));
+    CHECK_THAT(warnings[1], Catch::Contains(two.string()));
+    CHECK_THAT(warnings[2], Catch::Contains(one.string()));
+    comm.barrier();
+}
+
+TEST_CASE("reading a damaged checkpoint prints nothing from HDF5", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path path = pel::io::write_checkpoint(comm, scratch.path(), 1, {}, {}, pattern(5000, 1), 1);
+    if (comm.rank() == 0) {
+        fs::resize_file(path, fs::file_size(path) - 100);
+        // HDF5's own printing on, stderr into a file: read_checkpoint must keep both quiet.
+        const fs::path captured = fs::path(scratch.path()) / "stderr.txt";
+        std::fflush(stderr);
+        const int saved = ::dup(STDERR_FILENO);
+        REQUIRE(std::freopen(captured.c_str(), "w", stderr) != nullptr);
+        H5Eset_auto2(H5E_DEFAULT, reinterpret_cast<H5E_auto2_t>(H5Eprint2), stderr);
+        CHECK_THROWS_AS(pel::io::read_checkpoint(path), pel::Error);
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        std::fflush(stderr);
+        ::dup2(saved, STDERR_FILENO);
+        ::close(saved);
+        CHECK(fs::file_size(captured) == 0);
+    }
+    comm.barrier();
+}
+
+TEST_CASE("a failed write throws the same I/O error on every rank and leaves earlier checkpoints", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = fs::path(scratch.path()) / "ckpts";
+    const auto blob = blob_of(comm.rank(), comm.size(), 7);
+    const fs::path first = pel::io::write_checkpoint(comm, dir, 1, {{"job", "x"}}, pattern(64, 1), blob, 3);
+    const CheckpointData before = pel::io::read_checkpoint(first);
+    if (comm.rank() == 0) std::ofstream(fs::path(scratch.path()) / "plain") << "a regular file";
+    comm.barrier();
+
+    SECTION("a directory under a regular file") {
+        const fs::path bad = fs::path(scratch.path()) / "plain" / "sub";
+        const std::string message =
+            expect_io_error_everywhere(comm, [&] { pel::io::write_checkpoint(comm, bad, 2, {}, {}, blob, 3); });
+        CHECK_THAT(message, Catch::Contains(bad.string()));
+    }
+    SECTION("the temporary name is taken by a directory") {
+        if (comm.rank() == 0) {
+            fs::create_directories(dir / "ckpt-00000002.h5.part" / "inside");
+        }
+        comm.barrier();
+        const std::string message =
+            expect_io_error_everywhere(comm, [&] { pel::io::write_checkpoint(comm, dir, 2, {}, {}, blob, 1); });
+        CHECK_THAT(message, Catch::Contains("ckpt-00000002.h5.part") && Catch::Contains("Is a directory"));
+    }
+    SECTION("a write that fails part way, on the last rank only") {
+        // RLIMIT_FSIZE makes writes past 64 KiB fail (EFBIG) on that rank, as a full disk would. Not on rank 0:
+        // it sets the file's length as HDF5 closes it, which a full disk allows but this limit does not.
+        if (comm.size() == 1) return;
+        const bool limited = comm.rank() == comm.size() - 1;
+        rlimit old{};
+        getrlimit(RLIMIT_FSIZE, &old);
+        const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+        if (limited) {
+            rlimit small = old;
+            small.rlim_cur = 64 << 10;
+            setrlimit(RLIMIT_FSIZE, &small);
+        }
+        const auto big = pattern(1 << 20, static_cast<unsigned>(comm.rank()));
+        const std::string message =
+            expect_io_error_everywhere(comm, [&] { pel::io::write_checkpoint(comm, dir, 2, {}, {}, big, 1); });
+        if (limited) setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, old_handler);
+        CHECK_THAT(message, Catch::Contains("ckpt-00000002.h5.part") && Catch::Contains("bytes free in"));
+        comm.barrier();
+        CHECK_FALSE(fs::exists(dir / "ckpt-00000002.h5.part"));
+    }
+    comm.barrier();
+    CHECK_FALSE(fs::exists(dir / "ckpt-00000002.h5"));
+    CHECK(pel::io::list_checkpoints(dir) == std::vector<fs::path>{first});
+    check_same(pel::io::read_checkpoint(first), before);
+    comm.barrier();
+}
+
+TEST_CASE("reserved or empty attribute names are refused on every rank", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    for (const char* name : {"sequence", "pel_checkpoint_format", ""}) {
+        try {
+            pel::io::write_checkpoint(comm, scratch.path(), 1, {{name, "x"}}, {}, {}, 1);
+            FAIL_CHECK("no error");
+        } catch (const pel::Error& e) {
+            CHECK(e.code() == pel::ExitCode::internal);
+        }
+    }
+    CHECK(pel::io::list_checkpoints(scratch.path()).empty());
+    comm.barrier();
+}
