@@ -42,6 +42,9 @@ struct RunOptions {
     bool resume = false;
     bool auto_resume = false;
     bool force_resume = false;
+    std::int64_t max_retries = 0;
+    std::string on_error = "abort";
+    double heartbeat_s = 300;
 };
 
 void add_run_options(CLI::App& app, RunOptions& o) {
@@ -88,6 +91,21 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_flag("--force-resume", o.force_resume,
                  "resume even from a checkpoint written by another job version or with other job options")
         ->group("Checkpoints");
+    app.add_option("--max-retries", o.max_retries,
+                   "when the job's kernel throws, run each item of that batch again alone, up to this many more "
+                   "times, on another rank where there is one")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{100}))
+        ->group("Faults");
+    app.add_option("--on-error", o.on_error, "an item that still fails: abort the run, or skip it (listed in /skipped)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"abort", "skip"}))
+        ->group("Faults");
+    app.add_option("--heartbeat-timeout", o.heartbeat_s,
+                   "seconds without a word from a rank after which rank 0 ends the run naming it (0: never)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1e7))
+        ->group("Faults");
 }
 
 /// --checkpoint-every: seconds (0: off), or -MTBF for Young/Daly (exec::CheckpointSettings::every_s).
@@ -293,6 +311,24 @@ void write_stats(io::ResultsFile& out, const exec::RunSummary& summary, const st
 
 std::string job_options(const Parsed& p);
 
+/// Lists the items given up (--on-error skip) in group /skipped: phase, item and the rank it failed on last, one
+/// row each; the root attribute `skipped_items` counts them (0 in a run that skipped none). \note collective
+void write_skipped(io::ResultsFile& out, const std::vector<exec::SkippedItem>& skipped) {
+    const std::uint64_t n = skipped.size();
+    out.attribute("skipped_items", ScalarType::u64, &n);
+    if (skipped.empty()) return;
+    std::vector<std::uint64_t> phase, item;
+    std::vector<std::int64_t> rank;
+    for (const auto& s : skipped) {
+        phase.push_back(s.phase);
+        item.push_back(s.item);
+        rank.push_back(s.rank);
+    }
+    out.write_whole("skipped/phase", ScalarType::u64, {n}, std::as_bytes(std::span(phase)));
+    out.write_whole("skipped/item", ScalarType::u64, {n}, std::as_bytes(std::span(item)));
+    out.write_whole("skipped/rank", ScalarType::i64, {n}, std::as_bytes(std::span(rank)));
+}
+
 /// The run's effective settings as a TOML config that `pel run --config` accepts: framework options with the
 /// values in force (threads as resolved), then every job option.
 std::string effective_config(const Parsed& p) {
@@ -308,6 +344,9 @@ std::string effective_config(const Parsed& p) {
     os << "checkpoint-dir = \"" << p.options.checkpoint_dir << "\"\n";
     os << "checkpoint-every = \"" << p.options.checkpoint_every << "\"\n";
     os << "keep = " << p.options.keep << "\n";
+    os << "max-retries = " << p.options.max_retries << "\n";
+    os << "on-error = \"" << p.options.on_error << "\"\n";
+    os << "heartbeat-timeout = " << p.options.heartbeat_s << "\n";
     os << job_options(p);
     return os.str();
 }
@@ -359,6 +398,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.prefetch = static_cast<int>(p.options.prefetch);
     config.cost_profile = p.options.cost_profile;
     config.steal = !p.options.no_steal;
+    config.max_retries = static_cast<int>(p.options.max_retries);
+    config.skip_failed = p.options.on_error == "skip";
+    config.heartbeat_s = p.options.heartbeat_s;
     const auto cores = std::max(1u, std::thread::hardware_concurrency());
     config.oversubscribed = comm.allreduce_max(std::int64_t{comm.node_ranks()} * p.threads) > std::int64_t{cores};
     if (config.oversubscribed) log.info("more threads than cores: waiting ranks yield and sleep");
@@ -387,6 +429,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         out->attribute("phases", ScalarType::i64, &phases);
         out->attribute("wall_time_s", ScalarType::f64, &wall);
         if (!summary.resumed_from.empty()) out->attribute("resumed_from", summary.resumed_from);
+        write_skipped(*out, summary.skipped);
         out->commit();
     });
     checkpoints.remove_all();  // the results are complete: nothing is left to resume

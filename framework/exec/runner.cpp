@@ -22,6 +22,7 @@
 #include <optional>
 #include <sched.h>
 #include <thread>
+#include <unistd.h>
 
 #include "exec/signals.hpp"
 #include "io/arrays.hpp"
@@ -43,6 +44,8 @@ enum class RequestKind : std::uint32_t {
     stolen,  ///< the answer to a steal request: [begin, end) given up (empty: nothing to give)
     report,  ///< progress only, sent by an idle worker so that rank 0 knows what is left where; not answered
     signal,  ///< this rank got a stop signal: pause for a checkpoint and stop; not answered
+    failed,  ///< the kernel threw on [begin, end): run those items again elsewhere; not answered
+    alive,   ///< a heartbeat; not answered
 };
 
 /// Sent on kTagSteal instead of a thief's rank: "stop claiming items, the phase pauses for a checkpoint".
@@ -228,6 +231,27 @@ struct Slot {
         return {range.begin, next_};
     }
 
+    /// Marks a claimed batch whose kernel threw: its items are not done here (they run again elsewhere).
+    void fail(ItemRange batch) {
+        const std::lock_guard lock(claim_mutex_);
+        failed_.push_back(batch);
+    }
+
+    /// The claimed items less the failed batches, as ranges.
+    [[nodiscard]] std::vector<ItemRange> done() {
+        const std::lock_guard lock(claim_mutex_);
+        std::vector<ItemRange> holes = failed_;
+        std::sort(holes.begin(), holes.end(), [](ItemRange a, ItemRange b) { return a.begin < b.begin; });
+        std::vector<ItemRange> out;
+        std::uint64_t from = range.begin;
+        for (const ItemRange& h : holes) {
+            if (h.begin > from) out.push_back({from, h.begin});
+            from = std::max(from, h.end);
+        }
+        if (next_ > from) out.push_back({from, next_});
+        return out;
+    }
+
     /// The items this rank keeps: the range less what was given away.
     [[nodiscard]] ItemRange kept() {
         const std::lock_guard lock(claim_mutex_);
@@ -255,6 +279,7 @@ struct Slot {
     std::mutex claim_mutex_;
     std::uint64_t next_;
     std::uint64_t end_;
+    std::vector<ItemRange> failed_;
 };
 
 /// The ItemSink of one batch of items.
@@ -293,8 +318,9 @@ class PhaseRun {
     /// Runs the items of `todo` (on rank 0; sorted, disjoint) until done, or until rank 0 pauses the phase at
     /// `pause_at` (now_s() clock) or on a stop signal.
     PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase,
-             std::vector<ItemRange> todo, double pause_at)
-        : job_(job),
+             std::vector<ItemRange> todo, double pause_at, const std::vector<std::string>& hosts)
+        : hosts_(hosts),
+          job_(job),
           ctx_(ctx),
           comm_(comm),
           config_(config),
@@ -304,6 +330,7 @@ class PhaseRun {
           ranks_(static_cast<std::size_t>(comm.size())) {
         for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
         notified_.assign(static_cast<std::size_t>(comm.size()), false);
+        last_heard_.assign(static_cast<std::size_t>(comm.size()), now_s());
         thread_busy_.assign(static_cast<std::size_t>(config_.threads), 0.0);
         thread_items_.assign(static_cast<std::size_t>(config_.threads), 0);
         thread_bins_.assign(static_cast<std::size_t>(config_.threads),
@@ -334,9 +361,12 @@ class PhaseRun {
             server.join();
             return;
         }
+        std::thread heartbeat;
+        if (comm_.rank() != 0 && config_.heartbeat_s > 0) heartbeat = std::thread([this] { beat(); });
 #pragma omp parallel num_threads(config_.threads)
         thread_main(omp_get_thread_num());
         if (comm_.rank() != 0) finish_worker();
+        if (heartbeat.joinable()) heartbeat.join();
     }
 
     /// The first error on this rank, if any.
@@ -353,12 +383,19 @@ class PhaseRun {
     [[nodiscard]] std::vector<io::RowBlock> rows(std::size_t c, std::size_t row_bytes) {
         std::vector<io::RowBlock> blocks;
         for (auto& slot : slots_) {
-            const ItemRange done = slot.claimed();
+            const std::vector<ItemRange> done = slot.done();
             if (done.empty()) continue;
             std::vector<std::byte> bytes =
                 slot.ready[c] ? std::move(slot.rows[c]) : std::vector<std::byte>(slot.range.size() * row_bytes);
-            bytes.resize(done.size() * row_bytes);
-            blocks.push_back({done.begin, done.size(), std::move(bytes)});
+            if (done.size() == 1 && done[0].begin == slot.range.begin) {
+                bytes.resize(done[0].size() * row_bytes);
+                blocks.push_back({done[0].begin, done[0].size(), std::move(bytes)});
+                continue;
+            }
+            for (const ItemRange& d : done) {  // around failed batches
+                const auto* from = bytes.data() + (d.begin - slot.range.begin) * row_bytes;
+                blocks.push_back({d.begin, d.size(), std::vector<std::byte>(from, from + d.size() * row_bytes)});
+            }
         }
         return blocks;
     }
@@ -367,10 +404,13 @@ class PhaseRun {
     [[nodiscard]] std::vector<ItemRange> done_ranges() {
         std::vector<ItemRange> done;
         for (auto& slot : slots_) {
-            if (const ItemRange d = slot.claimed(); !d.empty()) done.push_back(d);
+            for (const ItemRange& d : slot.done()) done.push_back(d);
         }
         return done;
     }
+
+    /// On rank 0: items given up after their retries (their phase field is left 0).
+    [[nodiscard]] const std::vector<SkippedItem>& skipped() const noexcept { return skipped_; }
 
     /// On rank 0: the phase was paused before all its items were done.
     [[nodiscard]] bool paused() const noexcept { return pausing_; }
@@ -403,6 +443,9 @@ class PhaseRun {
   private:
     void thread_main(int tid) {
         AnyPartial& partial = *partials_[static_cast<std::size_t>(tid)];
+        // With retries, each batch adds into a scratch partial first, so that a batch that throws leaves no trace.
+        const bool recover = config_.max_retries > 0 || config_.skip_failed;
+        std::unique_ptr<AnyPartial> scratch = recover ? job_.new_partial(ctx_) : nullptr;
         std::vector<double>& bins = thread_bins_[static_cast<std::size_t>(tid)];
         const auto threads = static_cast<std::uint64_t>(config_.threads);
         Slot* slot = current_.load(std::memory_order_acquire);
@@ -420,10 +463,20 @@ class PhaseRun {
                     BatchSink sink(*slot, batch, ctx_.columns(), phase_);
                     const double t0 = now_s();
                     try {
-                        job_.process_any(batch, partial, sink, ctx_);
+                        job_.process_any(batch, recover ? *scratch : partial, sink, ctx_);
+                        if (recover) {
+                            partial.merge(*scratch);
+                            scratch = job_.new_partial(ctx_);
+                        }
                     } catch (const std::exception& e) {
-                        record_failure(batch, e);
-                        break;
+                        if (!recover) {
+                            record_failure(batch, e);
+                            break;
+                        }
+                        scratch = job_.new_partial(ctx_);
+                        slot->fail(batch);
+                        report_failed(batch, e);
+                        continue;
                     }
                     const double spent = now_s() - t0;
                     busy += spent;
@@ -588,6 +641,24 @@ class PhaseRun {
         ready_.clear();
     }
 
+    /// A worker's heartbeat thread: tells rank 0 every quarter of the timeout that this rank is alive, even while
+    /// every compute thread is inside a long item. Stops at the goodbye.
+    void beat() {
+        const auto period = std::chrono::duration<double>(config_.heartbeat_s / 4);
+        auto next = std::chrono::steady_clock::now() + period;
+        while (true) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (std::chrono::steady_clock::now() < next) {
+                if (bye_sent_.load()) return;
+                continue;
+            }
+            const std::lock_guard lock(queue_mutex_);
+            if (bye_sent_.load()) return;
+            comm_.send(RequestMsg{RequestKind::alive, 0, 0, 0, 0, 0}, 0, kTagRequest);
+            next = std::chrono::steady_clock::now() + period;
+        }
+    }
+
     /// After the team is done: every request answered, goodbye said, steals answered until rank 0 acknowledges.
     void finish_worker() {
         const std::lock_guard lock(queue_mutex_);
@@ -595,6 +666,7 @@ class PhaseRun {
         while (!pending_.empty()) wait_for_front();  // after a failure, chunks still arriving are dropped
         const sched::Report report = take_report();
         comm_.send(RequestMsg{RequestKind::bye, failure_ ? 1u : 0u, report.items, report.busy_s, 0, 0}, 0, kTagRequest);
+        bye_sent_ = true;
         GrantMsg ack;
         mpi::Request acked = comm_.irecv(ack, 0, kTagGrant);
         Backoff backoff(config_.oversubscribed);
@@ -619,6 +691,10 @@ class PhaseRun {
         serve_locked();
         if (abort_ || pausing_) return std::nullopt;
         account(0, take_report());
+        if (const auto retry = take_retry(0)) {
+            ranks_[0].granted += retry->size();
+            return retry;
+        }
         if (const auto chunk = dispenser_.next(0)) {
             ranks_[0].granted += chunk->size();
             return chunk;
@@ -672,6 +748,7 @@ class PhaseRun {
         while (true) {
             lock.lock();
             if (pause_due()) start_pause();
+            check_heartbeats();
             const bool all_gone = acks_ == comm_.size() - 1;
             const auto status = all_gone ? std::nullopt : comm_.iprobe(mpi::any_source, kTagRequest);
             if (status) answer(status->source);
@@ -689,6 +766,24 @@ class PhaseRun {
             if (idle_polls > 64) {
                 std::this_thread::sleep_for(std::chrono::microseconds(20 << std::min((idle_polls - 64) / 8, 4)));
             }
+        }
+    }
+
+    /// Rank 0: a worker still in the phase that has sent nothing for heartbeat_s has hung (stopped, swapping, lost
+    /// in the network); Open MPI cannot go on without it, so the run ends here, naming it. Under sched_mutex_.
+    void check_heartbeats() {
+        if (config_.heartbeat_s <= 0) return;
+        const double now = now_s();
+        for (std::size_t r = 1; r < ranks_.size(); ++r) {
+            if (ranks_[r].acked || now - last_heard_[r] < config_.heartbeat_s) continue;
+            char line[400];
+            std::snprintf(line, sizeof line,
+                          "error: rank %zu on host %s sent nothing for %.0f s (--heartbeat-timeout): ending the run; "
+                          "its last checkpoint stays usable with --resume",
+                          r, r < hosts_.size() ? hosts_[r].c_str() : "?", now - last_heard_[r]);
+            std::fprintf(stderr, "pel: %s\n", line);
+            std::fflush(stderr);
+            MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ExitCode::failure));
         }
     }
 
@@ -733,6 +828,7 @@ class PhaseRun {
         const Served served{*this, now_s()};
         RequestMsg msg;
         comm_.recv(msg, source, kTagRequest);
+        last_heard_[static_cast<std::size_t>(source)] = now_s();
         RankState& from = ranks_[static_cast<std::size_t>(source)];
         account(source, {msg.items, msg.busy_s});
         switch (msg.kind) {
@@ -741,6 +837,8 @@ class PhaseRun {
                     finish(source, GrantKind::abort);
                 } else if (pausing_) {
                     finish(source, GrantKind::done);
+                } else if (const auto retry = take_retry(source)) {
+                    give(source, *retry);
                 } else if (const auto chunk = dispenser_.next(source)) {
                     give(source, *chunk);
                 } else {
@@ -755,6 +853,11 @@ class PhaseRun {
                 break;
             case RequestKind::signal:
                 if (!pausing_) start_pause();
+                break;
+            case RequestKind::failed:
+                take_failed(source, {msg.begin, msg.end});
+                break;
+            case RequestKind::alive:
                 break;
             case RequestKind::stolen: {
                 --from.steals_open;
@@ -786,7 +889,9 @@ class PhaseRun {
     /// that cannot be taken yet, the thief waits (parked) for news; when no rank has any, the thief is done.
     void steal_for(int thief) {
         if (abort_) return finish(thief, GrantKind::abort);
-        if (!config_.steal || pausing_) return finish(thief, GrantKind::done);
+        if (pausing_) return finish(thief, GrantKind::done);
+        if (const auto retry = take_retry(thief)) return give(thief, *retry);
+        if (!config_.steal && retries_.empty()) return finish(thief, GrantKind::done);
         while (true) {
             int victim = -1;
             std::uint64_t most = 1;  // a victim must have at least two items left
@@ -806,6 +911,8 @@ class PhaseRun {
                     victim = static_cast<int>(r);
                 }
             }
+            if (!config_.steal) victim = -1;
+            work_left = work_left || !retries_.empty();  // another rank may have to run them
             if (victim < 0) {
                 if (!work_left) return finish(thief, GrantKind::done);
                 parked_.push_back(thief);  // once per unanswered request: a worker may have several in flight
@@ -850,6 +957,67 @@ class PhaseRun {
         gift_ready_.notify_all();
     }
 
+    /// A batch threw and will run again: its items go back to rank 0. From any compute thread.
+    void report_failed(ItemRange batch, const std::exception& e) {
+        ctx_.warn("items [" + std::to_string(batch.begin) + ", " + std::to_string(batch.end) + ") of phase '" +
+                  phase_.name + "' failed: " + e.what() + "; handed back to rank 0 to retry or skip");
+        if (comm_.rank() == 0) {
+            const std::lock_guard lock(sched_mutex_);
+            take_failed(0, batch);
+            return;
+        }
+        const std::lock_guard lock(queue_mutex_);
+        comm_.send(RequestMsg{RequestKind::failed, 0, 0, 0, batch.begin, batch.end}, 0, kTagRequest);
+    }
+
+    /// Rank 0: items of `batch` failed on `rank`. A batch of several items runs again item by item; an item that
+    /// failed alone runs again up to max_retries times, then is skipped or ends the run. Under sched_mutex_.
+    void take_failed(int rank, ItemRange batch) {
+        RankState& r = ranks_[static_cast<std::size_t>(rank)];
+        r.granted -= std::min(r.granted, batch.size());  // not done there, so not stealable there either
+        for (std::uint64_t item = batch.begin; item < batch.end; ++item) {
+            if (batch.size() > 1) {  // which item threw is unknown: each runs again alone
+                retries_.push_back({item, rank});
+                continue;
+            }
+            const int failures = ++attempts_[item];
+            if (failures <= config_.max_retries) {
+                retries_.push_back({item, rank});
+                continue;
+            }
+            if (config_.skip_failed) {
+                skipped_.push_back({0, item, rank});
+                continue;
+            }
+            const std::lock_guard lock(failure_mutex_);
+            if (!failure_) {
+                failure_ = Error::Failure("job '" + config_.job_name + "' failed on item " + std::to_string(item) +
+                                          " of phase '" + phase_.name + "' " + std::to_string(failures) +
+                                          (failures == 1 ? " time" : " times") + ", last on rank " +
+                                          std::to_string(rank) + " (see its warning)");
+            }
+            stop_ = true;
+            abort_ = true;
+        }
+        retry_parked();
+    }
+
+    /// Rank 0: an item to run again that `rank` may take (not where it failed last, unless every other rank is
+    /// gone), as a chunk of one. Under sched_mutex_.
+    std::optional<ItemRange> take_retry(int rank) {
+        for (auto it = retries_.begin(); it != retries_.end(); ++it) {
+            bool others = false;
+            for (std::size_t r = 0; r < ranks_.size() && !others; ++r) {
+                others = static_cast<int>(r) != it->second && !ranks_[r].said_bye;
+            }
+            if (it->second == rank && others) continue;
+            const ItemRange chunk{it->first, it->first + 1};
+            retries_.erase(it);
+            return chunk;
+        }
+        return std::nullopt;
+    }
+
     void record_failure(ItemRange batch, const std::exception& e) {
         const std::lock_guard lock(failure_mutex_);
         if (!failure_) {
@@ -865,6 +1033,7 @@ class PhaseRun {
         }
     }
 
+    const std::vector<std::string>& hosts_;  ///< every rank's host, for messages
     JobBase& job_;
     RunContext& ctx_;
     const mpi::Comm& comm_;
@@ -886,8 +1055,12 @@ class PhaseRun {
     bool rank0_waiting_ = false;                          ///< rank 0's team waits for a stolen chunk
     std::optional<ItemRange> rank0_gift_;
     std::condition_variable gift_ready_;
-    bool pausing_ = false;        ///< the phase pauses for a checkpoint: nothing more is granted
-    std::vector<bool> notified_;  ///< per worker: a pause notice was sent to it
+    bool pausing_ = false;                               ///< the phase pauses for a checkpoint: nothing more is granted
+    std::deque<std::pair<std::uint64_t, int>> retries_;  ///< items to run again, and where each failed last
+    std::map<std::uint64_t, int> attempts_;              ///< per item: times it failed alone
+    std::vector<SkippedItem> skipped_;                   ///< items given up
+    std::vector<double> last_heard_;                     ///< per worker: when its last message came (now_s())
+    std::vector<bool> notified_;                         ///< per worker: a pause notice was sent to it
 
     // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).
     std::mutex queue_mutex_;
@@ -910,6 +1083,7 @@ class PhaseRun {
 
     std::atomic<bool> stop_{false};
     std::atomic<bool> pause_{false};  ///< stop claiming items: the phase pauses
+    std::atomic<bool> bye_sent_{false};
     std::mutex failure_mutex_;
     std::optional<Error> failure_;
 
@@ -1057,6 +1231,15 @@ double next_checkpoint_at(const Checkpointer& checkpoints, double last) {
 RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log,
                Checkpointer& checkpoints) {
     RunContext ctx(comm, out, config.threads, log);
+    std::vector<std::string> hosts;  // every rank's, for messages naming a rank
+    {
+        char name[256] = {};
+        gethostname(name, sizeof name - 1);
+        const std::string mine(name);
+        for (const auto& bytes : comm.gather_bytes(std::as_bytes(std::span(mine)), 0)) {
+            hosts.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        }
+    }
     mpi::agree(comm, [&] { job.setup(ctx); });
     const auto& columns = ctx.columns();
 
@@ -1142,7 +1325,8 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
 
         // Rounds: the phase runs until done, pausing for each checkpoint that falls due.
         std::uint64_t processed = 0;
-        std::vector<double> measured;  // seconds per bin of items, over the rounds
+        std::uint64_t skipped_here = 0;  // on rank 0
+        std::vector<double> measured;    // seconds per bin of items, over the rounds
         double phase_s = 0;
         double computed = now_s();
         while (true) {
@@ -1150,7 +1334,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
                 return std::make_unique<PhaseRun>(
                     job, ctx, comm, config, *phase,
                     comm.rank() == 0 ? complement(done_all, phase->items) : std::vector<ItemRange>{},
-                    next_checkpoint_at(checkpoints, last_checkpoint));
+                    next_checkpoint_at(checkpoints, last_checkpoint), hosts);
             });
             if (const auto known = profiles.find(phase->items); known != profiles.end()) {
                 run_phase->use_profile(known->second);
@@ -1163,6 +1347,11 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             phase_s += round_s;
 
             processed += run_phase->items();
+            for (SkippedItem skip : run_phase->skipped()) {
+                skip.phase = static_cast<std::uint64_t>(index);
+                summary.skipped.push_back(skip);
+                ++skipped_here;
+            }
             for (const ItemRange& d : run_phase->done_ranges()) progress.done.push_back(d);
             progress.done = merged(std::move(progress.done));
             for (std::size_t c = 0; c < columns.size(); ++c) {
@@ -1199,7 +1388,8 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         }
         summary.makespan_s += phase_s;
 
-        const std::uint64_t all_processed = comm.allreduce_sum(processed) + done_before;
+        const std::uint64_t all_processed =
+            comm.allreduce_sum(processed) + done_before + comm.allreduce_sum(skipped_here);
         if (all_processed != phase->items) {  // the same verdict on every rank, so no agreement is needed
             throw mpi::AgreedError(ExitCode::internal,
                                    "internal error: phase '" + phase->name + "' processed " +
@@ -1267,6 +1457,14 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
                                  static_cast<std::uint64_t>(steals[r])});
         busy_total += busy[r];
         busy_max = std::max(busy_max, busy[r]);
+    }
+    {  // the skipped items, known on rank 0, for every rank to write
+        OutArchive saved;
+        saved(summary.skipped);
+        std::vector<std::byte> bytes = saved.take();
+        comm.bcast_bytes(bytes, 0);
+        InArchive in(bytes);
+        in(summary.skipped);
     }
     summary.lower_bound_s = busy_total / static_cast<double>(comm.size() * config.threads);
     summary.imbalance = busy_total > 0 ? busy_max / (busy_total / static_cast<double>(comm.size())) : 1.0;

@@ -27,6 +27,21 @@ struct RunConfig {
     std::string cost_profile;
     /// Idle ranks take work from busy ones when rank 0 has none left (off only for comparisons).
     bool steal = true;
+    /// A kernel exception: its batch's items are run again one by one, each up to this many more times, on another
+    /// rank where there is one. 0 with skip_failed false: the first exception ends the run.
+    int max_retries = 0;
+    /// An item that still fails is skipped (and listed in the results) instead of ending the run.
+    bool skip_failed = false;
+    /// Rank 0 ends the run when a worker sends nothing for this long during a phase (0: never). Workers send a
+    /// heartbeat every quarter of it.
+    double heartbeat_s = 0;
+};
+
+/// An item given up after its retries (--on-error skip).
+struct SkippedItem {
+    std::uint64_t phase = 0;
+    std::uint64_t item = 0;
+    std::int64_t rank = 0;  ///< where it failed last
 };
 
 /// What one rank did over the whole run.
@@ -44,12 +59,13 @@ struct RankStats {
 /// What a run did, the same on every rank.
 struct RunSummary {
     int phases = 0;
-    std::vector<RankStats> ranks;  ///< one per rank
-    double makespan_s = 0;         ///< time the phases took (slowest rank), without setup and writing
-    double lower_bound_s = 0;      ///< the work bound: all kernel time spread evenly over every thread
-    double imbalance = 1;          ///< max over ranks of busy time / mean busy time
-    int stopped_by = 0;            ///< the signal that stopped the run after a checkpoint (0: it ran to the end)
-    std::string resumed_from;      ///< the checkpoint the run started from, if any
+    std::vector<RankStats> ranks;      ///< one per rank
+    double makespan_s = 0;             ///< time the phases took (slowest rank), without setup and writing
+    double lower_bound_s = 0;          ///< the work bound: all kernel time spread evenly over every thread
+    double imbalance = 1;              ///< max over ranks of busy time / mean busy time
+    int stopped_by = 0;                ///< the signal that stopped the run after a checkpoint (0: it ran to the end)
+    std::string resumed_from;          ///< the checkpoint the run started from, if any
+    std::vector<SkippedItem> skipped;  ///< items given up, in the order they were
     /// lower_bound_s / makespan_s: 1 when no thread ever waited.
     [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }
 };

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -85,6 +86,11 @@ class Synthetic final : public pel::Job<Totals> {
         o.add("seed", seed_, "seed of the item costs and results");
         o.add("slow-rank", slow_rank_, "this rank's items take --slow-factor times their cost (-1: none)").min(-1);
         o.add("slow-factor", slow_factor_, "how much slower --slow-rank is").range(0, 1e6);
+        o.add("fail-every", fail_every_,
+              "item i throws when (i + 1) is a multiple of this (0: never; for testing "
+              "--max-retries and --on-error)")
+            .min(0);
+        o.add("fail-rank", fail_rank_, "--fail-every items throw only on this rank (-1: on every rank)").min(-1);
     }
 
     void setup(pel::SetupContext& ctx) override {
@@ -114,6 +120,10 @@ class Synthetic final : public pel::Job<Totals> {
         // A slowed rank spends longer on the same items; what the items compute does not change.
         const double slowdown = ctx.rank() == slow_rank_ ? slow_factor_ : 1.0;
         for (std::uint64_t i = items.begin; i < items.end; ++i) {
+            if (fail_every_ > 0 && (i + 1) % static_cast<std::uint64_t>(fail_every_) == 0 &&
+                (fail_rank_ < 0 || ctx.rank() == fail_rank_)) {
+                throw std::runtime_error("synthetic: item " + std::to_string(i) + " fails (--fail-every)");
+            }
             const double cost = cost_us(i);
             const std::uint64_t result = pel::Rng(seed, i, 1).next_u64();
             if (cost > 0) spend(cost * slowdown);
@@ -128,9 +138,12 @@ class Synthetic final : public pel::Job<Totals> {
     }
 
     void end_phase(const Totals& total, const pel::Context& /*ctx*/) override {
-        if (total.items != static_cast<std::uint64_t>(items_)) {
+        // Items that fail on every rank can only have been skipped (--on-error skip): the rest must all count once.
+        auto expected = static_cast<std::uint64_t>(items_);
+        if (fail_every_ > 0 && fail_rank_ < 0) expected -= expected / static_cast<std::uint64_t>(fail_every_);
+        if (total.items != expected) {
             throw pel::Error::Failure("synthetic: " + std::to_string(total.items) + " items were processed, expected " +
-                                      std::to_string(items_) + " (an item was lost or counted twice)");
+                                      std::to_string(expected) + " (an item was lost or counted twice)");
         }
         total_ = total;
         done_ = true;
@@ -204,6 +217,8 @@ class Synthetic final : public pel::Job<Totals> {
     std::int64_t seed_ = 1;
     std::int64_t slow_rank_ = -1;
     double slow_factor_ = 1;
+    std::int64_t fail_every_ = 0;
+    std::int64_t fail_rank_ = -1;
 
     Kind kind_ = Kind::uniform;
     Spend spend_ = Spend::spin;
