@@ -119,7 +119,7 @@ void Checkpointer::write(const RunPoint& point, const RankProgress& mine, std::u
                       {"ranks", std::to_string(comm_.size())},
                       {"created", utc_now()}};
         OutArchive out;
-        out(kMetaMagic)(kVersion)(point.phase)(point.job_state)(point.finished_cols);
+        out(kMetaMagic)(kVersion)(point.phase)(point.job_state)(point.finished_cols)(point.skipped);
         meta = out.take();
     }
     const std::vector<std::byte> blob = save_rank(mine);
@@ -217,7 +217,7 @@ std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
             std::uint32_t magic = 0, version = 0;
             in(magic)(version);
             if (magic != kMetaMagic || version != kVersion) throw Error::Io("not a pel run record of version 1");
-            in(r.point.phase)(r.point.job_state)(r.point.finished_cols);
+            in(r.point.phase)(r.point.job_state)(r.point.finished_cols)(r.point.skipped);
             if (r.point.finished_cols.size() != columns) throw Error::Io("its item outputs differ from the job's");
             std::vector<ItemRange> all;
             for (std::size_t b = 0; b < data.blobs.size(); ++b) {

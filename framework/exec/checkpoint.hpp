@@ -44,11 +44,19 @@ struct RankProgress {
     std::vector<Column> columns;     ///< one per declared column
 };
 
+/// An item given up after its retries (--on-error skip).
+struct SkippedItem {
+    std::uint64_t phase = 0;
+    std::uint64_t item = 0;
+    std::int64_t rank = 0;  ///< where it failed last
+};
+
 /// Where the run stands: the same on every rank.
 struct RunPoint {
     std::uint64_t phase = 0;                  ///< index of the phase in progress (or the next one)
     std::vector<std::byte> job_state;         ///< the job's save_state() before next_phase() gave that phase
     std::vector<std::uint8_t> finished_cols;  ///< per column: a finished phase wrote it
+    std::vector<SkippedItem> skipped;         ///< items given up so far (on rank 0)
 };
 
 /// A checkpoint as read back, shared out over the ranks of the resuming run.

@@ -1274,7 +1274,10 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
     }
 
     RunSummary summary;
-    if (resumed) summary.resumed_from = resumed->path;
+    if (resumed) {
+        summary.resumed_from = resumed->path;
+        summary.skipped = point.skipped;
+    }
     RankStats mine;
     double last_checkpoint = now_s();
     // A checkpoint of where the run stands, then maybe a stop. \note collective
@@ -1323,17 +1326,25 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
                                    0);
         }
 
+        // Rank 0: the items not to grant again, finished or given up.
+        const auto settled = [&] {
+            std::vector<ItemRange> ranges = done_all;
+            for (const SkippedItem& s : summary.skipped) {
+                if (s.phase == static_cast<std::uint64_t>(index)) ranges.push_back({s.item, s.item + 1});
+            }
+            return merged(std::move(ranges));
+        };
+
         // Rounds: the phase runs until done, pausing for each checkpoint that falls due.
         std::uint64_t processed = 0;
-        std::uint64_t skipped_here = 0;  // on rank 0
-        std::vector<double> measured;    // seconds per bin of items, over the rounds
+        std::vector<double> measured;  // seconds per bin of items, over the rounds
         double phase_s = 0;
         double computed = now_s();
         while (true) {
             auto run_phase = mpi::agree(comm, [&] {
                 return std::make_unique<PhaseRun>(
                     job, ctx, comm, config, *phase,
-                    comm.rank() == 0 ? complement(done_all, phase->items) : std::vector<ItemRange>{},
+                    comm.rank() == 0 ? complement(settled(), phase->items) : std::vector<ItemRange>{},
                     next_checkpoint_at(checkpoints, last_checkpoint), hosts);
             });
             if (const auto known = profiles.find(phase->items); known != profiles.end()) {
@@ -1350,7 +1361,6 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             for (SkippedItem skip : run_phase->skipped()) {
                 skip.phase = static_cast<std::uint64_t>(index);
                 summary.skipped.push_back(skip);
-                ++skipped_here;
             }
             for (const ItemRange& d : run_phase->done_ranges()) progress.done.push_back(d);
             progress.done = merged(std::move(progress.done));
@@ -1378,7 +1388,10 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             if (comm.allreduce_max(std::int64_t{run_phase->paused() ? 1 : 0}) == 0) break;
             done_all = gather_done(comm, progress.done);
             const std::uint64_t done_items = comm.allreduce_sum(std::uint64_t{comm.rank() == 0 ? count(done_all) : 0});
-            if (done_items == phase->items) break;  // the pause came when nothing was left to do
+            const std::uint64_t settled_items =
+                comm.allreduce_sum(std::uint64_t{comm.rank() == 0 ? count(settled()) : 0});
+            if (settled_items == phase->items) break;  // the pause came when nothing was left to do
+            point.skipped = summary.skipped;
             checkpoint(&partial, done_items);
             if (stop_requested()) {
                 summary.stopped_by = static_cast<int>(comm.allreduce_max(std::int64_t{stop_signal()}));
@@ -1388,8 +1401,11 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         }
         summary.makespan_s += phase_s;
 
+        std::uint64_t skipped_here = 0;  // on rank 0, this run's and the checkpoint's
+        for (const SkippedItem& s : summary.skipped)
+            skipped_here += s.phase == static_cast<std::uint64_t>(index) ? 1 : 0;
         const std::uint64_t all_processed =
-            comm.allreduce_sum(processed) + done_before + comm.allreduce_sum(skipped_here);
+            comm.allreduce_sum(processed) + done_before + comm.allreduce_sum(comm.rank() == 0 ? skipped_here : 0);
         if (all_processed != phase->items) {  // the same verdict on every rank, so no agreement is needed
             throw mpi::AgreedError(ExitCode::internal,
                                    "internal error: phase '" + phase->name + "' processed " +
@@ -1427,6 +1443,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         if (stop || (checkpoints.enabled() && checkpoints.settings().at_phase_end)) {
             point.phase = static_cast<std::uint64_t>(index + 1);
             point.job_state = saved_state(job);
+            point.skipped = summary.skipped;
             checkpoint(nullptr, 0);
             if (stop) {
                 summary.stopped_by = static_cast<int>(comm.allreduce_max(std::int64_t{stop_signal()}));

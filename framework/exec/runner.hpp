@@ -37,13 +37,6 @@ struct RunConfig {
     double heartbeat_s = 0;
 };
 
-/// An item given up after its retries (--on-error skip).
-struct SkippedItem {
-    std::uint64_t phase = 0;
-    std::uint64_t item = 0;
-    std::int64_t rank = 0;  ///< where it failed last
-};
-
 /// What one rank did over the whole run.
 struct RankStats {
     std::uint64_t items = 0;     ///< items processed

@@ -28,6 +28,11 @@ with h5py.File(sys.argv[1], "r") as f:
     assert all(0 <= int(r) < 3 for r in f["skipped/rank"][...])
 PY
 h5dump -a skipped_items "$TMP/ref.h5" | grep -q "(0): 0" && pass || fail "a clean run does not say it skipped none"
+# The same with the phase pausing for checkpoints: a skipped item is not granted again after a pause.
+expect_ok 3 run synthetic --items 3000 --mean-us 300 --mode sleep --seed 4 --fail-every 250 --on-error skip \
+  --checkpoint-every 0.1 --output "$TMP/sp.h5" --verbose
+expect_contains "$TMP/err" "checkpoint"
+h5dump -a skipped_items "$TMP/sp.h5" | grep -q "(0): 12" && pass || fail "skip with pauses: $(h5dump -a skipped_items "$TMP/sp.h5")"
 
 # Without --on-error skip, an item that keeps failing ends the run on every rank, naming it.
 expect_error 1 "of phase 'items' 3 times, last on rank" 3 run synthetic "${args[@]}" --fail-every 250 \
