@@ -45,9 +45,17 @@ expect_error 2 "--on-error" 1 run synthetic --items 10 --on-error ignore
 timeout 60 "$MPIRUN" -np 3 "$PEL" run synthetic --items 4000 --mean-us 2000 --mode sleep --heartbeat-timeout 1.5 \
   --output "$TMP/h.h5" >"$TMP/out" 2>"$TMP/err" &
 launcher=$!
-sleep 1.5
-victim=$(pgrep -f "$PEL run synthetic --items 4000" | while read -r p; do
-  [ "$(ps -o comm= -p "$p")" = pel ] && echo "$p"; done | sort -n | tail -1)
+# The victim is rank 1 (rank 0 is the one watching), found by the rank Open MPI puts in each process's environment.
+victim=
+for _ in $(seq 50); do
+  sleep 0.2
+  for p in $(pgrep -x pel); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" &&
+      tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--heartbeat-timeout 1.5" && victim=$p
+  done
+  [ -n "$victim" ] && break
+done
+sleep 0.5
 if [ -n "$victim" ]; then
   kill -STOP "$victim"
   wait "$launcher"
