@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <omp.h>
 #include <sched.h>
 #include <sstream>
 #include <thread>
@@ -284,6 +285,73 @@ void warn_if_threads_share_cores(const mpi::Comm& comm, int threads, const exec:
              " (or --bind-to none), or srun --cpus-per-task=" + std::to_string(threads));
 }
 
+/// CPUs of a set as a short list: "0-3,8".
+std::string cpu_list(const cpu_set_t& set) {
+    std::string out;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &set)) continue;
+        int last = c;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+        out += (out.empty() ? "" : ",") + std::to_string(c) + (last > c ? "-" + std::to_string(last) : "");
+        c = last;
+    }
+    return out.empty() ? "none" : out;
+}
+
+/// What the Slurm allocation says, checked against the run: with --verbose, every rank's host and every thread's
+/// CPUs; always, a warning when threads of a rank are bound to the same CPUs or the layout differs from what was
+/// allocated. \note collective
+void check_allocation(const mpi::Comm& comm, int threads, const exec::Log& log) {
+    const auto env = [](const char* name) {
+        const char* v = std::getenv(name);
+        return std::string(v != nullptr ? v : "");
+    };
+    // Each thread's CPU set, as OpenMP placed it (OMP_PLACES / OMP_PROC_BIND).
+    std::vector<cpu_set_t> sets(static_cast<std::size_t>(threads));
+#pragma omp parallel num_threads(threads)
+    {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        sched_getaffinity(0, sizeof set, &set);
+        sets[static_cast<std::size_t>(omp_get_thread_num())] = set;
+    }
+    std::string line = "host " + host_name() + ":";
+    bool overlap = false;
+    for (std::size_t t = 0; t < sets.size(); ++t) {
+        line += " thread " + std::to_string(t) + " on CPUs " + cpu_list(sets[t]) + (t + 1 < sets.size() ? "," : "");
+        for (std::size_t u = 0; u < t; ++u) {
+            cpu_set_t both;
+            CPU_AND(&both, &sets[t], &sets[u]);
+            // Threads bound to one CPU each that share it, or bound to the same single CPU set.
+            if (CPU_COUNT(&both) > 0 && (CPU_COUNT(&sets[t]) == 1 || CPU_COUNT(&sets[u]) == 1)) overlap = true;
+        }
+    }
+    log.info(line);
+    cpu_set_t own;  // a rank with fewer CPUs than threads was warned about already
+    CPU_ZERO(&own);
+    if (sched_getaffinity(0, sizeof own, &own) == 0 && CPU_COUNT(&own) < threads) overlap = false;
+    if (comm.allreduce_max(std::int64_t{overlap ? 1 : 0}) != 0 && comm.rank() == 0) {
+        log.warn(
+            "threads of a rank are bound to the same CPU (see --verbose): check OMP_PLACES/OMP_PROC_BIND and "
+            "the launcher's binding (mpirun --map-by slot:PE=" +
+            std::to_string(threads) + ", srun --cpus-per-task=" + std::to_string(threads) + ")");
+    }
+    if (comm.rank() != 0 || env("SLURM_JOB_ID").empty()) return;
+    log.info("Slurm job " + env("SLURM_JOB_ID") +
+             (env("SLURM_RESTART_COUNT").empty() ? "" : ", restart " + env("SLURM_RESTART_COUNT")) + ", " +
+             (env("SLURM_JOB_NUM_NODES").empty() ? "?" : env("SLURM_JOB_NUM_NODES")) + " nodes");
+    const std::string cpus = env("SLURM_CPUS_PER_TASK");
+    if (!cpus.empty() && std::to_string(threads) != cpus) {
+        log.warn(
+            std::to_string(threads) + " threads per rank, but Slurm allocated SLURM_CPUS_PER_TASK=" + cpus +
+            " CPUs per task: " + (std::atoi(cpus.c_str()) < threads ? "threads will share cores" : "CPUs will idle"));
+    }
+    const std::string tasks = env("SLURM_NTASKS");
+    if (!tasks.empty() && tasks != std::to_string(comm.size())) {
+        log.warn(std::to_string(comm.size()) + " ranks, but Slurm allocated SLURM_NTASKS=" + tasks + " tasks");
+    }
+}
+
 /// Stores the run's statistics in group /stats: a dataset per measure with one value per rank, and the run's
 /// makespan, lower bound, imbalance and efficiency as attributes. \note collective
 void write_stats(io::ResultsFile& out, const exec::RunSummary& summary, const std::string& schedule) {
@@ -373,7 +441,8 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     }
     const exec::Log log(comm.rank(), p.options.verbose);
     warn_if_threads_share_cores(comm, p.threads, log);
-    log.info("host " + host_name() + ", " + std::to_string(p.threads) + " threads, job " + p.plugin.path);
+    check_allocation(comm, p.threads, log);
+    if (comm.rank() == 0) log.info("job " + p.plugin.path);
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, p.options.output); });
     mpi::agree(comm, [&] {

@@ -57,4 +57,15 @@ h5dump -H "$TMP/c.h5" | grep -q "( 20, 40 )" && pass || fail "--width on the com
 [ "$(threads_of "$TMP/c.h5")" = 2 ] && pass || fail "threads from the config were not used"
 h5dump -a /options "$TMP/c.h5" | grep -q "width = 40" && pass || fail "the options attribute does not record width=40"
 
+# The Slurm allocation is read and checked: a layout that differs from it is warned about, once; --verbose names
+# each rank's host and each thread's CPUs.
+SLURM_JOB_ID=7 SLURM_RESTART_COUNT=1 SLURM_CPUS_PER_TASK=1 SLURM_NTASKS=3 OMP_NUM_THREADS=2 \
+  expect_ok 2 run synthetic --items 10 --output "$TMP/s.h5" --verbose
+[ "$(grep -c "SLURM_CPUS_PER_TASK=1 CPUs per task: threads will share cores" "$TMP/err")" = 1 ] && pass ||
+  fail "no single warning for --threads above SLURM_CPUS_PER_TASK: $(head -c 500 "$TMP/err")"
+expect_contains "$TMP/err" "SLURM_NTASKS=3 tasks"
+expect_contains "$TMP/err" "Slurm job 7, restart 1"
+[ "$(grep -c "host $(hostname): thread 0 on CPUs .*, thread 1 on CPUs" "$TMP/err")" = 2 ] && pass ||
+  fail "--verbose does not show both ranks' thread CPUs: $(head -c 500 "$TMP/err")"
+
 finish
