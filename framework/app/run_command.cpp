@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <omp.h>
 #include <sched.h>
@@ -46,6 +47,8 @@ struct RunOptions {
     std::int64_t max_retries = 0;
     std::string on_error = "abort";
     double heartbeat_s = 300;
+    double time_limit_s = 0;
+    double time_margin_s = 60;
 };
 
 void add_run_options(CLI::App& app, RunOptions& o) {
@@ -107,6 +110,31 @@ void add_run_options(CLI::App& app, RunOptions& o) {
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1e7))
         ->group("Faults");
+    app.add_option("--time-limit", o.time_limit_s,
+                   "seconds this run may last (0: no limit; default from SLURM_JOB_END_TIME when set): no chunk "
+                   "that would end later is started, and the run checkpoints and exits 75 --time-margin before it")
+        ->check(CLI::Range(0.0, 1e9))
+        ->group("Checkpoints");
+    app.add_option("--time-margin", o.time_margin_s, "seconds kept free at the end of --time-limit for the checkpoint")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1e9))
+        ->group("Checkpoints");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start);
+
+/// When the run must have stopped, on the steady clock (seconds), or infinity: --time-limit from now, else the end
+/// of the Slurm job if Slurm says (SLURM_JOB_END_TIME, Unix seconds), less --time-margin.
+double stop_at(const RunOptions& o, std::chrono::steady_clock::time_point started) {
+    double left = o.time_limit_s;
+    if (left <= 0) {
+        const char* end = std::getenv("SLURM_JOB_END_TIME");
+        char* stop = nullptr;
+        const double end_s = end != nullptr ? std::strtod(end, &stop) : 0;
+        if (end == nullptr || stop == end || end_s <= 0) return std::numeric_limits<double>::infinity();
+        left = end_s - static_cast<double>(std::time(nullptr)) + seconds_since(started);
+    }
+    return std::chrono::duration<double>(started.time_since_epoch()).count() + left - o.time_margin_s;
 }
 
 /// --checkpoint-every: seconds (0: off), or -MTBF for Young/Daly (exec::CheckpointSettings::every_s).
@@ -470,6 +498,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.max_retries = static_cast<int>(p.options.max_retries);
     config.skip_failed = p.options.on_error == "skip";
     config.heartbeat_s = p.options.heartbeat_s;
+    config.stop_at = stop_at(p.options, started);
     const auto cores = std::max(1u, std::thread::hardware_concurrency());
     config.oversubscribed = comm.allreduce_max(std::int64_t{comm.node_ranks()} * p.threads) > std::int64_t{cores};
     if (config.oversubscribed) log.info("more threads than cores: waiting ranks yield and sleep");
@@ -485,8 +514,11 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     exec::install_stop_signals();
     const exec::RunSummary summary = exec::run(*p.job, comm, *out, config, log, checkpoints);
     if (summary.stopped_by != 0) {
-        print0(comm, "pel: " + p.plugin.name + " stopped by signal " + std::to_string(summary.stopped_by) +
-                         " after writing a checkpoint in " + std::filesystem::absolute(cs.dir).string() +
+        const std::string why = summary.stopped_by == exec::kTimeLimitStop
+                                    ? "stopped before its time limit"
+                                    : "stopped by signal " + std::to_string(summary.stopped_by);
+        print0(comm, "pel: " + p.plugin.name + " " + why + " after writing a checkpoint in " +
+                         std::filesystem::absolute(cs.dir).string() +
                          "; run the same command with --resume to continue\n");
         return static_cast<int>(ExitCode::resumable);
     }

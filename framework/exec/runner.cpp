@@ -696,6 +696,10 @@ class PhaseRun {
             return retry;
         }
         if (const auto chunk = dispenser_.next(0)) {
+            if (past_time_limit(*chunk)) {
+                start_pause();
+                return std::nullopt;
+            }
             ranks_[0].granted += chunk->size();
             return chunk;
         }
@@ -725,7 +729,19 @@ class PhaseRun {
     /// end comes about as soon as a pause would, and its checkpoint follows). Under sched_mutex_.
     [[nodiscard]] bool pause_due() const {
         if (pausing_) return false;
+        if (now_s() >= config_.stop_at) request_stop(kTimeLimitStop);
         return stop_signal() != 0 || (dispenser_.remaining() > 0 && now_s() >= pause_at_);
+    }
+
+    /// Rank 0: true if `chunk` is expected (at the measured mean cost per item) to end after the time limit; then
+    /// the run stops for a checkpoint instead. Under sched_mutex_.
+    bool past_time_limit(ItemRange chunk) {
+        if (config_.stop_at == std::numeric_limits<double>::infinity()) return false;
+        const double per_item = items_reported_ > 0 ? busy_reported_ / static_cast<double>(items_reported_) : 0.0;
+        const double threads = config_.threads;
+        if (now_s() + per_item * static_cast<double>(chunk.size()) / threads < config_.stop_at) return false;
+        request_stop(kTimeLimitStop);
+        return true;
     }
 
     /// Pauses the phase (for a checkpoint): no more grants or steals; every worker still at work is told to stop
@@ -810,6 +826,8 @@ class PhaseRun {
 
     void account(int rank, const sched::Report& work) {
         dispenser_.report(rank, work);
+        items_reported_ += work.items;
+        busy_reported_ += work.busy_s;
         RankState& r = ranks_[static_cast<std::size_t>(rank)];
         r.done += work.items;
         r.skip = false;
@@ -840,7 +858,12 @@ class PhaseRun {
                 } else if (const auto retry = take_retry(source)) {
                     give(source, *retry);
                 } else if (const auto chunk = dispenser_.next(source)) {
-                    give(source, *chunk);
+                    if (past_time_limit(*chunk)) {  // the chunk stays undone: the checkpoint has it to do
+                        start_pause();
+                        finish(source, GrantKind::done);
+                    } else {
+                        give(source, *chunk);
+                    }
                 } else {
                     steal_for(source);
                 }
@@ -1060,6 +1083,8 @@ class PhaseRun {
     std::map<std::uint64_t, int> attempts_;              ///< per item: times it failed alone
     std::vector<SkippedItem> skipped_;                   ///< items given up
     std::vector<double> last_heard_;                     ///< per worker: when its last message came (now_s())
+    std::uint64_t items_reported_ = 0;                   ///< items done, as reported, on every rank
+    double busy_reported_ = 0;                           ///< their kernel thread-seconds
     std::vector<bool> notified_;                         ///< per worker: a pause notice was sent to it
 
     // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).

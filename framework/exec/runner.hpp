@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct RunConfig {
     /// Rank 0 ends the run when a worker sends nothing for this long during a phase (0: never). Workers send a
     /// heartbeat every quarter of it.
     double heartbeat_s = 0;
+    /// When the allocation ends (steady_clock seconds since its epoch; infinity: never). No chunk is granted that
+    /// is not expected to finish by then; at the latest then, the run checkpoints and stops (stopped_by =
+    /// kTimeLimitStop).
+    double stop_at = std::numeric_limits<double>::infinity();
 };
 
 /// What one rank did over the whole run.

@@ -31,6 +31,11 @@ void install_stop_signals() {
 
 int stop_signal() noexcept { return g_signal.load(std::memory_order_relaxed); }
 
+void request_stop(int reason) noexcept {
+    int none = 0;
+    g_signal.compare_exchange_strong(none, reason);
+}
+
 void clear_stop_signal() noexcept { g_signal.store(0); }
 
 }  // namespace pel::exec

@@ -10,6 +10,12 @@ void install_stop_signals();
 /// The signal that asked the run to stop, or 0.
 [[nodiscard]] int stop_signal() noexcept;
 
+/// What stop_signal() says when the run stops itself before its time limit (not a real signal number).
+constexpr int kTimeLimitStop = 1000;
+
+/// Asks the run to checkpoint and stop as a signal would, with `reason` (kTimeLimitStop) unless a signal came first.
+void request_stop(int reason) noexcept;
+
 /// Forgets a noted signal (for tests).
 void clear_stop_signal() noexcept;
 

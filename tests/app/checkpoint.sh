@@ -89,6 +89,14 @@ expect_ok 2 run synthetic "${other[@]}" --output "$TMP/forced.h5" --checkpoint-d
   --force-resume
 expect_contains "$TMP/err" "resuming anyway"
 
+# A time limit: no chunk that would end after it starts; the run checkpoints and exits 75 before it, and resumes.
+rm -rf "$TMP/run.h5" "$TMP/run.ckpt"
+pel_np 3 run synthetic "${args[@]}" --output "$TMP/run.h5" --time-limit 1.5 --time-margin 0.3
+[ "$RC" = 75 ] && pass || fail "--time-limit did not stop the run with 75 (exit $RC): $(head -c 300 "$TMP/err")"
+expect_contains "$TMP/out" "stopped before its time limit"
+expect_ok 2 run synthetic "${args[@]}" --output "$TMP/run.h5" --auto-resume
+same_as_ref "$TMP/run.h5" && pass || fail "resumed after a time limit, the result differs: $(cat "$TMP/same")"
+
 # Nothing to resume: --resume is an error, --auto-resume starts afresh.
 rm -rf "$TMP/none.ckpt"
 expect_error 4 "no valid checkpoint in" 2 run synthetic --items 100 --output "$TMP/none.h5" --resume
