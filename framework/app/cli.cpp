@@ -5,6 +5,7 @@
 #include <exception>
 #include <optional>
 
+#include "exec/signals.hpp"
 #include "io/h5.hpp"
 #include "mpi/environment.hpp"
 #include "pel/plugin.hpp"
@@ -58,6 +59,9 @@ void print0(const mpi::Comm& comm, const std::string& text) {
 }
 
 int main(int argc, char** argv) {
+    // A run notes SIGUSR1/SIGTERM from the first instant (a batch system may signal a rank still starting up); it
+    // checkpoints and stops once it runs. Other commands keep the default: they end on a signal.
+    if (argc > 1 && std::string(argv[1]) == "run") exec::install_stop_signals();
     std::optional<mpi::Environment> env;
     try {
         env.emplace(argc, argv);
