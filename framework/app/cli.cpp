@@ -5,6 +5,7 @@
 #include <exception>
 #include <optional>
 
+#include "app/run_dir.hpp"
 #include "exec/signals.hpp"
 #include "io/h5.hpp"
 #include "mpi/environment.hpp"
@@ -22,6 +23,7 @@ constexpr const char* kUsage =
     "  pel run JOB [options] [job options]   run a job (pel run JOB --help lists its options)\n"
     "  pel run --config FILE                 run the job a TOML config names\n"
     "  pel jobs [--job-path DIRS]            list the jobs pel can find, with their options\n"
+    "  pel status DIR                        summarise the run in run directory DIR (while it runs, or after)\n"
     "  pel --version                         print pel's version\n"
     "  pel --help                            print this help\n"
     "\n"
@@ -45,8 +47,10 @@ int dispatch(const mpi::Comm& comm, std::vector<std::string> args) {
     args.erase(args.begin());
     if (command == "run") return run_command(comm, std::move(args));
     if (command == "jobs") return jobs_command(comm, std::move(args));
-    mpi::agree(comm,
-               [&] { throw Error::Usage("unknown command '" + command + "' (commands: run, jobs; see pel --help)"); });
+    if (command == "status") return mpi::agree(comm, [&] { return comm.rank() == 0 ? status_command(args) : 0; });
+    mpi::agree(comm, [&] {
+        throw Error::Usage("unknown command '" + command + "' (commands: run, jobs, status; see pel --help)");
+    });
     return static_cast<int>(ExitCode::usage);
 }
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <omp.h>
@@ -14,6 +15,7 @@
 
 #include "app/cli.hpp"
 #include "app/job_options.hpp"
+#include "app/run_dir.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
 #include "io/results_file.hpp"
@@ -49,12 +51,16 @@ struct RunOptions {
     double heartbeat_s = 300;
     double time_limit_s = 0;
     double time_margin_s = 60;
+    std::string run_dir;
 };
 
 void add_run_options(CLI::App& app, RunOptions& o) {
     app.set_config("--config", "", "read options from this TOML file (keys as option names; the command line wins)");
     app.add_option("--job", o.job, "the job to run (normally given first: pel run JOB)")->group("");
-    app.add_option("--output", o.output, "HDF5 results file (default: JOB.h5)");
+    app.add_option("--output", o.output, "HDF5 results file (default: JOB.h5, or RUN_DIR/JOB.h5)");
+    app.add_option("--run-dir", o.run_dir,
+                   "a directory for the run: results, checkpoints, config.toml, per-rank logs and status.json, "
+                   "which `pel status DIR` reads while the run goes on");
     app.add_option("--threads", o.threads,
                    "OpenMP threads per rank (default: OMP_NUM_THREADS, then SLURM_CPUS_PER_TASK, then 1)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}));
@@ -282,8 +288,16 @@ Parsed parse(std::vector<std::string> args) {
 
     p.threads = p.options.threads > 0 ? static_cast<int>(p.options.threads) : default_threads();
     p.technique = sched::parse_technique(p.options.schedule);
-    if (p.options.output.empty()) p.options.output = job_name + ".h5";
-    if (p.options.checkpoint_dir.empty()) p.options.checkpoint_dir = default_checkpoint_dir(p.options.output);
+    if (p.options.output.empty()) {
+        p.options.output = p.options.run_dir.empty()
+                               ? job_name + ".h5"
+                               : (std::filesystem::path(p.options.run_dir) / (job_name + ".h5")).string();
+    }
+    if (p.options.checkpoint_dir.empty()) {
+        p.options.checkpoint_dir = p.options.run_dir.empty()
+                                       ? default_checkpoint_dir(p.options.output)
+                                       : (std::filesystem::path(p.options.run_dir) / "checkpoints").string();
+    }
     checkpoint_interval(p.options);
     if (p.options.resume && p.options.auto_resume) {
         throw Error::Usage("pel run: --resume and --auto-resume exclude each other");
@@ -437,6 +451,7 @@ std::string effective_config(const Parsed& p) {
     os << "prefetch = " << p.options.prefetch << "\n";
     if (!p.options.cost_profile.empty()) os << "cost-profile = \"" << p.options.cost_profile << "\"\n";
     if (p.options.no_steal) os << "no-steal = true\n";
+    if (!p.options.run_dir.empty()) os << "run-dir = \"" << p.options.run_dir << "\"\n";
     os << "checkpoint-dir = \"" << p.options.checkpoint_dir << "\"\n";
     os << "checkpoint-every = \"" << p.options.checkpoint_every << "\"\n";
     os << "keep = " << p.options.keep << "\n";
@@ -467,7 +482,22 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         print0(comm, p.help);
         return 0;
     }
-    const exec::Log log(comm.rank(), p.options.verbose);
+    exec::Log log(comm.rank(), p.options.verbose);
+    if (!p.options.run_dir.empty()) {
+        // The run directory: created by rank 0; every rank logs there; the effective config is kept there.
+        const std::filesystem::path dir(p.options.run_dir);
+        mpi::agree(comm, [&] {
+            if (comm.rank() != 0) return;
+            std::error_code ec;
+            std::filesystem::create_directories(dir / "logs", ec);
+            if (ec) throw Error::Io("--run-dir: cannot create '" + (dir / "logs").string() + "': " + ec.message());
+            std::ofstream config(dir / "config.toml", std::ios::trunc);
+            config << effective_config(p);
+            if (!config) throw Error::Io("--run-dir: cannot write '" + (dir / "config.toml").string() + "'");
+        });
+        mpi::agree(comm,
+                   [&] { log.also_to((dir / "logs" / ("rank-" + std::to_string(comm.rank()) + ".log")).string()); });
+    }
     warn_if_threads_share_cores(comm, p.threads, log);
     check_allocation(comm, p.threads, log);
     if (comm.rank() == 0) log.info("job " + p.plugin.path);
@@ -512,8 +542,30 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     cs.force = p.options.force_resume;
     exec::Checkpointer checkpoints(comm, cs, {p.plugin.name, p.plugin.version, job_options(p)}, log);
     exec::install_stop_signals();
-    const exec::RunSummary summary = exec::run(*p.job, comm, *out, config, log, checkpoints);
+    exec::Progress progress;
+    std::unique_ptr<StatusWriter> status;
+    if (comm.rank() == 0) {
+        config.progress = &progress;
+        if (!p.options.run_dir.empty()) {
+            const char* slurm = std::getenv("SLURM_JOB_ID");
+            status = std::make_unique<StatusWriter>(
+                p.options.run_dir,
+                RunFacts{p.plugin.name, std::filesystem::absolute(p.options.output).string(),
+                         std::filesystem::absolute(cs.dir).string(), host_name(), slurm != nullptr ? slurm : "",
+                         comm.size(), p.threads},
+                progress, 2.0);
+        }
+    }
+    exec::RunSummary summary;
+    try {
+        summary = exec::run(*p.job, comm, *out, config, log, checkpoints);
+    } catch (const Error& e) {
+        if (status) status->finish("failed", static_cast<int>(e.code()), e.what());
+        throw;
+    }
     if (summary.stopped_by != 0) {
+        if (status)
+            status->finish("stopped", static_cast<int>(ExitCode::resumable), "resumable: run again with --resume");
         const std::string why = summary.stopped_by == exec::kTimeLimitStop
                                     ? "stopped before its time limit"
                                     : "stopped by signal " + std::to_string(summary.stopped_by);
@@ -534,6 +586,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         out->commit();
     });
     checkpoints.remove_all();  // the results are complete: nothing is left to resume
+    if (status) status->finish("finished", 0, "");
 
     if (p.options.verbose && comm.rank() == 0) {
         for (std::size_t r = 0; r < summary.ranks.size(); ++r) {

@@ -1,8 +1,13 @@
 // exec/log.cpp: rank-tagged output.
 #include "exec/log.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <mutex>
+
+#include "pel/error.hpp"
 
 namespace pel::exec {
 
@@ -11,7 +16,13 @@ std::mutex print_mutex;
 }
 
 void Log::info(const std::string& line) const {
-    if (verbose_) print("", line);
+    if (verbose_ || file_) print("", line);
+}
+
+void Log::also_to(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    if (f == nullptr) throw Error::Io("cannot open log file '" + path + "': " + std::strerror(errno));
+    file_.reset(f, [](std::FILE* p) { std::fclose(p); });
 }
 
 void Log::warn(const std::string& line) const { print("warning: ", line); }
@@ -20,8 +31,19 @@ void Log::error(const std::string& line) const { print("error: ", line); }
 
 void Log::print(const char* kind, const std::string& line) const {
     const std::lock_guard lock(print_mutex);
-    std::fprintf(stderr, "pel[%d]: %s%s\n", rank_, kind, line.c_str());
-    std::fflush(stderr);
+    if (verbose_ || *kind != '\0') {
+        std::fprintf(stderr, "pel[%d]: %s%s\n", rank_, kind, line.c_str());
+        std::fflush(stderr);
+    }
+    if (file_) {
+        const std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char stamp[32];
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        std::fprintf(file_.get(), "%s pel[%d]: %s%s\n", stamp, rank_, kind, line.c_str());
+        std::fflush(file_.get());
+    }
 }
 
 }  // namespace pel::exec

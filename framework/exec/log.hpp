@@ -1,6 +1,8 @@
 // exec/log.hpp: rank-tagged lines on stderr.
 #pragma once
 
+#include <cstdio>
+#include <memory>
 #include <string>
 
 namespace pel::exec {
@@ -17,11 +19,14 @@ class Log {
     /// Printed always, as an error.
     void error(const std::string& line) const;
     [[nodiscard]] bool verbose() const noexcept { return verbose_; }
+    /// Also appends every line, progress lines included and time-stamped, to `path` (a per-rank log file).
+    void also_to(const std::string& path);
 
   private:
     void print(const char* kind, const std::string& line) const;
     int rank_;
     bool verbose_;
+    std::shared_ptr<std::FILE> file_;
 };
 
 }  // namespace pel::exec

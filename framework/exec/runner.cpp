@@ -37,6 +37,8 @@ constexpr int kTagGrant = 102;
 constexpr double kServeInterval = 200e-6;
 
 constexpr int kTagSteal = 103;
+/// The longest a worker goes without a message to rank 0 while heartbeats are on (seconds).
+constexpr double kBeatPeriod = 2.0;
 
 enum class RequestKind : std::uint32_t {
     work,    ///< "give me a chunk"; answered with one GrantMsg
@@ -641,10 +643,11 @@ class PhaseRun {
         ready_.clear();
     }
 
-    /// A worker's heartbeat thread: tells rank 0 every quarter of the timeout that this rank is alive, even while
-    /// every compute thread is inside a long item. Stops at the goodbye.
+    /// A worker's heartbeat thread: tells rank 0 that this rank is alive (every quarter of the timeout, at most
+    /// kBeatPeriod apart) and what it finished since its last message, even while every compute thread is inside
+    /// a long chunk, so that rank 0's progress figures move. Stops at the goodbye.
     void beat() {
-        const auto period = std::chrono::duration<double>(config_.heartbeat_s / 4);
+        const auto period = std::chrono::duration<double>(std::min(config_.heartbeat_s / 4, kBeatPeriod));
         auto next = std::chrono::steady_clock::now() + period;
         while (true) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -654,7 +657,8 @@ class PhaseRun {
             }
             const std::lock_guard lock(queue_mutex_);
             if (bye_sent_.load()) return;
-            comm_.send(RequestMsg{RequestKind::alive, 0, 0, 0, 0, 0}, 0, kTagRequest);
+            const sched::Report report = take_report();
+            comm_.send(RequestMsg{RequestKind::alive, 0, report.items, report.busy_s, 0, 0}, 0, kTagRequest);
             next = std::chrono::steady_clock::now() + period;
         }
     }
@@ -716,7 +720,9 @@ class PhaseRun {
     void serve_pending() {
         last_compute_poll_ns_.store(now_ns(), std::memory_order_relaxed);
         const std::unique_lock lock(sched_mutex_, std::try_to_lock);
-        if (lock.owns_lock()) serve_locked();
+        if (!lock.owns_lock()) return;
+        account(0, take_report());
+        serve_locked();
     }
 
     void serve_locked() {
@@ -828,6 +834,7 @@ class PhaseRun {
         dispenser_.report(rank, work);
         items_reported_ += work.items;
         busy_reported_ += work.busy_s;
+        if (config_.progress != nullptr) config_.progress->items_done += work.items;
         RankState& r = ranks_[static_cast<std::size_t>(rank)];
         r.done += work.items;
         r.skip = false;
@@ -1316,6 +1323,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         }
         checkpoints.write(point, progress, done_items);
         last_checkpoint = now_s();
+        if (config.progress != nullptr) ++config.progress->checkpoints;
     };
     const auto stop_requested = [&] { return comm.allreduce_max(std::int64_t{stop_signal()}) != 0; };
 
@@ -1343,6 +1351,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         });
         std::vector<ItemRange> done_all = resumed ? resumed->done_all : std::vector<ItemRange>{};
         const std::uint64_t done_before = count(done_all);
+        if (config.progress != nullptr) config.progress->set_phase(index, phase->name, phase->items, done_before);
         resumed.reset();
         if (done_all.empty() == false && done_all.back().end > phase->items) {
             throw mpi::AgreedError(ExitCode::io,
@@ -1463,6 +1472,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             log.info(line);
         }
         summary.phases = index + 1;
+        if (config.progress != nullptr) config.progress->phases_done = index + 1;
 
         const bool stop = stop_requested();
         if (stop || (checkpoints.enabled() && checkpoints.settings().at_phase_end)) {

@@ -8,6 +8,7 @@
 
 #include "exec/checkpoint.hpp"
 #include "exec/log.hpp"
+#include "exec/progress.hpp"
 #include "io/results_file.hpp"
 #include "mpi/comm.hpp"
 #include "pel/job.hpp"
@@ -40,6 +41,8 @@ struct RunConfig {
     /// is not expected to finish by then; at the latest then, the run checkpoints and stops (stopped_by =
     /// kTimeLimitStop).
     double stop_at = std::numeric_limits<double>::infinity();
+    /// Where the run is, kept current on rank 0 for a status writer (none: not kept).
+    Progress* progress = nullptr;
 };
 
 /// What one rank did over the whole run.

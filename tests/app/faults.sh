@@ -42,8 +42,9 @@ expect_error 1 "failed on items [" 2 run synthetic "${args[@]}" --fail-every 250
 expect_error 2 "--on-error" 1 run synthetic --items 10 --on-error ignore
 
 # A worker that stops answering (SIGSTOP) ends the run within the heartbeat timeout, naming its rank and host.
+# (The heartbeat is watched while a phase runs: wait until the status file shows progress before stopping it.)
 timeout 60 "$MPIRUN" -np 3 "$PEL" run synthetic --items 4000 --mean-us 2000 --mode sleep --heartbeat-timeout 1.5 \
-  --output "$TMP/h.h5" >"$TMP/out" 2>"$TMP/err" &
+  --run-dir "$TMP/hb" >"$TMP/out" 2>"$TMP/err" &
 launcher=$!
 # The victim is rank 1 (rank 0 is the one watching), found by the rank Open MPI puts in each process's environment.
 victim=
@@ -55,7 +56,10 @@ for _ in $(seq 50); do
   done
   [ -n "$victim" ] && break
 done
-sleep 0.5
+for _ in $(seq 100); do
+  grep -q -E '"items_done": [1-9]' "$TMP/hb/status.json" 2>/dev/null && break
+  sleep 0.2
+done
 if [ -n "$victim" ]; then
   kill -STOP "$victim"
   wait "$launcher"

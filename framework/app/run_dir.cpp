@@ -1,0 +1,157 @@
+// app/run_dir.cpp: the status file of a run directory, written by rank 0 and read by `pel status`.
+#include "app/run_dir.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "pel/error.hpp"
+
+namespace pel::app {
+
+namespace {
+
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+std::string duration_text(double s) {
+    if (!std::isfinite(s) || s < 0) return "?";
+    const auto total = static_cast<long long>(s + 0.5);
+    char text[32];
+    if (total >= 3600) {
+        std::snprintf(text, sizeof text, "%lldh%02lldm%02llds", total / 3600, total / 60 % 60, total % 60);
+    } else if (total >= 60) {
+        std::snprintf(text, sizeof text, "%lldm%02llds", total / 60, total % 60);
+    } else {
+        std::snprintf(text, sizeof text, "%.1fs", s);
+    }
+    return text;
+}
+
+}  // namespace
+
+StatusWriter::StatusWriter(std::string dir, RunFacts facts, const exec::Progress& progress, double every_s)
+    : dir_(std::move(dir)), facts_(std::move(facts)), progress_(progress), started_(unix_now()) {
+    write("running", 0, "");
+    thread_ = std::thread([this, every_s] {
+        std::unique_lock lock(mutex_);
+        while (!wake_.wait_for(lock, std::chrono::duration<double>(every_s), [this] { return done_; })) {
+            try {
+                write("running", 0, "");
+            } catch (const Error&) {
+                // A status file that cannot be written must not stop the run; the final write reports it.
+            }
+        }
+    });
+}
+
+StatusWriter::~StatusWriter() {
+    {
+        const std::lock_guard lock(mutex_);
+        done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void StatusWriter::finish(const std::string& state, int exit_code, const std::string& message) {
+    {
+        const std::lock_guard lock(mutex_);
+        done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    write(state, exit_code, message);
+}
+
+void StatusWriter::write(const std::string& state, int exit_code, const std::string& message) {
+    const double now = unix_now();
+    nlohmann::json j;
+    j["format"] = "pel-status-1";
+    j["state"] = state;
+    j["job"] = facts_.job;
+    j["output"] = facts_.output;
+    j["checkpoint_dir"] = facts_.checkpoint_dir;
+    j["host"] = facts_.host;
+    j["slurm_job_id"] = facts_.slurm_job_id;
+    j["ranks"] = facts_.ranks;
+    j["threads"] = facts_.threads;
+    j["started"] = started_;
+    j["updated"] = now;
+    j["elapsed_s"] = now - started_;
+    j["phase"] = progress_.phase.load();
+    j["phase_name"] = progress_.phase_name();
+    j["phases_done"] = progress_.phases_done.load();
+    j["items_done"] = progress_.items_done.load();
+    j["items_total"] = progress_.items_total.load();
+    j["checkpoints"] = progress_.checkpoints.load();
+    if (exit_code != 0 || state != "running") j["exit_code"] = exit_code;
+    if (!message.empty()) j["message"] = message;
+    const std::filesystem::path path = std::filesystem::path(dir_) / "status.json";
+    const std::filesystem::path tmp = std::filesystem::path(dir_) / ".status.json.tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << j.dump(2) << "\n";
+        if (!out) throw Error::Io("cannot write '" + tmp.string() + "'");
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) throw Error::Io("cannot write '" + path.string() + "': " + ec.message());
+}
+
+int status_command(const std::vector<std::string>& args) {
+    if (args.size() != 1 || args[0].starts_with("-")) {
+        if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+            std::puts(
+                "pel status DIR: summarise the run in run directory DIR (its status.json), while it runs or after");
+            return 0;
+        }
+        throw Error::Usage("pel status: give one run directory (pel status DIR)");
+    }
+    const std::filesystem::path path = std::filesystem::path(args[0]) / "status.json";
+    std::ifstream in(path);
+    if (!in)
+        throw Error::Io("pel status: no status file '" + path.string() + "' (is '" + args[0] + "' a run directory?)");
+    nlohmann::json j;
+    try {
+        in >> j;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error::Io("pel status: '" + path.string() + "' is not a status file: " + e.what());
+    }
+    const auto get = [&](const char* key, auto fallback) {
+        return j.contains(key) ? j[key].get<decltype(fallback)>() : fallback;
+    };
+    const std::string state = get("state", std::string("?"));
+    const double now = unix_now();
+    const double elapsed = get("elapsed_s", 0.0);
+    const double updated = get("updated", 0.0);
+    const auto done = get("items_done", std::uint64_t{0});
+    const auto total = get("items_total", std::uint64_t{0});
+    std::ostringstream os;
+    os.setf(std::ios::fixed);
+    os.precision(1);
+    os << get("job", std::string("?")) << " in " << args[0] << ": " << state;
+    if (j.contains("exit_code")) os << " (exit " << j["exit_code"].get<int>() << ")";
+    os << "\n  " << get("ranks", 0) << " ranks x " << get("threads", 0) << " threads on "
+       << get("host", std::string("?"));
+    if (const auto id = get("slurm_job_id", std::string()); !id.empty()) os << ", Slurm job " << id;
+    os << "\n  phase " << get("phase", -1) << " '" << get("phase_name", std::string()) << "': " << done << " of "
+       << total << " items";
+    if (total > 0) os << " (" << 100.0 * static_cast<double>(done) / static_cast<double>(total) << "%)";
+    os << ", " << get("phases_done", 0) << " phases done, " << get("checkpoints", std::uint64_t{0})
+       << " checkpoints\n  elapsed " << duration_text(elapsed);
+    if (state == "running") {
+        os << ", last update " << duration_text(now - updated) << " ago";
+        if (now - updated > 60) os << " (stale: the run may have died)";
+    }
+    os << "\n";
+    if (j.contains("message")) os << "  " << j["message"].get<std::string>() << "\n";
+    os << "  results: " << get("output", std::string("?")) << "\n";
+    std::fputs(os.str().c_str(), stdout);
+    return 0;
+}
+
+}  // namespace pel::app
