@@ -173,10 +173,11 @@ void ResultsFile::write_whole(const std::string& name, ScalarType type, const st
                              std::to_string(elements) + " elements of " + scalar_name(type));
     }
     create_dataset(name, type, dims);
+    if (elements == 0) return;  // nothing to write (and HDF5 has no storage to write into); the same on every rank
     const Dataset& ds = datasets_.at(name);
     h5::Handle file_space = h5::checked(H5Dget_space(ds.handle.id()), "H5Dget_space(" + name + ")");
     h5::Handle mem_space = h5::checked(H5Dget_space(ds.handle.id()), "H5Dget_space(" + name + ")");
-    if (comm_.rank() != 0 || elements == 0) {
+    if (comm_.rank() != 0) {
         h5::check(H5Sselect_none(file_space.id()), "H5Sselect_none");
         h5::check(H5Sselect_none(mem_space.id()), "H5Sselect_none");
     }

@@ -64,6 +64,7 @@ TEST_CASE("write_whole stores rank 0's data once, and attributes read back", "[i
         ResultsFile out(comm, path);
         const std::vector<double> v{1.5, -2.25, 1e300};
         out.write_whole("group/values", ScalarType::f64, {3}, std::as_bytes(std::span(v)));
+        out.write_whole("group/none", ScalarType::u64, {0}, {});  // an empty list is a dataset too
         out.attribute("note", "hello");
         const std::int64_t n = 42;
         out.attribute("answer", ScalarType::i64, &n);
@@ -75,6 +76,9 @@ TEST_CASE("write_whole stores rank 0's data once, and attributes read back", "[i
     double first = 0;
     std::memcpy(&first, data.data(), sizeof first);
     CHECK(first == 1.5);
+    const auto none = pel::io::read_array(path, "/group/none", ScalarType::u64, dims);
+    CHECK(none.empty());
+    CHECK(dims == std::vector<std::uint64_t>{0});
 }
 
 TEST_CASE("an uncommitted results file leaves nothing behind", "[io]") {
