@@ -36,7 +36,7 @@ rm -rf "$TMP/rd2"
 timeout 120 "$MPIRUN" -np 3 "$PEL" run synthetic "${args[@]}" --run-dir "$TMP/rd2" >"$TMP/out" 2>"$TMP/err" &
 launcher=$!
 wait_for_progress "$TMP/rd2" || fail "no progress in the status file"
-pkill -USR1 -P "$launcher"
+kill -0 "$launcher" 2>/dev/null && pkill -USR1 -P "$launcher"  # only while it still runs: never a reused pid
 wait "$launcher"
 [ "$?" = 75 ] && pass || fail "a signalled run did not exit 75"
 "$PEL" status "$TMP/rd2" >"$TMP/status" 2>&1
