@@ -81,7 +81,8 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints go (default: OUTPUT without .h5, + .ckpt)")
         ->group("Checkpoints");
     app.add_option("--checkpoint-every", o.checkpoint_every,
-                   "seconds between checkpoints, also one at each phase end; 0: only on SIGUSR1/SIGTERM; auto: "
+                   "seconds between checkpoints (at a phase boundary when one falls due there); 0: only on "
+                   "SIGUSR1/SIGTERM; auto: "
                    "Young/Daly interval from the measured checkpoint cost and --mtbf")
         ->capture_default_str()
         ->group("Checkpoints");
@@ -535,7 +536,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     exec::CheckpointSettings cs;
     cs.dir = p.options.checkpoint_dir;
     cs.every_s = checkpoint_interval(p.options);
-    cs.at_phase_end = cs.every_s != 0;
+    cs.at_phase_end = false;  // phase ends are used when a checkpoint falls due there (see exec::run)
     cs.keep = static_cast<int>(p.options.keep);
     cs.resume = p.options.resume;
     cs.auto_resume = p.options.auto_resume;

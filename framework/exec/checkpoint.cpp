@@ -243,6 +243,14 @@ void Checkpointer::remove_all() {
         if (comm_.rank() != 0) return;
         std::error_code ec;
         for (const auto& path : io::list_checkpoints(settings_.dir)) std::filesystem::remove(path, ec);
+        // Temporaries of writes that were killed, and files named after them (MPI-IO lock files).
+        std::vector<std::filesystem::path> leftovers;
+        for (std::filesystem::directory_iterator it(settings_.dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string name = it->path().filename().string();
+            if (name.starts_with("ckpt-") && name.find(".h5.part") != std::string::npos)
+                leftovers.push_back(it->path());
+        }
+        for (const auto& path : leftovers) std::filesystem::remove(path, ec);
         std::filesystem::remove(settings_.dir, ec);  // only if empty: other files there stay
     });
 }

@@ -18,7 +18,7 @@ namespace pel::exec {
 struct CheckpointSettings {
     std::string dir;            ///< where checkpoints go (created when the first is written)
     double every_s = 0;         ///< seconds between checkpoints while a phase runs; 0: none (signals still write one)
-    bool at_phase_end = false;  ///< also one at the end of every phase
+    bool at_phase_end = false;  ///< one at the end of every phase, due or not (else only when the interval is up)
     int keep = 2;               ///< checkpoints kept; older ones are deleted
     bool resume = false;        ///< start from the newest valid checkpoint; none is an error
     bool auto_resume = false;   ///< start from the newest valid checkpoint if there is one

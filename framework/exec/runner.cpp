@@ -731,12 +731,12 @@ class PhaseRun {
         while (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) answer(status->source);
     }
 
-    /// A stop signal came, or a periodic checkpoint is due while items are left to grant (in the tail, the phase's
-    /// end comes about as soon as a pause would, and its checkpoint follows). Under sched_mutex_.
+    /// A stop signal came, or a periodic checkpoint is due (also in the tail of a phase, when every chunk is out
+    /// but long ones still run: a pause takes what is still unclaimed). Under sched_mutex_.
     [[nodiscard]] bool pause_due() const {
         if (pausing_) return false;
         if (now_s() >= config_.stop_at) request_stop(kTimeLimitStop);
-        return stop_signal() != 0 || (dispenser_.remaining() > 0 && now_s() >= pause_at_);
+        return stop_signal() != 0 || now_s() >= pause_at_;
     }
 
     /// Rank 0: true if `chunk` is expected (at the measured mean cost per item) to end after the time limit; then
@@ -1327,11 +1327,20 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
     };
     const auto stop_requested = [&] { return comm.allreduce_max(std::int64_t{stop_signal()}) != 0; };
 
+    const std::uint64_t first_phase = point.phase;
     for (auto index = static_cast<int>(point.phase);; ++index) {
         point.phase = static_cast<std::uint64_t>(index);
         point.job_state = saved_state(job);
         const std::optional<Phase> phase = mpi::agree(comm, [&] { return job.next_phase(ctx); });
         if (!phase) break;
+        // Between phases is the cheapest moment for a periodic checkpoint that has fallen due (no partial rows, no
+        // pause); never after the last phase, whose results are about to be committed.
+        if (checkpoints.enabled() && static_cast<std::uint64_t>(index) > first_phase &&
+            comm.allreduce_max(std::int64_t{
+                comm.rank() == 0 && now_s() >= next_checkpoint_at(checkpoints, last_checkpoint) ? 1 : 0}) != 0) {
+            point.skipped = summary.skipped;
+            checkpoint(nullptr, 0);
+        }
         ctx.set_phase(index);
         log.info("phase " + std::to_string(index) + " '" + phase->name + "': " + std::to_string(phase->items) +
                  " items");

@@ -360,7 +360,13 @@ void prune(const fs::path& dir, const fs::path& written, int keep) noexcept {
         const std::string temporary_suffix = std::string(kSuffix) + kTemporarySuffix;
         std::vector<fs::path> leftovers;
         for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-            if (parse_name(it->path().filename().string(), temporary_suffix.c_str())) leftovers.push_back(it->path());
+            const std::string name = it->path().filename().string();
+            // A temporary, or a file named after one (an MPI-IO lock file left by a write killed midway).
+            const auto part = name.find(temporary_suffix);
+            if (part != std::string::npos &&
+                parse_name(name.substr(0, part + temporary_suffix.size()), temporary_suffix.c_str())) {
+                leftovers.push_back(it->path());
+            }
         }
         for (const fs::path& leftover : leftovers) fs::remove(leftover, ec);
     } catch (...) {

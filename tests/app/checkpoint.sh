@@ -119,10 +119,8 @@ expect_error 4 "cannot" 2 run synthetic --items 2000 --mean-us 500 --mode sleep 
   --checkpoint-every 0.1 --checkpoint-dir "$TMP/plainfile/ckpt"
 [ -e "$TMP/bad.h5" ] && fail "a failed run left a results file" || pass
 expect_error 2 "--checkpoint-every" 1 run synthetic --items 10 --checkpoint-every soon
-# Young/Daly: the interval comes from the measured checkpoint cost and --mtbf; a phase-end checkpoint is written
-# (and deleted with the others once the results are committed).
+# Young/Daly: the interval comes from the measured checkpoint cost and --mtbf (at least 10 s, so none in this run).
 expect_ok 2 run synthetic "${args[@]}" --output "$TMP/auto.h5" --checkpoint-every auto --mtbf 3600 --verbose
-expect_contains "$TMP/err" "checkpoint"
 same_as_ref "$TMP/auto.h5" && pass || fail "--checkpoint-every auto changed the results: $(cat "$TMP/same")"
 [ -d "$TMP/auto.ckpt" ] && fail "checkpoints left after a finished run" || pass
 finish
