@@ -191,15 +191,6 @@ int default_threads() {
     return 1;
 }
 
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
-
 std::string host_name() {
     char name[256] = {};
     gethostname(name, sizeof name - 1);
@@ -474,7 +465,7 @@ std::string job_options(const Parsed& p) {
 
 int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     const auto started = std::chrono::steady_clock::now();
-    const std::string start_time = utc_now();
+    const std::string start_time = exec::utc_now();
     std::string command_line = "pel run";
     for (const auto& a : args) command_line += " " + a;
 

@@ -25,15 +25,6 @@ std::string hex(std::uint64_t v) {
     return text;
 }
 
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
-
 void save_blocks(OutArchive& out, const std::vector<io::RowBlock>& blocks) {
     out(static_cast<std::uint64_t>(blocks.size()));
     for (const auto& b : blocks) out(b.first)(b.count)(b.bytes);
@@ -117,7 +108,7 @@ void Checkpointer::write(const RunPoint& point, const RankProgress& mine, std::u
                       {"phase", std::to_string(point.phase)},
                       {"done_items", std::to_string(done_items)},
                       {"ranks", std::to_string(comm_.size())},
-                      {"created", utc_now()}};
+                      {"created", exec::utc_now()}};
         OutArchive out;
         out(kMetaMagic)(kVersion)(point.phase)(point.job_state)(point.finished_cols)(point.skipped);
         meta = out.take();

@@ -15,6 +15,15 @@ namespace {
 std::mutex print_mutex;
 }
 
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
 void Log::info(const std::string& line) const {
     if (verbose_ || file_) print("", line);
 }
@@ -36,12 +45,7 @@ void Log::print(const char* kind, const std::string& line) const {
         std::fflush(stderr);
     }
     if (file_) {
-        const std::time_t t = std::time(nullptr);
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char stamp[32];
-        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        std::fprintf(file_.get(), "%s pel[%d]: %s%s\n", stamp, rank_, kind, line.c_str());
+        std::fprintf(file_.get(), "%s pel[%d]: %s%s\n", utc_now().c_str(), rank_, kind, line.c_str());
         std::fflush(file_.get());
     }
 }

@@ -7,6 +7,9 @@
 
 namespace pel::exec {
 
+/// The time now in UTC, as 2026-11-26T05:10:00Z (ISO 8601): for logs, checkpoints and provenance.
+std::string utc_now();
+
 /// Prints rank-tagged lines on stderr, one whole line per call, safe from any thread.
 class Log {
   public:
