@@ -41,6 +41,10 @@ import tempfile
 import time
 
 import h5py
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pelperf import cpu_seconds  # noqa: E402  (perf/pelperf.py)
 
 CASES = {
     "mandelbrot": "mandelbrot --width 3000 --height 2250 --max-iterations 5000",
@@ -53,15 +57,6 @@ TIMEOUT_S = 600
 
 class Interrupted(Exception):
     """A run stopped by a signal that this script did not send."""
-
-
-def cpu_seconds():
-    """(CPU seconds the whole machine has been busy, CPU seconds of this process and its waited-for children)."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
-    t = os.times()
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-    return busy, t.user + t.system + t.children_user + t.children_system
 
 
 def run_once(args, env, work, case, variant):

@@ -51,18 +51,13 @@ import threading
 import time
 
 import h5py
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pelperf import cpu_seconds  # noqa: E402  (perf/pelperf.py)
 
 WRITTEN = re.compile(r"checkpoint \S+ written in ([0-9.]+) s \(phase (\d+), (\d+) items done\)")
 TIMEOUT_S = 600
-
-
-def cpu_seconds():
-    """(CPU seconds the whole machine has been busy, CPU seconds of this process and its waited-for children)."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
-    t = os.times()
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-    return busy, t.user + t.system + t.children_user + t.children_system
 
 
 class Run:

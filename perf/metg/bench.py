@@ -44,20 +44,14 @@ import time
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pelperf import cpu_seconds  # noqa: E402  (perf/pelperf.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEL_TOOLS = {"pel": [], "pel-ss1": ["--schedule", "ss", "--chunk-size", "1"], "pel-gss": ["--schedule", "gss"]}
 TOOLS = ["pel", "pel-ss1", "mpi4py"]
 MEANS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 TIMEOUT_S = 300
-
-
-def cpu_seconds():
-    """(CPU seconds the whole machine has been busy, CPU seconds of this process and its waited-for children)."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
-    t = os.times()
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-    return busy, t.user + t.system + t.children_user + t.children_system
 
 
 def quietly(args, what, fn):
