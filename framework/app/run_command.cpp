@@ -60,7 +60,7 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_option("--output", o.output, "HDF5 results file (default: JOB.h5, or RUN_DIR/JOB.h5)");
     app.add_option("--run-dir", o.run_dir,
                    "a directory for the run: results, checkpoints, config.toml, per-rank logs and status.json, "
-                   "which `pel status DIR` reads while the run goes on");
+                   "which `pel status DIR` reads while the run goes on; auto: pel-JOB-$SLURM_JOB_ID");
     app.add_option("--threads", o.threads,
                    "OpenMP threads per rank (default: OMP_NUM_THREADS, then SLURM_CPUS_PER_TASK, then 1)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}));
@@ -280,6 +280,14 @@ Parsed parse(std::vector<std::string> args) {
 
     p.threads = p.options.threads > 0 ? static_cast<int>(p.options.threads) : default_threads();
     p.technique = sched::parse_technique(p.options.schedule);
+    if (p.options.run_dir == "auto") {
+        // One directory per Slurm job: a requeued job has the same id, so it finds its checkpoints again.
+        const char* id = std::getenv("SLURM_JOB_ID");
+        if (id == nullptr || *id == '\0') {
+            throw Error::Usage("--run-dir auto: SLURM_JOB_ID is not set (not a Slurm job); name the directory");
+        }
+        p.options.run_dir = "pel-" + job_name + "-" + id;
+    }
     if (p.options.output.empty()) {
         p.options.output = p.options.run_dir.empty()
                                ? job_name + ".h5"

@@ -48,6 +48,15 @@ expect_ok 2 run synthetic "${args[@]}" --run-dir "$TMP/rd2" --auto-resume
 "$PEL" status "$TMP/rd2" >"$TMP/status" 2>&1
 expect_contains "$TMP/status" "finished (exit 0)"
 
+# --run-dir auto names the directory after the Slurm job (the same for every attempt of a requeued job).
+(cd "$TMP" && SLURM_JOB_ID=4242 "$MPIRUN" -np 2 "$PEL" run synthetic --items 50 --run-dir auto >/dev/null 2>&1) &&
+  [ -f "$TMP/pel-synthetic-4242/synthetic.h5" ] && [ -f "$TMP/pel-synthetic-4242/status.json" ] && pass ||
+  fail "--run-dir auto did not make pel-synthetic-4242"
+slurm_job=${SLURM_JOB_ID-}
+unset SLURM_JOB_ID
+expect_error 2 "--run-dir auto: SLURM_JOB_ID is not set" 1 run synthetic --items 5 --run-dir auto
+[ -n "$slurm_job" ] && export SLURM_JOB_ID=$slurm_job
+
 # No run directory there: one clear error.
 "$PEL" status "$TMP/nowhere" >"$TMP/status" 2>&1
 [ "$?" = 4 ] && pass || fail "pel status on a missing directory did not exit 4"
