@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  pel run --config FILE                 run the job a TOML config names\n"
     "  pel jobs [--job-path DIRS]            list the jobs pel can find, with their options\n"
     "  pel status DIR                        summarise the run in run directory DIR (while it runs, or after)\n"
+    "  pel report OUTPUT.h5                  a run's per-rank table and efficiency metrics, from its results\n"
     "  pel --version                         print pel's version\n"
     "  pel --help                            print this help\n"
     "\n"
@@ -48,8 +49,9 @@ int dispatch(const mpi::Comm& comm, std::vector<std::string> args) {
     if (command == "run") return run_command(comm, std::move(args));
     if (command == "jobs") return jobs_command(comm, std::move(args));
     if (command == "status") return mpi::agree(comm, [&] { return comm.rank() == 0 ? status_command(args) : 0; });
+    if (command == "report") return mpi::agree(comm, [&] { return comm.rank() == 0 ? report_command(args) : 0; });
     mpi::agree(comm, [&] {
-        throw Error::Usage("unknown command '" + command + "' (commands: run, jobs, status; see pel --help)");
+        throw Error::Usage("unknown command '" + command + "' (commands: run, jobs, status, report; see pel --help)");
     });
     return static_cast<int>(ExitCode::usage);
 }

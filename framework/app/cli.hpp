@@ -16,6 +16,8 @@ int main(int argc, char** argv);
 int run_command(const mpi::Comm& comm, std::vector<std::string> args);
 /// `pel jobs [--job-path DIRS]`. \note collective
 int jobs_command(const mpi::Comm& comm, std::vector<std::string> args);
+/// `pel report OUTPUT.h5`: the run's summary from its results file (rank 0 prints).
+int report_command(const std::vector<std::string>& args);
 
 /// Writes `text` to stdout on rank 0 only.
 void print0(const mpi::Comm& comm, const std::string& text);

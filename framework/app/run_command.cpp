@@ -417,6 +417,7 @@ void write_stats(io::ResultsFile& out, const exec::RunSummary& summary, const st
     out.attribute_on("stats", "imbalance", ScalarType::f64, &summary.imbalance);
     out.attribute_on("stats", "efficiency", ScalarType::f64, &efficiency);
     out.attribute_on("stats", "schedule", schedule);
+    out.attribute_on("stats", "hosts", summary.hosts);
 }
 
 std::string job_options(const Parsed& p);

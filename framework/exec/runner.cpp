@@ -1519,6 +1519,14 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         busy_total += busy[r];
         busy_max = std::max(busy_max, busy[r]);
     }
+    {  // every rank's host, for the statistics
+        std::string joined;
+        for (const auto& h : hosts) joined += h + "\n";
+        std::vector<std::byte> bytes(reinterpret_cast<const std::byte*>(joined.data()),
+                                     reinterpret_cast<const std::byte*>(joined.data()) + joined.size());
+        comm.bcast_bytes(bytes, 0);
+        summary.hosts.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
     {  // the skipped items, known on rank 0, for every rank to write
         OutArchive saved;
         saved(summary.skipped);

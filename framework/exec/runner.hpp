@@ -67,6 +67,7 @@ struct RunSummary {
     int stopped_by = 0;                ///< the signal that stopped the run after a checkpoint (0: it ran to the end)
     std::string resumed_from;          ///< the checkpoint the run started from, if any
     std::vector<SkippedItem> skipped;  ///< items given up, in the order they were
+    std::string hosts;                 ///< every rank's host, one line each, in rank order
     /// lower_bound_s / makespan_s: 1 when no thread ever waited.
     [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }
 };

@@ -1,6 +1,8 @@
 // io/arrays.cpp: serial HDF5 array input and output.
 #include "io/arrays.hpp"
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "io/h5.hpp"
@@ -68,6 +70,72 @@ void write_arrays(const std::string& file, const std::vector<NamedArray>& arrays
     std::error_code ec;
     fs::rename(tmp, file, ec);
     if (ec) throw Error::Io("cannot rename '" + tmp + "' to '" + file + "': " + ec.message());
+}
+
+}  // namespace pel::io
+
+namespace pel::io {
+
+namespace {
+
+/// The attribute `name` of `object` in `file`, opened; an invalid handle when the file, object or attribute is
+/// missing. Throws for a file that is not HDF5.
+h5::Handle open_attribute(const std::string& file, const std::string& object, const std::string& name, h5::Handle& f) {
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw Error::Io("'" + file + "' is not a file");
+    if (H5Fis_hdf5(file.c_str()) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        throw Error::Io("'" + file + "' is not an HDF5 file");
+    }
+    f = h5::checked(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open '" + file + "'");
+    if (object != "/" && !h5::path_exists(f.id(), object)) return {};
+    if (H5Aexists_by_name(f.id(), object.c_str(), name.c_str(), H5P_DEFAULT) <= 0) return {};
+    return h5::checked(H5Aopen_by_name(f.id(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+                       "cannot open attribute '" + name + "' of '" + object + "' in '" + file + "'");
+}
+
+}  // namespace
+
+std::optional<double> read_attribute_number(const std::string& file, const std::string& object,
+                                            const std::string& name) {
+    h5::Handle f;
+    const h5::Handle attr = open_attribute(file, object, name, f);
+    if (!attr.valid()) return std::nullopt;
+    const h5::Handle type = h5::checked(H5Aget_type(attr.id()), "H5Aget_type");
+    const H5T_class_t cls = H5Tget_class(type.id());
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) return std::nullopt;
+    double value = 0;
+    h5::check(H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &value), "reading attribute '" + name + "' of '" + file + "'");
+    return value;
+}
+
+std::optional<std::string> read_attribute_text(const std::string& file, const std::string& object,
+                                               const std::string& name) {
+    h5::Handle f;
+    const h5::Handle attr = open_attribute(file, object, name, f);
+    if (!attr.valid()) return std::nullopt;
+    const h5::Handle type = h5::checked(H5Aget_type(attr.id()), "H5Aget_type");
+    if (H5Tget_class(type.id()) != H5T_STRING) {
+        f.reset();
+        if (const auto number = read_attribute_number(file, object, name)) {
+            char text[64];
+            std::snprintf(text, sizeof text, "%.10g", *number);
+            return std::string(text);
+        }
+        return std::nullopt;
+    }
+    if (H5Tis_variable_str(type.id()) > 0) {
+        char* text = nullptr;
+        h5::check(H5Aread(attr.id(), type.id(), &text), "reading attribute '" + name + "' of '" + file + "'");
+        std::string value = text != nullptr ? text : "";
+        const h5::Handle space = h5::checked(H5Aget_space(attr.id()), "H5Aget_space");
+        H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, &text);
+        return value;
+    }
+    std::string value(H5Tget_size(type.id()), '\0');
+    h5::check(H5Aread(attr.id(), type.id(), value.data()), "reading attribute '" + name + "' of '" + file + "'");
+    value.resize(std::strlen(value.c_str()));
+    return value;
 }
 
 }  // namespace pel::io
