@@ -1325,7 +1325,8 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         last_checkpoint = now_s();
         if (config.progress != nullptr) ++config.progress->checkpoints;
     };
-    const auto stop_requested = [&] { return comm.allreduce_max(std::int64_t{stop_signal()}) != 0; };
+    // The stop signal any rank has noted (0: none). \note collective
+    const auto stop_requested = [&] { return static_cast<int>(comm.allreduce_max(std::int64_t{stop_signal()})); };
 
     const std::uint64_t first_phase = point.phase;
     for (auto index = static_cast<int>(point.phase);; ++index) {
@@ -1436,8 +1437,8 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             if (settled_items == phase->items) break;  // the pause came when nothing was left to do
             point.skipped = summary.skipped;
             checkpoint(&partial, done_items);
-            if (stop_requested()) {
-                summary.stopped_by = static_cast<int>(comm.allreduce_max(std::int64_t{stop_signal()}));
+            if (const int stop = stop_requested(); stop != 0) {
+                summary.stopped_by = stop;
                 summary.makespan_s += phase_s;
                 return summary;
             }
@@ -1483,14 +1484,14 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         summary.phases = index + 1;
         if (config.progress != nullptr) config.progress->phases_done = index + 1;
 
-        const bool stop = stop_requested();
-        if (stop || (checkpoints.enabled() && checkpoints.settings().at_phase_end)) {
+        const int stop = stop_requested();
+        if (stop != 0 || (checkpoints.enabled() && checkpoints.settings().at_phase_end)) {
             point.phase = static_cast<std::uint64_t>(index + 1);
             point.job_state = saved_state(job);
             point.skipped = summary.skipped;
             checkpoint(nullptr, 0);
-            if (stop) {
-                summary.stopped_by = static_cast<int>(comm.allreduce_max(std::int64_t{stop_signal()}));
+            if (stop != 0) {
+                summary.stopped_by = stop;
                 return summary;
             }
         }

@@ -116,7 +116,8 @@ void Dispenser::set_profile(CostProfile profile) {
         }
     }
     if (first.empty()) return;
-    std::stable_sort(first.begin(), first.end(), [](const Heavy& a, const Heavy& b) { return a.per_item > b.per_item; });
+    std::stable_sort(first.begin(), first.end(),
+                     [](const Heavy& a, const Heavy& b) { return a.per_item > b.per_item; });
     order_.clear();
     for (const Heavy& h : first) order_.push_back(h.items);
     order_.insert(order_.end(), rest.begin(), rest.end());

@@ -85,23 +85,23 @@ class Dispenser {
     std::uint64_t next_ = 0;        ///< the next item to grant, in order_[segment_]
     std::uint64_t granted_ = 0;     ///< items granted so far
     double granted_cost_ = 0;       ///< their expected cost (with a profile)
-    std::vector<ItemRange> todo_;                       ///< what this dispenser hands out, in item order
+    std::vector<ItemRange> todo_;   ///< what this dispenser hands out, in item order
     std::vector<std::vector<ItemRange>> static_left_;  ///< static: per rank, its chunks not yet granted
     bool static_cut_ = false;                          ///< static: static_left_ is filled
     bool started_ = false;                             ///< next() was called
-    double tss_size_ = 0;                     ///< tss: size of the next chunk
-    double tss_step_ = 0;                     ///< tss: how much each chunk shrinks
-    std::uint64_t batch_size_ = 0;            ///< fac2, awf: the current batch's chunk size (before weighting)
-    int batch_left_ = 0;                      ///< fac2, awf: chunks left in the current batch
-    std::vector<std::uint64_t> items_done_;   ///< awf: per rank
-    std::vector<double> busy_s_;              ///< awf: per rank
-    std::vector<std::uint64_t> items_given_;  ///< awf with a profile: items granted per rank
-    std::vector<double> cost_given_;          ///< awf with a profile: their expected cost
-    std::vector<double> rate_;                ///< awf: per rank, as of its last report
-    double rate_sum_ = 0;                     ///< awf: sum of the measured ranks' rates
-    int measured_ = 0;                        ///< awf: ranks with a measured rate
-    CostProfile profile_;                     ///< empty: every item counts alike
-    double batch_cost_ = 0;                   ///< fac2, awf with a profile: the current batch's chunk cost
+    double tss_size_ = 0;                              ///< tss: size of the next chunk
+    double tss_step_ = 0;                              ///< tss: how much each chunk shrinks
+    std::uint64_t batch_size_ = 0;                     ///< fac2, awf: the current batch's chunk size (before weighting)
+    int batch_left_ = 0;                               ///< fac2, awf: chunks left in the current batch
+    std::vector<std::uint64_t> items_done_;            ///< awf: per rank
+    std::vector<double> busy_s_;                       ///< awf: per rank
+    std::vector<std::uint64_t> items_given_;           ///< awf with a profile: items granted per rank
+    std::vector<double> cost_given_;                   ///< awf with a profile: their expected cost
+    std::vector<double> rate_;                         ///< awf: per rank, as of its last report
+    double rate_sum_ = 0;                              ///< awf: sum of the measured ranks' rates
+    int measured_ = 0;                                 ///< awf: ranks with a measured rate
+    CostProfile profile_;                              ///< empty: every item counts alike
+    double batch_cost_ = 0;                            ///< fac2, awf with a profile: the current batch's chunk cost
 };
 
 }  // namespace pel::sched

@@ -395,8 +395,8 @@ TEST_CASE("A dispenser with items to do grants exactly those, for every techniqu
     costs[50] = 400;   // heavy, but done already
     std::mt19937_64 gen(3);
     for (const bool profiled : {false, true}) {
-        for (const Technique technique :
-             {Technique::static_block, Technique::ss, Technique::gss, Technique::tss, Technique::fac2, Technique::awf}) {
+        for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss, Technique::tss,
+                                          Technique::fac2, Technique::awf}) {
             for (const int ranks : {1, 3, 8}) {
                 CAPTURE(profiled, pel::sched::technique_name(technique), ranks);
                 Dispenser dispenser(Params{technique, 2}, 1000, ranks, todo);
