@@ -8,6 +8,7 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/core/job_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/options_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/random_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/exec/arena_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/io/checksum_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/sched/policy_test.cpp")
 target_link_libraries(pel_unit_tests PRIVATE pel::core pel::sched pel::io Catch2::Catch2 pel_warnings)

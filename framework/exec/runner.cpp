@@ -24,6 +24,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "exec/arena.hpp"
 #include "exec/signals.hpp"
 #include "io/arrays.hpp"
 
@@ -35,6 +36,9 @@ constexpr int kTagRequest = 101;
 constexpr int kTagGrant = 102;
 /// How long a thread computes between looks at its messages (requests on rank 0, steals elsewhere), in seconds.
 constexpr double kServeInterval = 200e-6;
+/// A worker's threads look for steal requests between batches at most this often (seconds): a probe costs about
+/// as much as a tiny item.
+constexpr double kStealPoll = 20e-6;
 
 constexpr int kTagSteal = 103;
 /// The longest a worker goes without a message to rank 0 while heartbeats are on (seconds).
@@ -197,17 +201,18 @@ class RunContext final : public SetupContext {
 /// A chunk a rank received: its items, the cursor its threads claim from, and its rows of each item output.
 /// Claims and steals take the slot's lock, so an item is either claimed here or given away, never both.
 struct Slot {
-    Slot(ItemRange r, std::size_t columns)
-        : range(r), ready(std::make_unique<std::atomic<bool>[]>(columns)), rows(columns), next_(r.begin), end_(r.end) {}
+    Slot(ItemRange r, std::atomic<std::byte*>* column_rows)
+        : range(r), rows(column_rows), next_(r.begin), end_(r.end) {}
 
     /// Claims a batch from the front: a share of what is left for one of `threads`, at most `cap` items. Empty when
-    /// nothing is left.
-    ItemRange claim(std::uint64_t threads, std::uint64_t cap) {
+    /// nothing is left; `drained` tells whether anything is left after it (a steal only ever takes more away).
+    ItemRange claim(std::uint64_t threads, std::uint64_t cap, bool& drained) {
         const std::lock_guard lock(claim_mutex_);
         const std::uint64_t grain =
             std::clamp<std::uint64_t>((end_ - next_) / (2 * threads), 1, std::max<std::uint64_t>(cap, 1));
         const ItemRange batch{next_, std::min(next_ + grain, end_)};
         next_ = batch.end;
+        drained = next_ == end_;
         return batch;
     }
 
@@ -260,22 +265,22 @@ struct Slot {
         return {range.begin, end_};
     }
 
-    /// The row buffer of column `c`, allocated (zeroed) on first use by any thread.
-    std::byte* rows_of(std::size_t c, std::size_t row_bytes) {
-        if (!ready[c].load(std::memory_order_acquire)) {
-            const std::lock_guard lock(alloc);
-            if (!ready[c].load(std::memory_order_relaxed)) {
-                rows[c].assign(range.size() * row_bytes, std::byte{0});
-                ready[c].store(true, std::memory_order_release);
-            }
+    /// The rows of column `c`, zeroed: from `arena` (guarded by `arena_mutex`) on first use by any thread of the
+    /// team, unless the slot came with them.
+    std::byte* rows_of(std::size_t c, std::size_t row_bytes, Arena& arena, std::mutex& arena_mutex) {
+        std::byte* mine = rows[c].load(std::memory_order_acquire);
+        if (mine != nullptr) return mine;
+        std::byte* fresh = nullptr;
+        {
+            const std::lock_guard lock(arena_mutex);
+            fresh = arena.allocate(range.size() * row_bytes);
         }
-        return rows[c].data();
+        if (rows[c].compare_exchange_strong(mine, fresh, std::memory_order_acq_rel)) return fresh;
+        return mine;  // another thread was first: `fresh` stays unused until the arena goes
     }
 
-    const ItemRange range;  ///< as granted
-    std::unique_ptr<std::atomic<bool>[]> ready;
-    std::vector<std::vector<std::byte>> rows;
-    std::mutex alloc;
+    const ItemRange range;                ///< as granted
+    std::atomic<std::byte*>* const rows;  ///< per item output: its rows, null until written (in the phase's arena)
 
   private:
     std::mutex claim_mutex_;
@@ -287,8 +292,15 @@ struct Slot {
 /// The ItemSink of one batch of items.
 class BatchSink final : public ItemSink {
   public:
-    BatchSink(Slot& slot, ItemRange batch, const std::vector<Column>& columns, const Phase& phase)
-        : slot_(slot), batch_(batch), columns_(columns), phase_(phase) {}
+    BatchSink(Slot& slot, ItemRange batch, const std::vector<Column>& columns, const Phase& phase, Arena& arena,
+              std::mutex& arena_mutex, std::atomic<bool>* written)
+        : slot_(slot),
+          batch_(batch),
+          columns_(columns),
+          phase_(phase),
+          arena_(arena),
+          arena_mutex_(arena_mutex),
+          written_(written) {}
 
   protected:
     std::byte* row_bytes(int column, std::uint64_t item) override {
@@ -304,7 +316,9 @@ class BatchSink final : public ItemSink {
             throw Error::Failure("the job wrote row " + std::to_string(item) + " of '" + c.name +
                                  "' outside the items it was given");
         }
-        return slot_.rows_of(static_cast<std::size_t>(column), c.row_bytes) + (item - slot_.range.begin) * c.row_bytes;
+        const auto col = static_cast<std::size_t>(column);
+        if (!written_[col].load(std::memory_order_relaxed)) written_[col].store(true, std::memory_order_relaxed);
+        return slot_.rows_of(col, c.row_bytes, arena_, arena_mutex_) + (item - slot_.range.begin) * c.row_bytes;
     }
 
   private:
@@ -312,6 +326,9 @@ class BatchSink final : public ItemSink {
     ItemRange batch_;
     const std::vector<Column>& columns_;
     const Phase& phase_;
+    Arena& arena_;
+    std::mutex& arena_mutex_;
+    std::atomic<bool>* written_;
 };
 
 /// One phase on one rank.
@@ -329,7 +346,8 @@ class PhaseRun {
           phase_(phase),
           pause_at_(pause_at),
           dispenser_(config.schedule, phase.items, comm.size(), std::move(todo)),
-          ranks_(static_cast<std::size_t>(comm.size())) {
+          ranks_(static_cast<std::size_t>(comm.size())),
+          written_(std::make_unique<std::atomic<bool>[]>(ctx.columns().size())) {
         for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
         notified_.assign(static_cast<std::size_t>(comm.size()), false);
         last_heard_.assign(static_cast<std::size_t>(comm.size()), now_s());
@@ -385,17 +403,13 @@ class PhaseRun {
     [[nodiscard]] std::vector<io::RowBlock> rows(std::size_t c, std::size_t row_bytes) {
         std::vector<io::RowBlock> blocks;
         for (auto& slot : slots_) {
-            const std::vector<ItemRange> done = slot.done();
-            if (done.empty()) continue;
-            std::vector<std::byte> bytes =
-                slot.ready[c] ? std::move(slot.rows[c]) : std::vector<std::byte>(slot.range.size() * row_bytes);
-            if (done.size() == 1 && done[0].begin == slot.range.begin) {
-                bytes.resize(done[0].size() * row_bytes);
-                blocks.push_back({done[0].begin, done[0].size(), std::move(bytes)});
-                continue;
-            }
-            for (const ItemRange& d : done) {  // around failed batches
-                const auto* from = bytes.data() + (d.begin - slot.range.begin) * row_bytes;
+            const std::byte* bytes = slot.rows != nullptr ? slot.rows[c].load() : nullptr;
+            for (const ItemRange& d : slot.done()) {  // one range, or several around failed batches
+                if (bytes == nullptr) {
+                    blocks.push_back({d.begin, d.size(), std::vector<std::byte>(d.size() * row_bytes)});
+                    continue;
+                }
+                const std::byte* from = bytes + (d.begin - slot.range.begin) * row_bytes;
                 blocks.push_back({d.begin, d.size(), std::vector<std::byte>(from, from + d.size() * row_bytes)});
             }
         }
@@ -418,9 +432,7 @@ class PhaseRun {
     [[nodiscard]] bool paused() const noexcept { return pausing_; }
 
     /// True if the kernel wrote a row of column `c` on this rank.
-    [[nodiscard]] bool wrote(std::size_t c) const {
-        return std::any_of(slots_.begin(), slots_.end(), [c](const Slot& s) { return s.ready[c].load(); });
-    }
+    [[nodiscard]] bool wrote(std::size_t c) const { return written_[c].load(); }
 
     [[nodiscard]] std::uint64_t items() const {
         std::uint64_t n = 0;
@@ -454,15 +466,17 @@ class PhaseRun {
         double busy = 0;
         std::uint64_t done = 0;
         const bool worker = comm_.rank() != 0;
+        bool drained = false;  // nothing left to claim in `slot`
+        double polled = 0;     // when this thread last looked for steal requests (on a worker)
         while (!stop_.load(std::memory_order_relaxed) && !pause_.load(std::memory_order_relaxed)) {
-            if (slot != nullptr) {
+            if (slot != nullptr && !drained) {
                 // Between batches rank 0 answers requests and a worker answers steals: batches stay near
                 // kServeInterval long, so that neither waits long, and so that unclaimed items remain to be stolen.
                 const double per_item = done > 0 ? busy / static_cast<double>(done) : kServeInterval;
                 const auto cap = comm_.size() > 1 ? static_cast<std::uint64_t>(kServeInterval / per_item) : UINT64_MAX;
-                const ItemRange batch = slot->claim(threads, cap);
+                const ItemRange batch = slot->claim(threads, cap, drained);
                 if (!batch.empty()) {
-                    BatchSink sink(*slot, batch, ctx_.columns(), phase_);
+                    BatchSink sink(*slot, batch, ctx_.columns(), phase_, late_rows_, late_rows_mutex_, written_.get());
                     const double t0 = now_s();
                     try {
                         job_.process_any(batch, recover ? *scratch : partial, sink, ctx_);
@@ -480,16 +494,22 @@ class PhaseRun {
                         report_failed(batch, e);
                         continue;
                     }
-                    const double spent = now_s() - t0;
+                    const double t1 = now_s();
+                    const double spent = t1 - t0;
                     busy += spent;
                     done += batch.size();
                     unreported_items_.fetch_add(batch.size(), std::memory_order_relaxed);
                     unreported_ns_.fetch_add(static_cast<std::uint64_t>(spent * 1e9), std::memory_order_relaxed);
                     record_cost(bins, batch, spent);
-                    if (worker) {
-                        answer_steals_if_free();
-                    } else {
+                    // A drained slot goes to fetch(), which looks at the messages anyway. Short batches look for
+                    // steal requests at most every kStealPoll: a thief waits a little longer, the worker does not
+                    // pay a probe per item.
+                    if (drained) continue;
+                    if (!worker) {
                         serve_pending();
+                    } else if (t1 - polled >= kStealPoll) {
+                        polled = t1;
+                        answer_steals_if_free();
                     }
                     continue;
                 }
@@ -506,11 +526,37 @@ class PhaseRun {
                 finished_ = true;
                 break;
             }
-            slot = &slots_.emplace_back(*chunk, ctx_.columns().size());
+            slot = &new_slot(*chunk);
+            drained = false;
             current_.store(slot, std::memory_order_release);
         }
         thread_busy_[static_cast<std::size_t>(tid)] = busy;
         thread_items_[static_cast<std::size_t>(tid)] = done;
+    }
+
+    /// A slot for `chunk`, with rows for the item outputs written so far in the phase (the others come on first
+    /// use), all in one piece of the arena. Under queue_mutex_.
+    Slot& new_slot(ItemRange chunk) {
+        const std::vector<Column>& columns = ctx_.columns();
+        if (columns.empty()) return slots_.emplace_back(chunk, nullptr);
+        const auto aligned = [](std::size_t n) { return (n + Arena::kAlign - 1) / Arena::kAlign * Arena::kAlign; };
+        const std::size_t header = aligned(columns.size() * sizeof(std::atomic<std::byte*>));
+        std::size_t bytes = header;
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            if (written_[c].load(std::memory_order_relaxed)) bytes += aligned(chunk.size() * columns[c].row_bytes);
+        }
+        std::byte* piece = arena_.allocate(bytes);
+        auto* rows = reinterpret_cast<std::atomic<std::byte*>*>(piece);
+        std::byte* next = piece + header;
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            std::byte* mine = nullptr;
+            if (written_[c].load(std::memory_order_relaxed)) {
+                mine = next;
+                next += aligned(chunk.size() * columns[c].row_bytes);
+            }
+            new (&rows[c]) std::atomic<std::byte*>(mine);
+        }
+        return slots_.emplace_back(chunk, rows);
     }
 
     /// Spreads a batch's time evenly over its items' bins.
@@ -542,25 +588,23 @@ class PhaseRun {
     /// A worker keeps `prefetch` requests in flight (or answered and waiting) while it computes, so that it seldom
     /// waits for rank 0.
     std::optional<ItemRange> fetch_on_worker() {
-        const double t0 = now_s();
         while (true) {
-            answer_steals();
             // A failure here or elsewhere, or a pause: finish_worker settles what is in flight.
             if (stop_ || pause_) return std::nullopt;
-            collect_arrived();
+            if (ready_.empty()) collect_arrived();
             if (!ready_.empty()) {
                 const ItemRange chunk = ready_.front();
                 ready_.pop_front();
                 top_up(config_.prefetch);
-                wait_s_ += now_s() - t0;
                 return chunk;
             }
-            if (final_ && pending_.empty()) {
-                wait_s_ += now_s() - t0;
-                return std::nullopt;
-            }
+            answer_steals();
+            if (stop_ || pause_) return std::nullopt;
+            if (final_ && pending_.empty()) return std::nullopt;
             top_up(std::max(config_.prefetch, 1));
+            const double t0 = now_s();
             wait_for_front();
+            wait_s_ += now_s() - t0;
         }
     }
 
@@ -692,6 +736,7 @@ class PhaseRun {
     /// Rank 0's own next chunk: from the dispenser, else stolen from the busiest worker.
     std::optional<ItemRange> fetch_on_rank0() {
         std::unique_lock lock(sched_mutex_);
+        last_compute_poll_ns_.store(now_ns(), std::memory_order_relaxed);
         serve_locked();
         if (abort_ || pausing_) return std::nullopt;
         account(0, take_report());
@@ -728,15 +773,21 @@ class PhaseRun {
     void serve_locked() {
         if (pause_due()) start_pause();
         if (comm_.size() == 1) return;
-        while (const auto status = comm_.iprobe(mpi::any_source, kTagRequest)) answer(status->source);
+        while (true) {
+            const double t0 = now_s();
+            const auto status = comm_.iprobe(mpi::any_source, kTagRequest);
+            if (!status) return;
+            answer(status->source, t0);
+        }
     }
 
     /// A stop signal came, or a periodic checkpoint is due (also in the tail of a phase, when every chunk is out
     /// but long ones still run: a pause takes what is still unclaimed). Under sched_mutex_.
     [[nodiscard]] bool pause_due() const {
         if (pausing_) return false;
-        if (now_s() >= config_.stop_at) request_stop(kTimeLimitStop);
-        return stop_signal() != 0 || now_s() >= pause_at_;
+        const double now = now_s();
+        if (now >= config_.stop_at) request_stop(kTimeLimitStop);
+        return stop_signal() != 0 || now >= pause_at_;
     }
 
     /// Rank 0: true if `chunk` is expected (at the measured mean cost per item) to end after the time limit; then
@@ -772,8 +823,9 @@ class PhaseRun {
             if (pause_due()) start_pause();
             check_heartbeats();
             const bool all_gone = acks_ == comm_.size() - 1;
+            const double t0 = now_s();
             const auto status = all_gone ? std::nullopt : comm_.iprobe(mpi::any_source, kTagRequest);
-            if (status) answer(status->source);
+            if (status) answer(status->source, t0);
             if (!status && !parked_.empty()) retry_parked();  // rank 0's own threads may have finished meanwhile
             lock.unlock();
             if (all_gone) return;
@@ -848,12 +900,13 @@ class PhaseRun {
         return r.granted > done ? r.granted - done : 0;
     }
 
-    /// Receives one message from worker `source` and acts on it. Under sched_mutex_.
-    void answer(int source) {
-        const Served served{*this, now_s()};
+    /// Receives one message from worker `source` and acts on it, counting its time from when the probe that found
+    /// it began (`probed`). Under sched_mutex_.
+    void answer(int source, double probed) {
+        const Served served{*this, probed};
         RequestMsg msg;
         comm_.recv(msg, source, kTagRequest);
-        last_heard_[static_cast<std::size_t>(source)] = now_s();
+        last_heard_[static_cast<std::size_t>(source)] = served.t0;
         RankState& from = ranks_[static_cast<std::size_t>(source)];
         account(source, {msg.items, msg.busy_s});
         switch (msg.kind) {
@@ -1097,6 +1150,10 @@ class PhaseRun {
     // This rank's chunks, guarded by queue_mutex_ (which also serialises a worker's MPI calls).
     std::mutex queue_mutex_;
     std::deque<Slot> slots_;
+    Arena arena_;  ///< the slots and the rows they come with (see new_slot)
+    std::mutex late_rows_mutex_;
+    Arena late_rows_;  ///< rows of an item output a slot's threads wrote first (guarded by late_rows_mutex_)
+    std::unique_ptr<std::atomic<bool>[]> written_;  ///< per item output: some thread here wrote a row of it
     std::atomic<Slot*> current_{nullptr};
     bool finished_ = false;
     double wait_s_ = 0;

@@ -32,6 +32,7 @@ def main():
     pingpong = os.path.join(args.build, "bin", "pel_bench_pingpong")
     rtt = {t: [] for t in TRANSPORTS}
     grant = {(t, k): [] for t in TRANSPORTS for k in args.prefetch}
+    serve = {(t, k): [] for t in TRANSPORTS for k in args.prefetch}
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "g.h5")
         for rep in range(args.reps):
@@ -49,20 +50,25 @@ def main():
                         makespan = float(f["stats"].attrs["makespan_s"])
                         worker_chunks = int(f["stats/chunks"][1])
                         served = int(f["stats/requests"][0])
+                        serve_s = float(f["stats/serve_s"][0])
                     us = makespan / worker_chunks * 1e6
                     grant[(transport, k)].append(us)
+                    serve[(transport, k)].append(serve_s / served * 1e6)
                     print(json.dumps({"rep": rep, "transport": transport, "prefetch": int(k), "makespan_s": makespan,
                                       "worker_chunks": worker_chunks, "rank0_requests": served,
-                                      "us_per_grant": us}), flush=True)
+                                      "us_per_grant": us, "rank0_us_per_answer": serve_s / served * 1e6}),
+                          flush=True)
     print(f"\nempty items, ss chunk 1, 2 ranks, {args.items} items; medians of {args.reps}")
-    print(f"{'transport':>9} {'round trip us':>14} " + " ".join(f"{'us/grant k=' + k:>14} {'ratio':>6}"
+    print("worker: a worker's time per chunk; rank 0: rank 0's time per answered message (receive, decide, send)")
+    print(f"{'transport':>9} {'round trip us':>14} " + " ".join(f"{'worker k=' + k:>11} {'ratio':>5} {'rank 0':>7} {'ratio':>5}"
                                                           for k in args.prefetch))
     for t in TRANSPORTS:
         r = statistics.median(rtt[t])
         cells = []
         for k in args.prefetch:
             g = statistics.median(grant[(t, k)])
-            cells.append(f"{g:14.2f} {g / r:6.2f}")
+            a = statistics.median(serve[(t, k)])
+            cells.append(f"{g:11.2f} {g / r:5.2f} {a:7.2f} {a / r:5.2f}")
         print(f"{t:>9} {r:14.2f} " + " ".join(cells))
 
 
