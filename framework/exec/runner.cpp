@@ -102,16 +102,10 @@ class Backoff {
     int polls_ = 0;
 };
 
-std::uint64_t now_ns() {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count());
-}
-
 /// Rank 0's server thread stands by (wakes every kStandbyNap) while a compute thread has looked for requests within
-/// kStandbyNs: each look of its own costs a wake-up and an MPI progress poll on the compute threads' core, which
+/// kStandby: each look of its own costs a wake-up and an MPI progress poll on the compute threads' core, which
 /// measured 8% of a core when it looked every 160 us.
-constexpr std::uint64_t kStandbyNs = 5'000'000;
+constexpr double kStandby = 5e-3;  // seconds
 constexpr auto kStandbyNap = std::chrono::milliseconds(1);
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -506,7 +500,7 @@ class PhaseRun {
                     // pay a probe per item.
                     if (drained) continue;
                     if (!worker) {
-                        serve_pending();
+                        serve_pending(t1);
                     } else if (t1 - polled >= kStealPoll) {
                         polled = t1;
                         answer_steals_if_free();
@@ -736,8 +730,7 @@ class PhaseRun {
     /// Rank 0's own next chunk: from the dispenser, else stolen from the busiest worker.
     std::optional<ItemRange> fetch_on_rank0() {
         std::unique_lock lock(sched_mutex_);
-        last_compute_poll_ns_.store(now_ns(), std::memory_order_relaxed);
-        serve_locked();
+        serve_locked(now_s());
         if (abort_ || pausing_) return std::nullopt;
         account(0, take_report());
         if (const auto retry = take_retry(0)) {
@@ -762,30 +755,29 @@ class PhaseRun {
     }
 
     /// Rank 0, between batches: answers waiting requests unless another thread is already doing so.
-    void serve_pending() {
-        last_compute_poll_ns_.store(now_ns(), std::memory_order_relaxed);
+    void serve_pending(double now) {
         const std::unique_lock lock(sched_mutex_, std::try_to_lock);
         if (!lock.owns_lock()) return;
         account(0, take_report());
-        serve_locked();
+        serve_locked(now);
     }
 
-    void serve_locked() {
-        if (pause_due()) start_pause();
+    /// A compute thread of rank 0 looks for requests (at `now`) and answers them. Under sched_mutex_.
+    void serve_locked(double now) {
+        last_compute_poll_s_.store(now, std::memory_order_relaxed);
+        if (pause_due(now)) start_pause();
         if (comm_.size() == 1) return;
-        while (true) {
-            const double t0 = now_s();
+        for (double probed = now;; probed = now_s()) {
             const auto status = comm_.iprobe(mpi::any_source, kTagRequest);
             if (!status) return;
-            answer(status->source, t0);
+            answer(status->source, probed);
         }
     }
 
     /// A stop signal came, or a periodic checkpoint is due (also in the tail of a phase, when every chunk is out
     /// but long ones still run: a pause takes what is still unclaimed). Under sched_mutex_.
-    [[nodiscard]] bool pause_due() const {
+    [[nodiscard]] bool pause_due(double now) const {
         if (pausing_) return false;
-        const double now = now_s();
         if (now >= config_.stop_at) request_stop(kTimeLimitStop);
         return stop_signal() != 0 || now >= pause_at_;
     }
@@ -820,19 +812,19 @@ class PhaseRun {
         int idle_polls = 0;
         while (true) {
             lock.lock();
-            if (pause_due()) start_pause();
+            const double now = now_s();
+            if (pause_due(now)) start_pause();
             check_heartbeats();
             const bool all_gone = acks_ == comm_.size() - 1;
-            const double t0 = now_s();
             const auto status = all_gone ? std::nullopt : comm_.iprobe(mpi::any_source, kTagRequest);
-            if (status) answer(status->source, t0);
+            if (status) answer(status->source, now);
             if (!status && !parked_.empty()) retry_parked();  // rank 0's own threads may have finished meanwhile
             lock.unlock();
             if (all_gone) return;
             idle_polls = status ? 0 : idle_polls + 1;
             if (status) continue;
             // While rank 0's threads look between their batches, this thread only stands by: it shares their core.
-            if (now_ns() - last_compute_poll_ns_.load(std::memory_order_relaxed) < kStandbyNs) {
+            if (now_s() - last_compute_poll_s_.load(std::memory_order_relaxed) < kStandby) {
                 std::this_thread::sleep_for(kStandbyNap);
                 continue;
             }
@@ -1133,9 +1125,9 @@ class PhaseRun {
     double serve_s_ = 0;
     std::uint64_t requests_ = 0;
     std::uint64_t steals_ = 0;
-    std::vector<int> parked_;  ///< requests (by rank) waiting for work that cannot be stolen yet
-    std::atomic<std::uint64_t> last_compute_poll_ns_{0};  ///< when a compute thread last looked for requests
-    bool rank0_waiting_ = false;                          ///< rank 0's team waits for a stolen chunk
+    std::vector<int> parked_;                     ///< requests (by rank) waiting for work that cannot be stolen yet
+    std::atomic<double> last_compute_poll_s_{0};  ///< when a compute thread last looked for requests (now_s())
+    bool rank0_waiting_ = false;                  ///< rank 0's team waits for a stolen chunk
     std::optional<ItemRange> rank0_gift_;
     std::condition_variable gift_ready_;
     bool pausing_ = false;                               ///< the phase pauses for a checkpoint: nothing more is granted
