@@ -41,8 +41,13 @@ constexpr double kServeInterval = 200e-6;
 constexpr double kStealPoll = 20e-6;
 
 constexpr int kTagSteal = 103;
+/// How often a worker's helper thread wakes to answer steal requests and send heartbeats.
+constexpr auto kHelperNap = std::chrono::milliseconds(10);
 /// The longest a worker goes without a message to rank 0 while heartbeats are on (seconds).
 constexpr double kBeatPeriod = 2.0;
+/// With known costs, a rank is not granted more ahead while its work in hand is expected to last longer than this
+/// share of an even split of what is not yet granted (see PhaseRun::hold_back).
+constexpr double kAheadShare = 0.5;
 
 enum class RequestKind : std::uint32_t {
     work,    ///< "give me a chunk"; answered with one GrantMsg
@@ -61,7 +66,7 @@ constexpr std::uint64_t kPauseNotice = UINT64_MAX;
 /// since its previous message, which adaptive techniques learn from.
 struct RequestMsg {
     RequestKind kind = RequestKind::work;
-    std::uint32_t failed = 0;  ///< with bye: this rank's kernel threw
+    std::uint32_t flag = 0;  ///< with bye: this rank's kernel threw; with work: asked ahead, with work in hand
     std::uint64_t items = 0;
     double busy_s = 0;
     std::uint64_t begin = 0;  ///< with stolen: the items given up
@@ -375,12 +380,12 @@ class PhaseRun {
             server.join();
             return;
         }
-        std::thread heartbeat;
-        if (comm_.rank() != 0 && config_.heartbeat_s > 0) heartbeat = std::thread([this] { beat(); });
+        std::thread helper;
+        if (comm_.rank() != 0) helper = std::thread([this] { help(); });
 #pragma omp parallel num_threads(config_.threads)
         thread_main(omp_get_thread_num());
         if (comm_.rank() != 0) finish_worker();
-        if (heartbeat.joinable()) heartbeat.join();
+        if (helper.joinable()) helper.join();
     }
 
     /// The first error on this rank, if any.
@@ -589,13 +594,13 @@ class PhaseRun {
             if (!ready_.empty()) {
                 const ItemRange chunk = ready_.front();
                 ready_.pop_front();
-                top_up(config_.prefetch);
+                top_up(config_.prefetch, true);
                 return chunk;
             }
             answer_steals();
             if (stop_ || pause_) return std::nullopt;
             if (final_ && pending_.empty()) return std::nullopt;
-            top_up(std::max(config_.prefetch, 1));
+            top_up(std::max(config_.prefetch, 1), false);
             const double t0 = now_s();
             wait_for_front();
             wait_s_ += now_s() - t0;
@@ -603,10 +608,12 @@ class PhaseRun {
     }
 
     /// Sends requests until `depth` chunks are asked for or waiting.
-    void top_up(int depth) {
+    /// `ahead`: this rank has a chunk in hand (rank 0 may hold the request back until it has less).
+    void top_up(int depth, bool ahead) {
         while (!final_ && !stop_ && pending_.size() + ready_.size() < static_cast<std::size_t>(depth)) {
             const sched::Report report = take_report();
-            comm_.send(RequestMsg{RequestKind::work, 0, report.items, report.busy_s, 0, 0}, 0, kTagRequest);
+            comm_.send(RequestMsg{RequestKind::work, ahead ? 1u : 0u, report.items, report.busy_s, 0, 0}, 0,
+                       kTagRequest);
             Pending& p = pending_.emplace_back();
             p.request = comm_.irecv(p.grant, 0, kTagGrant);
         }
@@ -681,20 +688,28 @@ class PhaseRun {
         ready_.clear();
     }
 
-    /// A worker's heartbeat thread: tells rank 0 that this rank is alive (every quarter of the timeout, at most
-    /// kBeatPeriod apart) and what it finished since its last message, even while every compute thread is inside
-    /// a long chunk, so that rank 0's progress figures move. Stops at the goodbye.
-    void beat() {
-        const auto period = std::chrono::duration<double>(std::min(config_.heartbeat_s / 4, kBeatPeriod));
+    /// A worker's helper thread, awake every kHelperNap while the compute threads may all be inside long items:
+    /// - it answers steal requests (and pause notices, and passes on a stop signal), so that a chunk granted
+    ///   ahead and not started does not wait behind a long item while other ranks idle;
+    /// - with heartbeats on, it tells rank 0 that this rank is alive (every quarter of the timeout, at most
+    ///   kBeatPeriod apart) and what it finished since its last message, so that rank 0's progress figures move.
+    /// Stops at the goodbye.
+    void help() {
+        const bool beats = config_.heartbeat_s > 0;
+        const auto period = std::chrono::duration<double>(beats ? std::min(config_.heartbeat_s / 4, kBeatPeriod) : 0);
         auto next = std::chrono::steady_clock::now() + period;
         while (true) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            if (std::chrono::steady_clock::now() < next) {
-                if (bye_sent_.load()) return;
-                continue;
-            }
-            const std::lock_guard lock(queue_mutex_);
+            std::this_thread::sleep_for(kHelperNap);
             if (bye_sent_.load()) return;
+            const bool beat_due = beats && std::chrono::steady_clock::now() >= next;
+            std::unique_lock lock(queue_mutex_, std::try_to_lock);  // a thread holding it answers steals itself
+            if (!lock.owns_lock()) {
+                if (!beat_due) continue;
+                lock.lock();
+            }
+            if (bye_sent_.load()) return;
+            answer_steals();
+            if (!beat_due) continue;
             const sched::Report report = take_report();
             comm_.send(RequestMsg{RequestKind::alive, 0, report.items, report.busy_s, 0, 0}, 0, kTagRequest);
             next = std::chrono::steady_clock::now() + period;
@@ -871,7 +886,11 @@ class PhaseRun {
         std::deque<int> thieves;    ///< who each open steal request is for, in order
         bool said_bye = false;
         bool acked = false;
-        bool skip = false;  ///< a steal found nothing: not a victim again until it sends news
+        bool skip = false;         ///< a steal found nothing: not a victim again until it sends news
+        double expected_s = 0;     ///< expected cost of the items granted to it (with a profile)
+        double busy_s = 0;         ///< thread-seconds it reported
+        int deferred = 0;          ///< its work requests held back (hold_back), unanswered
+        bool idle_behind = false;  ///< a request sent with nothing in hand waits behind them
     };
 
     void account(int rank, const sched::Report& work) {
@@ -881,6 +900,7 @@ class PhaseRun {
         if (config_.progress != nullptr) config_.progress->items_done += work.items;
         RankState& r = ranks_[static_cast<std::size_t>(rank)];
         r.done += work.items;
+        r.busy_s += work.busy_s;
         r.skip = false;
     }
 
@@ -903,26 +923,17 @@ class PhaseRun {
         account(source, {msg.items, msg.busy_s});
         switch (msg.kind) {
             case RequestKind::work:
-                if (abort_) {
-                    finish(source, GrantKind::abort);
-                } else if (pausing_) {
-                    finish(source, GrantKind::done);
-                } else if (const auto retry = take_retry(source)) {
-                    give(source, *retry);
-                } else if (const auto chunk = dispenser_.next(source)) {
-                    if (past_time_limit(*chunk)) {  // the chunk stays undone: the checkpoint has it to do
-                        start_pause();
-                        finish(source, GrantKind::done);
-                    } else {
-                        give(source, *chunk);
-                    }
+                if (from.deferred > 0 || (msg.flag != 0 && hold_back(source))) {
+                    ++from.deferred;  // answered in order, once the rank has less in hand (release_deferred)
+                    ++deferred_;
+                    from.idle_behind = from.idle_behind || msg.flag == 0;
                 } else {
-                    steal_for(source);
+                    grant_work(source);
                 }
                 break;
             case RequestKind::bye:
                 from.said_bye = true;
-                if (msg.failed != 0) abort_ = true;
+                if (msg.flag != 0) abort_ = true;
                 break;
             case RequestKind::report:
                 break;
@@ -939,7 +950,10 @@ class PhaseRun {
                 const int thief = from.thieves.front();
                 from.thieves.pop_front();
                 const ItemRange given{msg.begin, msg.end};
-                if (!given.empty()) from.granted -= given.size();  // in a pause, given up and left undone
+                if (!given.empty()) {  // in a pause, given up and left undone
+                    from.granted -= given.size();
+                    from.expected_s -= dispenser_.expected_cost(given);
+                }
                 if (!given.empty() && !abort_ && !pausing_) {
                     ++steals_;
                     give(thief, given);
@@ -950,12 +964,52 @@ class PhaseRun {
                 break;
             }
         }
-        if (!parked_.empty()) retry_parked();
+        if (from.deferred > 0) release_deferred(source);
+        if (!parked_.empty() || deferred_ > 0) retry_parked();
         if (from.said_bye && from.steals_open == 0 && !from.acked) {
             from.acked = true;
             ++acks_;
             comm_.send(GrantMsg{notified_[static_cast<std::size_t>(source)] ? 1u : 0u, 0, GrantKind::ack}, source,
                        kTagGrant);
+        }
+    }
+
+    /// Answers a work request from `rank`: items to retry, else the dispenser's next chunk, else a steal.
+    void grant_work(int rank) {
+        if (abort_) return finish(rank, GrantKind::abort);
+        if (pausing_) return finish(rank, GrantKind::done);
+        if (const auto retry = take_retry(rank)) return give(rank, *retry);
+        if (const auto chunk = dispenser_.next(rank)) {
+            if (past_time_limit(*chunk)) {  // the chunk stays undone: the checkpoint has it to do
+                start_pause();
+                return finish(rank, GrantKind::done);
+            }
+            return give(rank, *chunk);
+        }
+        steal_for(rank);
+    }
+
+    /// With known costs, a request a worker sends ahead (while it computes) is held back when the work it has in
+    /// hand is expected to last longer than kAheadShare of an even share of what is not yet granted: a chunk
+    /// queued behind a long item would start late, and the rank that is free first should get it instead
+    /// (longest processing time first assigns each item to the least loaded machine).
+    [[nodiscard]] bool hold_back(int rank) const {
+        if (!dispenser_.has_profile() || config_.schedule.technique == sched::Technique::static_block) return false;
+        if (abort_ || pausing_ || outstanding(static_cast<std::size_t>(rank)) == 0) return false;
+        const RankState& r = ranks_[static_cast<std::size_t>(rank)];
+        const double in_hand = r.expected_s - r.busy_s;
+        return in_hand > kAheadShare * dispenser_.remaining_cost() / static_cast<double>(comm_.size());
+    }
+
+    /// Answers `rank`'s held-back requests, oldest first, as far as hold_back() allows (all of them once the rank
+    /// said it has nothing in hand, or in a pause or an abort).
+    void release_deferred(int rank) {
+        RankState& r = ranks_[static_cast<std::size_t>(rank)];
+        while (r.deferred > 0 && (r.idle_behind || !hold_back(rank))) {
+            r.idle_behind = false;  // the chunk granted now is in hand
+            --r.deferred;
+            --deferred_;
+            grant_work(rank);
         }
     }
 
@@ -1013,10 +1067,12 @@ class PhaseRun {
         std::vector<int> waiting;
         waiting.swap(parked_);
         for (int thief : waiting) steal_for(thief);
+        for (int r = 1; deferred_ > 0 && r < comm_.size(); ++r) release_deferred(r);
     }
 
     void give(int rank, ItemRange chunk) {
         ranks_[static_cast<std::size_t>(rank)].granted += chunk.size();
+        ranks_[static_cast<std::size_t>(rank)].expected_s += dispenser_.expected_cost(chunk);
         if (rank == 0) return hand_to_rank0(chunk);
         comm_.send(GrantMsg{chunk.begin, chunk.end, GrantKind::chunk}, rank, kTagGrant);
     }
@@ -1126,6 +1182,7 @@ class PhaseRun {
     std::uint64_t requests_ = 0;
     std::uint64_t steals_ = 0;
     std::vector<int> parked_;                     ///< requests (by rank) waiting for work that cannot be stolen yet
+    int deferred_ = 0;                            ///< work requests held back, over all ranks (see hold_back)
     std::atomic<double> last_compute_poll_s_{0};  ///< when a compute thread last looked for requests (now_s())
     bool rank0_waiting_ = false;                  ///< rank 0's team waits for a stolen chunk
     std::optional<ItemRange> rank0_gift_;

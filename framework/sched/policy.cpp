@@ -86,13 +86,12 @@ Dispenser::Dispenser(Params params, std::uint64_t items, int ranks, std::vector<
 void Dispenser::set_profile(CostProfile profile) {
     if (profile.items() != items_ || profile.empty() || started_) return;
     profile_ = std::move(profile);
+    for (const ItemRange& r : todo_) todo_cost_ += profile_.cumulative(r.end) - profile_.cumulative(r.begin);
     if (params_.technique == Technique::static_block) return;
     // Longest processing time first (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math.
     // 1969): items are not divisible, so a long one started late sets the makespan. Heavy bins go first, costliest
     // first; the rest follow in item order, so that cheap items still form long contiguous chunks.
-    double total = 0;
-    for (const ItemRange& r : todo_) total += profile_.cumulative(r.end) - profile_.cumulative(r.begin);
-    const double heavy = kHeavyShare * total / static_cast<double>(ranks_);
+    const double heavy = kHeavyShare * todo_cost_ / static_cast<double>(ranks_);
     struct Heavy {
         ItemRange items;
         double per_item;

@@ -1,6 +1,7 @@
 // sched/policy.hpp: chunk-size techniques and the chunk dispenser rank 0 runs for a phase.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,6 +64,14 @@ class Dispenser {
     std::optional<ItemRange> next(int rank);
     /// Items not yet granted.
     [[nodiscard]] std::uint64_t remaining() const noexcept { return items_ - granted_; }
+    /// True once set_profile() took a profile: expected costs are known.
+    [[nodiscard]] bool has_profile() const noexcept { return !profile_.empty(); }
+    /// The expected cost (thread-seconds) of `range` by the profile; 0 without one.
+    [[nodiscard]] double expected_cost(ItemRange range) const {
+        return profile_.empty() ? 0 : profile_.cumulative(range.end) - profile_.cumulative(range.begin);
+    }
+    /// The expected cost of the items to do that are not yet granted; 0 without a profile.
+    [[nodiscard]] double remaining_cost() const noexcept { return std::max(todo_cost_ - granted_cost_, 0.0); }
     /// The item ranges in the order they are granted: [0, items) without a profile.
     [[nodiscard]] const std::vector<ItemRange>& order() const noexcept { return order_; }
     /// The weight awf gives `rank`'s chunks: its speed relative to the mean of the ranks measured so far (1 when
@@ -85,6 +94,7 @@ class Dispenser {
     std::uint64_t next_ = 0;        ///< the next item to grant, in order_[segment_]
     std::uint64_t granted_ = 0;     ///< items granted so far
     double granted_cost_ = 0;       ///< their expected cost (with a profile)
+    double todo_cost_ = 0;          ///< the expected cost of todo_ (with a profile)
     std::vector<ItemRange> todo_;   ///< what this dispenser hands out, in item order
     std::vector<std::vector<ItemRange>> static_left_;  ///< static: per rank, its chunks not yet granted
     bool static_cut_ = false;                          ///< static: static_left_ is filled
