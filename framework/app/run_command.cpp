@@ -1,7 +1,9 @@
 // app/run_command.cpp: `pel run JOB [options]`: parse, load the job, run it, write the results file.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +54,8 @@ struct RunOptions {
     double time_limit_s = 0;
     double time_margin_s = 60;
     std::string run_dir;
+    std::string trace;
+    std::int64_t trace_events = 200000;
 };
 
 void add_run_options(CLI::App& app, RunOptions& o) {
@@ -76,6 +80,14 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_option("--cost-profile", o.cost_profile,
                    "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end");
     app.add_flag("--no-steal", o.no_steal, "turn work stealing off (for comparisons)");
+    app.add_option("--trace", o.trace,
+                   "write a Chrome trace event file (Perfetto, chrome://tracing): a process per rank, a thread per "
+                   "OpenMP thread, an event per batch of items, steals, pauses, checkpoints and signals");
+    app.add_option("--trace-events", o.trace_events,
+                   "batches recorded over all ranks, for --trace and the results' /stats/chunk_log (beyond it, "
+                   "counted as dropped); 0: record nothing")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
     app.add_option("--job-path", o.job_path, "colon-separated directories to search for job plugins first");
     app.add_flag("--verbose", o.verbose, "print progress and per-rank statistics");
     app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints go (default: OUTPUT without .h5, + .ckpt)")
@@ -299,6 +311,9 @@ Parsed parse(std::vector<std::string> args) {
                                        : (std::filesystem::path(p.options.run_dir) / "checkpoints").string();
     }
     checkpoint_interval(p.options);
+    if (!p.options.trace.empty() && p.options.trace_events == 0) {
+        throw Error::Usage("pel run: --trace needs events to write: --trace-events must be more than 0");
+    }
     if (p.options.resume && p.options.auto_resume) {
         throw Error::Usage("pel run: --resume and --auto-resume exclude each other");
     }
@@ -557,6 +572,31 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
                 progress, 2.0);
         }
     }
+    std::unique_ptr<exec::Trace> trace;
+    if (p.options.trace_events > 0) {
+        if (!p.options.trace.empty()) {
+            mpi::agree(comm, [&] {  // a trace file that cannot be written is said now, not after the run
+                if (comm.rank() != 0) return;
+                const std::string part = p.options.trace + ".part";
+                if (std::ofstream probe(part); !probe) {
+                    throw Error::Io("--trace: cannot write '" + part + "': " + std::strerror(errno));
+                }
+                std::filesystem::remove(part);
+            });
+        }
+        comm.barrier();  // every rank's events count from here
+        const auto cap = static_cast<std::uint64_t>(p.options.trace_events) / static_cast<std::uint64_t>(comm.size());
+        trace = std::make_unique<exec::Trace>(
+            p.threads, std::max<std::uint64_t>(cap, 1),
+            std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count());
+        config.trace = trace.get();
+    }
+    const auto write_trace = [&](const exec::RunSummary& summary) {
+        if (!trace || p.options.trace.empty()) return;
+        exec::write_trace_file(p.options.trace, comm, *trace, summary.hosts, p.plugin.name);
+        print0(comm, "pel: trace in " + std::filesystem::absolute(p.options.trace).string() +
+                         " (open it in https://ui.perfetto.dev or chrome://tracing)\n");
+    };
     exec::RunSummary summary;
     try {
         summary = exec::run(*p.job, comm, *out, config, log, checkpoints);
@@ -570,6 +610,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         const std::string why = summary.stopped_by == exec::kTimeLimitStop
                                     ? "stopped before its time limit"
                                     : "stopped by signal " + std::to_string(summary.stopped_by);
+        write_trace(summary);
         print0(comm, "pel: " + p.plugin.name + " " + why + " after writing a checkpoint in " +
                          std::filesystem::absolute(cs.dir).string() +
                          "; run the same command with --resume to continue\n");
@@ -584,8 +625,10 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         out->attribute("wall_time_s", ScalarType::f64, &wall);
         if (!summary.resumed_from.empty()) out->attribute("resumed_from", summary.resumed_from);
         write_skipped(*out, summary.skipped);
+        if (trace) exec::write_chunk_log(*out, comm, *trace);
         out->commit();
     });
+    write_trace(summary);
     checkpoints.remove_all();  // the results are complete: nothing is left to resume
     if (status) status->finish("finished", 0, "");
 

@@ -26,6 +26,7 @@
 
 #include "exec/arena.hpp"
 #include "exec/signals.hpp"
+#include "exec/trace.hpp"
 #include "io/arrays.hpp"
 
 namespace pel::exec {
@@ -336,13 +337,14 @@ class PhaseRun {
     /// Runs the items of `todo` (on rank 0; sorted, disjoint) until done, or until rank 0 pauses the phase at
     /// `pause_at` (now_s() clock) or on a stop signal.
     PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase,
-             std::vector<ItemRange> todo, double pause_at, const std::vector<std::string>& hosts)
+             int phase_index, std::vector<ItemRange> todo, double pause_at, const std::vector<std::string>& hosts)
         : hosts_(hosts),
           job_(job),
           ctx_(ctx),
           comm_(comm),
           config_(config),
           phase_(phase),
+          phase_index_(phase_index),
           pause_at_(pause_at),
           dispenser_(config.schedule, phase.items, comm.size(), std::move(todo)),
           ranks_(static_cast<std::size_t>(comm.size())),
@@ -500,6 +502,7 @@ class PhaseRun {
                     unreported_items_.fetch_add(batch.size(), std::memory_order_relaxed);
                     unreported_ns_.fetch_add(static_cast<std::uint64_t>(spent * 1e9), std::memory_order_relaxed);
                     record_cost(bins, batch, spent);
+                    if (config_.trace != nullptr) config_.trace->chunk(tid, phase_index_, slot->range, batch, t0, t1);
                     // A drained slot goes to fetch(), which looks at the messages anyway. Short batches look for
                     // steal requests at most every kStealPoll: a thief waits a little longer, the worker does not
                     // pay a probe per item.
@@ -661,6 +664,10 @@ class PhaseRun {
     void answer_steals() {
         if (!signal_sent_ && stop_signal() != 0) {
             signal_sent_ = true;
+            if (config_.trace != nullptr) {
+                config_.trace->instant(config_.threads, now_s(), "signal",
+                                       "signal " + std::to_string(stop_signal()) + " on this rank: told rank 0");
+            }
             comm_.send(RequestMsg{RequestKind::signal, 0, 0, 0, 0, 0}, 0, kTagRequest);
         }
         while (comm_.iprobe(0, kTagSteal)) {
@@ -811,6 +818,13 @@ class PhaseRun {
     /// Pauses the phase (for a checkpoint): no more grants or steals; every worker still at work is told to stop
     /// claiming, finishes the batches it has started and says goodbye. Under sched_mutex_.
     void start_pause() {
+        if (const int signal = stop_signal(); signal == kTimeLimitStop) {
+            note("time limit", "stopping for a checkpoint before the time limit");
+        } else if (signal != 0) {
+            note("signal", "signal " + std::to_string(signal) + ": stopping for a checkpoint");
+        } else {
+            note("pause", "phase " + std::to_string(phase_index_) + " pauses for a checkpoint");
+        }
         pausing_ = true;
         pause_ = true;
         for (int r = 1; r < comm_.size(); ++r) {
@@ -956,6 +970,7 @@ class PhaseRun {
                 }
                 if (!given.empty() && !abort_ && !pausing_) {
                     ++steals_;
+                    note_steal(given, source, thief);
                     give(thief, given);
                 } else {
                     from.skip = true;  // nothing to take there for now
@@ -1052,6 +1067,7 @@ class PhaseRun {
                 if (given.empty()) continue;  // rank 0's threads claimed it meanwhile: unclaimed() is now smaller
                 ranks_[0].granted -= given.size();
                 ++steals_;
+                note_steal(given, 0, thief);
                 return give(thief, given);
             }
             RankState& v = ranks_[static_cast<std::size_t>(victim)];
@@ -1068,6 +1084,18 @@ class PhaseRun {
         waiting.swap(parked_);
         for (int thief : waiting) steal_for(thief);
         for (int r = 1; deferred_ > 0 && r < comm_.size(); ++r) release_deferred(r);
+    }
+
+    /// An instant event in the trace, from rank 0's scheduling (the trace's extra thread).
+    void note(std::string name, std::string detail) {
+        if (config_.trace != nullptr) {
+            config_.trace->instant(config_.threads, now_s(), std::move(name), std::move(detail));
+        }
+    }
+    void note_steal(ItemRange given, int victim, int thief) {
+        if (config_.trace == nullptr) return;
+        note("steal", "items [" + std::to_string(given.begin) + ", " + std::to_string(given.end) + ") from rank " +
+                          std::to_string(victim) + " to rank " + std::to_string(thief));
     }
 
     void give(int rank, ItemRange chunk) {
@@ -1170,6 +1198,7 @@ class PhaseRun {
     const mpi::Comm& comm_;
     const RunConfig& config_;
     const Phase& phase_;
+    const int phase_index_;
     const double pause_at_;
 
     // Rank 0's scheduling state, guarded by sched_mutex_ (which also serialises rank 0's MPI calls).
@@ -1429,6 +1458,11 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         }
         checkpoints.write(point, progress, done_items);
         last_checkpoint = now_s();
+        if (config.trace != nullptr && comm.rank() == 0) {
+            config.trace->instant(
+                config.threads, last_checkpoint, "checkpoint",
+                "phase " + std::to_string(point.phase) + ", " + std::to_string(done_items) + " items done");
+        }
         if (config.progress != nullptr) ++config.progress->checkpoints;
     };
     // The stop signal any rank has noted (0: none). \note collective
@@ -1493,7 +1527,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
         while (true) {
             auto run_phase = mpi::agree(comm, [&] {
                 return std::make_unique<PhaseRun>(
-                    job, ctx, comm, config, *phase,
+                    job, ctx, comm, config, *phase, index,
                     comm.rank() == 0 ? complement(settled(), phase->items) : std::vector<ItemRange>{},
                     next_checkpoint_at(checkpoints, last_checkpoint), hosts);
             });

@@ -9,6 +9,7 @@
 #include "exec/checkpoint.hpp"
 #include "exec/log.hpp"
 #include "exec/progress.hpp"
+#include "exec/trace.hpp"
 #include "io/results_file.hpp"
 #include "mpi/comm.hpp"
 #include "pel/job.hpp"
@@ -43,6 +44,8 @@ struct RunConfig {
     double stop_at = std::numeric_limits<double>::infinity();
     /// Where the run is, kept current on rank 0 for a status writer (none: not kept).
     Progress* progress = nullptr;
+    /// Records every batch each thread processes and the run's instant events (none: not recorded).
+    Trace* trace = nullptr;
 };
 
 /// What one rank did over the whole run.
