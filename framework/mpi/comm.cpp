@@ -1,8 +1,12 @@
 // mpi/comm.cpp: the raw MPI calls behind pel::mpi::Comm.
 #include "mpi/comm.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <sched.h>
+#include <thread>
 
 namespace pel::mpi {
 
@@ -87,6 +91,21 @@ std::optional<Status> Comm::iprobe(int source, int tag) const {
 }
 
 void Comm::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void Comm::quiet_barrier() const {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
+    for (int polls = 0;; ++polls) {
+        int done = 0;
+        check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+        if (done != 0) return;
+        if (polls < 16) {
+            sched_yield();
+        } else {
+            std::this_thread::sleep_for(std::chrono::microseconds(std::min(100, 5 << std::min(polls - 16, 5))));
+        }
+    }
+}
 
 void Comm::bcast_bytes(std::vector<std::byte>& data, int root) const {
     auto size = static_cast<std::uint64_t>(data.size());
