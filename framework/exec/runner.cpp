@@ -374,6 +374,12 @@ class PhaseRun {
     /// over for this rank (on rank 0: once every worker has said goodbye).
     void execute() {
         if (comm_.rank() == 0 && comm_.size() > 1) {
+            {
+                // Every worker's first chunk is sent unasked: it does not wait for a request to travel, nor does
+                // rank 0 meet every request of a large run at once.
+                const std::lock_guard lock(sched_mutex_);
+                for (int r = 1; r < comm_.size(); ++r) grant_work(r);
+            }
             // Rank 0's threads answer requests between short batches, but one long item would leave every worker
             // waiting: a server thread, asleep when there is nothing to do, answers whatever they leave.
             std::thread server([this] { serve_until_all_done(); });
@@ -383,7 +389,11 @@ class PhaseRun {
             return;
         }
         std::thread helper;
-        if (comm_.rank() != 0) helper = std::thread([this] { help(); });
+        if (comm_.rank() != 0) {
+            Pending& first = pending_.emplace_back();  // the chunk rank 0 sends unasked
+            first.request = comm_.irecv(first.grant, 0, kTagGrant);
+            helper = std::thread([this] { help(); });
+        }
 #pragma omp parallel num_threads(config_.threads)
         thread_main(omp_get_thread_num());
         if (comm_.rank() != 0) finish_worker();
