@@ -2,6 +2,7 @@
 #include "sched/policy.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "pel/error.hpp"
@@ -90,14 +91,19 @@ void Dispenser::set_profile(CostProfile profile) {
     if (params_.technique == Technique::static_block) return;
     // Longest processing time first (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math.
     // 1969): items are not divisible, so a long one started late sets the makespan. Heavy bins go first, costliest
-    // first; the rest follow in item order, so that cheap items still form long contiguous chunks.
+    // first, each alone. The rest follow by falling cost class (per-item cost within a factor of two), each class
+    // in item order: the phase ends on its cheapest items, and items of like cost still form long contiguous chunks.
     const double heavy = kHeavyShare * todo_cost_ / static_cast<double>(ranks_);
     struct Heavy {
         ItemRange items;
         double per_item;
     };
+    struct Piece {
+        ItemRange items;
+        int cost_class;  ///< floor(log2(cost per item))
+    };
     std::vector<Heavy> first;
-    std::vector<ItemRange> rest;
+    std::vector<Piece> rest;
     const std::size_t bins = profile_.bins().size();
     for (const ItemRange& r : todo_) {
         for (std::size_t b = CostProfile::bin_of(r.begin, items_, bins); b < bins; ++b) {
@@ -107,19 +113,27 @@ void Dispenser::set_profile(CostProfile profile) {
             const double per_item = profile_.bins()[b] / static_cast<double>(bin.size());
             if (per_item > heavy) {
                 first.push_back({piece, per_item});
-            } else if (!rest.empty() && rest.back().end == piece.begin) {
-                rest.back().end = piece.end;
             } else {
-                rest.push_back(piece);
+                const int cost_class = per_item > 0 ? std::ilogb(per_item) : INT_MIN;
+                rest.push_back({piece, cost_class});
             }
         }
     }
-    if (first.empty()) return;
     std::stable_sort(first.begin(), first.end(),
                      [](const Heavy& a, const Heavy& b) { return a.per_item > b.per_item; });
-    order_.clear();
-    for (const Heavy& h : first) order_.push_back(h.items);
-    order_.insert(order_.end(), rest.begin(), rest.end());
+    std::stable_sort(rest.begin(), rest.end(),
+                     [](const Piece& a, const Piece& b) { return a.cost_class > b.cost_class; });
+    std::vector<ItemRange> order;
+    for (const Heavy& h : first) order.push_back(h.items);
+    for (const Piece& p : rest) {
+        if (!order.empty() && order.size() > first.size() && order.back().end == p.items.begin) {
+            order.back().end = p.items.end;  // the same class (sorted, stable), and contiguous
+        } else {
+            order.push_back(p.items);
+        }
+    }
+    if (order == todo_) return;
+    order_ = std::move(order);
     segment_ = 0;
     next_ = order_.front().begin;
 }

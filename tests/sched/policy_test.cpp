@@ -346,7 +346,10 @@ TEST_CASE("With a profile, static cuts blocks of equal cost and every technique 
     Dispenser guided(Params{Technique::gss, 1}, 100, 2);
     guided.set_profile(pel::sched::CostProfile(100, costs));
     for (std::uint64_t item = 99; item >= 78; --item) REQUIRE(guided.next(0) == ItemRange{item, item + 1});
-    CHECK(guided.next(0) == ItemRange{0, 56});  // items 0..55 cost 1596, the first to reach half of 3081 (0..54: 1540)
+    // Then the costliest class: items 63..77 (costs 64..78) in one chunk, as they cost less than half of 3081 and a
+    // chunk never crosses into the next class; then class 5 from item 31 up to half of what is left (2016 / 2).
+    CHECK(guided.next(0) == ItemRange{63, 78});
+    CHECK(guided.next(0) == ItemRange{31, 55});
 }
 
 TEST_CASE("With a profile, the costliest items go first, each alone; the rest keep their order", "[sched][profile]") {
@@ -383,6 +386,23 @@ TEST_CASE("With a profile, the costliest items go first, each alone; the rest ke
     Dispenser even(Params{Technique::gss, 1}, 1000, 8);
     even.set_profile(pel::sched::CostProfile(1000, std::vector<double>(1000, 2.0)));
     CHECK(even.order() == std::vector<ItemRange>{{0, 1000}});
+}
+
+TEST_CASE("With a profile, the items that are not heavy go by falling cost class, each class in item order",
+          "[sched][profile]") {
+    // Items 0-299 cost 1, 300-599 cost 3, 600-999 cost 1.5 (class 0); none is heavy. The phase starts on the costliest
+    // class and ends on the cheapest, which keeps its two stretches in item order.
+    std::vector<double> costs(1000, 1.0);
+    for (int i = 300; i < 600; ++i) costs[static_cast<std::size_t>(i)] = 3.0;
+    for (int i = 600; i < 1000; ++i) costs[static_cast<std::size_t>(i)] = 1.5;
+    for (const Technique technique : {Technique::ss, Technique::gss, Technique::fac2, Technique::awf}) {
+        CAPTURE(pel::sched::technique_name(technique));
+        Dispenser dispenser(Params{technique, 1}, 1000, 4);
+        dispenser.set_profile(pel::sched::CostProfile(1000, costs));
+        CHECK(dispenser.order() == std::vector<ItemRange>{{300, 600}, {0, 300}, {600, 1000}});
+        std::mt19937_64 gen(5);
+        CHECK(tiles(simulate(dispenser, 1000, 4, gen), 1000));
+    }
 }
 
 TEST_CASE("A dispenser with items to do grants exactly those, for every technique", "[sched][policy]") {
