@@ -42,6 +42,9 @@ constexpr double kServeInterval = 200e-6;
 constexpr double kStealPoll = 20e-6;
 
 constexpr int kTagSteal = 103;
+/// --prefetch auto: the deepest it goes, and the run of chunks found waiting after which it asks one fewer ahead.
+constexpr int kMaxAutoPrefetch = 16;
+constexpr int kAutoPrefetchPatience = 64;
 /// How often a worker's helper thread wakes to answer steal requests and send heartbeats.
 constexpr auto kHelperNap = std::chrono::milliseconds(10);
 /// The longest a worker goes without a message to rank 0 while heartbeats are on (seconds).
@@ -74,7 +77,14 @@ struct RequestMsg {
     std::uint64_t end = 0;
 };
 
-enum class GrantKind : std::uint32_t { chunk, done, abort, ack };
+enum class GrantKind : std::uint32_t {
+    chunk,   ///< a chunk from the dispenser (or items to retry)
+    held,    ///< a chunk for a request held back (hold_back) until this rank had less in hand
+    stolen,  ///< a chunk taken from a busy rank: the phase's tail has begun
+    done,
+    abort,
+    ack,
+};
 
 /// Rank 0 to worker: a chunk, the end of the phase for this worker, "stop: a rank failed", or the acknowledgement
 /// of a goodbye (whose `begin` is 1 if a pause notice was sent to the worker before it).
@@ -348,7 +358,8 @@ class PhaseRun {
           pause_at_(pause_at),
           dispenser_(config.schedule, phase.items, comm.size(), std::move(todo)),
           ranks_(static_cast<std::size_t>(comm.size())),
-          written_(std::make_unique<std::atomic<bool>[]>(ctx.columns().size())) {
+          written_(std::make_unique<std::atomic<bool>[]>(ctx.columns().size())),
+          depth_(config.prefetch < 0 ? 1 : config.prefetch) {
         for (int t = 0; t < config_.threads; ++t) partials_.push_back(job_.new_partial(ctx_));
         notified_.assign(static_cast<std::size_t>(comm.size()), false);
         last_heard_.assign(static_cast<std::size_t>(comm.size()), now_s());
@@ -607,16 +618,27 @@ class PhaseRun {
             if (!ready_.empty()) {
                 const ItemRange chunk = ready_.front();
                 ready_.pop_front();
-                top_up(config_.prefetch, true);
+                if (config_.prefetch < 0 && ++on_time_ >= kAutoPrefetchPatience && depth_ > 1) {
+                    --depth_;
+                    on_time_ = 0;
+                }
+                top_up(depth_, true);
                 return chunk;
             }
             answer_steals();
             if (stop_ || pause_) return std::nullopt;
             if (final_ && pending_.empty()) return std::nullopt;
-            top_up(std::max(config_.prefetch, 1), false);
+            const bool late = !pending_.empty() && !slots_.empty();  // the phase's first chunk is never late
+            top_up(std::max(depth_, 1), false);
             const double t0 = now_s();
             wait_for_front();
             wait_s_ += now_s() - t0;
+            if (config_.prefetch < 0 && late && last_kind_ == GrantKind::chunk && !tail_) {
+                // A fresh chunk came late (not one held back, nor one stolen in the tail, where the wait is no
+                // latency to hide): ask further ahead.
+                depth_ = std::min(depth_ + 1, kMaxAutoPrefetch);
+                on_time_ = 0;
+            }
         }
     }
 
@@ -655,7 +677,9 @@ class PhaseRun {
     void accept_front() {
         const GrantMsg grant = pending_.front().grant;
         pending_.pop_front();
-        if (grant.kind == GrantKind::chunk) {
+        last_kind_ = grant.kind;
+        if (grant.kind == GrantKind::chunk || grant.kind == GrantKind::held || grant.kind == GrantKind::stolen) {
+            tail_ = tail_ || grant.kind == GrantKind::stolen;
             if (!stop_ && !pause_) ready_.push_back({grant.begin, grant.end});
             return;
         }
@@ -981,7 +1005,7 @@ class PhaseRun {
                 if (!given.empty() && !abort_ && !pausing_) {
                     ++steals_;
                     note_steal(given, source, thief);
-                    give(thief, given);
+                    give(thief, given, GrantKind::stolen);
                 } else {
                     from.skip = true;  // nothing to take there for now
                     steal_for(thief);
@@ -1000,16 +1024,16 @@ class PhaseRun {
     }
 
     /// Answers a work request from `rank`: items to retry, else the dispenser's next chunk, else a steal.
-    void grant_work(int rank) {
+    void grant_work(int rank, GrantKind kind = GrantKind::chunk) {
         if (abort_) return finish(rank, GrantKind::abort);
         if (pausing_) return finish(rank, GrantKind::done);
-        if (const auto retry = take_retry(rank)) return give(rank, *retry);
+        if (const auto retry = take_retry(rank)) return give(rank, *retry, kind);
         if (const auto chunk = dispenser_.next(rank)) {
             if (past_time_limit(*chunk)) {  // the chunk stays undone: the checkpoint has it to do
                 start_pause();
                 return finish(rank, GrantKind::done);
             }
-            return give(rank, *chunk);
+            return give(rank, *chunk, kind);
         }
         steal_for(rank);
     }
@@ -1034,7 +1058,7 @@ class PhaseRun {
             r.idle_behind = false;  // the chunk granted now is in hand
             --r.deferred;
             --deferred_;
-            grant_work(rank);
+            grant_work(rank, GrantKind::held);
         }
     }
 
@@ -1078,7 +1102,7 @@ class PhaseRun {
                 ranks_[0].granted -= given.size();
                 ++steals_;
                 note_steal(given, 0, thief);
-                return give(thief, given);
+                return give(thief, given, GrantKind::stolen);
             }
             RankState& v = ranks_[static_cast<std::size_t>(victim)];
             ++v.steals_open;
@@ -1108,11 +1132,11 @@ class PhaseRun {
                           std::to_string(victim) + " to rank " + std::to_string(thief));
     }
 
-    void give(int rank, ItemRange chunk) {
+    void give(int rank, ItemRange chunk, GrantKind kind = GrantKind::chunk) {
         ranks_[static_cast<std::size_t>(rank)].granted += chunk.size();
         ranks_[static_cast<std::size_t>(rank)].expected_s += dispenser_.expected_cost(chunk);
         if (rank == 0) return hand_to_rank0(chunk);
-        comm_.send(GrantMsg{chunk.begin, chunk.end, GrantKind::chunk}, rank, kTagGrant);
+        comm_.send(GrantMsg{chunk.begin, chunk.end, kind}, rank, kTagGrant);
     }
 
     void finish(int rank, GrantKind kind) {
@@ -1251,10 +1275,14 @@ class PhaseRun {
         mpi::Request request;
     };
     std::deque<Pending> pending_;
-    std::deque<ItemRange> ready_;  ///< granted chunks not yet started
-    bool final_ = false;           ///< rank 0 said "done" or "abort"
-    bool notice_seen_ = false;     ///< rank 0's pause notice was received
-    bool signal_sent_ = false;     ///< rank 0 was told of a stop signal here
+    std::deque<ItemRange> ready_;            ///< granted chunks not yet started
+    int depth_ = 1;                          ///< requests to keep in flight (--prefetch, or its auto value now)
+    int on_time_ = 0;                        ///< auto prefetch: chunks in a row that were there when needed
+    bool tail_ = false;                      ///< a stolen chunk came: rank 0 has no fresh ones left
+    GrantKind last_kind_ = GrantKind::done;  ///< of the last grant taken in
+    bool final_ = false;                     ///< rank 0 said "done" or "abort"
+    bool notice_seen_ = false;               ///< rank 0's pause notice was received
+    bool signal_sent_ = false;               ///< rank 0 was told of a stop signal here
     std::atomic<std::uint64_t> unreported_items_{0};
     std::atomic<std::uint64_t> unreported_ns_{0};
 

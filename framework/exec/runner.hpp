@@ -22,8 +22,10 @@ struct RunConfig {
     std::string job_name;
     int threads = 1;
     sched::Params schedule;
-    /// Chunk requests a worker keeps in flight while it computes (0: ask only when out of work).
-    int prefetch = 1;
+    /// Chunk requests a worker keeps in flight while it computes (0: ask only when out of work; -1: auto, from 1 up
+    /// to kMaxAutoPrefetch, one more each time the worker has to wait for a grant, one fewer after a long run of
+    /// chunks that were there when needed).
+    int prefetch = -1;
     /// More threads than cores on a node: waiting ranks yield and sleep instead of spinning.
     bool oversubscribed = false;
     /// HDF5 file of measured item costs: read at the start if it exists, written at the end.
