@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "app/run_dir.hpp"
+#include "exec/log.hpp"
 #include "exec/signals.hpp"
 #include "io/h5.hpp"
 #include "mpi/environment.hpp"
@@ -25,15 +26,14 @@ constexpr const char* kUsage =
     "  pel jobs [--job-path DIRS]            list the jobs pel can find, with their options\n"
     "  pel status DIR                        summarise the run in run directory DIR (while it runs, or after)\n"
     "  pel report OUTPUT.h5                  a run's per-rank table and efficiency metrics, from its results\n"
+    "  pel doctor [options]                  check MPI, HDF5, threads, Slurm, job plugins, the output directory\n"
     "  pel --version                         print pel's version\n"
     "  pel --help                            print this help\n"
     "\n"
     "Launch under MPI as usual, e.g.  mpirun -np 4 pel run mandelbrot --threads 2 --output m.h5\n";
 
-void report(int rank, const std::string& message) {
-    std::fprintf(stderr, "pel[%d]: error: %s\n", rank, message.c_str());
-    std::fflush(stderr);
-}
+/// One error line, tagged like every log line (time, rank, host).
+void report(int rank, const std::string& message) { exec::report_error(rank, message); }
 
 int dispatch(const mpi::Comm& comm, std::vector<std::string> args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
@@ -50,8 +50,10 @@ int dispatch(const mpi::Comm& comm, std::vector<std::string> args) {
     if (command == "jobs") return jobs_command(comm, std::move(args));
     if (command == "status") return mpi::agree(comm, [&] { return comm.rank() == 0 ? status_command(args) : 0; });
     if (command == "report") return mpi::agree(comm, [&] { return comm.rank() == 0 ? report_command(args) : 0; });
+    if (command == "doctor") return doctor_command(comm, std::move(args));
     mpi::agree(comm, [&] {
-        throw Error::Usage("unknown command '" + command + "' (commands: run, jobs, status, report; see pel --help)");
+        throw Error::Usage("unknown command '" + command +
+                           "' (commands: run, jobs, status, report, doctor; see pel --help)");
     });
     return static_cast<int>(ExitCode::usage);
 }

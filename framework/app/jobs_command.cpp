@@ -4,6 +4,7 @@
 
 #include "app/cli.hpp"
 #include "app/job_options.hpp"
+#include "exec/log.hpp"
 #include "plugin/loader.hpp"
 
 namespace pel::app {
@@ -59,7 +60,9 @@ int jobs_command(const mpi::Comm& comm, std::vector<std::string> args) {
     }
     print0(comm, listing);
     if (comm.rank() == 0) {
-        for (const auto& problem : problems) std::fprintf(stderr, "pel[0]: warning: skipped %s\n", problem.c_str());
+        for (const auto& problem : problems) {
+            std::fprintf(stderr, "%s warn: skipped %s\n", exec::log_tag(0).c_str(), problem.c_str());
+        }
     }
     return 0;
 }

@@ -1,14 +1,27 @@
-// app/report_command.cpp: `pel report OUTPUT.h5`: a run's summary from its results file alone.
+// app/report_command.cpp: `pel report OUTPUT.h5 [--plots DIR]`: a run's summary from its results file alone, and
+// its figures, drawn by scripts/pel-plots.py with Debian's python3 and matplotlib.
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <optional>
+#include <spawn.h>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "app/cli.hpp"
 #include "io/arrays.hpp"
 #include "pel/error.hpp"
+
+extern char** environ;
 
 namespace pel::app {
 
@@ -22,19 +35,165 @@ std::vector<double> per_rank(const std::string& file, const std::string& name) {
     return values;
 }
 
+namespace fs = std::filesystem;
+
+constexpr const char* kPythonDefault = "/usr/bin/python3";
+constexpr const char* kInstallHint = "apt-get install python3-matplotlib python3-h5py";
+
+/// The plotting script: $PEL_PLOTS_SCRIPT, else the one installed beside this pel (under share/pel), else the
+/// source tree's (for a pel run from its build tree). Nothing if none exists; `looked` lists where it looked.
+std::optional<fs::path> find_plots_script(std::string& looked) {
+    std::vector<fs::path> candidates;
+    if (const char* env = std::getenv("PEL_PLOTS_SCRIPT"); env != nullptr && *env != '\0') {
+        candidates.emplace_back(env);
+    } else {
+        std::error_code ec;
+        const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+        if (!ec) candidates.push_back(exe.parent_path().parent_path() / PEL_PLOTS_SCRIPT_INSTALLED);
+        candidates.emplace_back(PEL_PLOTS_SCRIPT_SOURCE);
+    }
+    for (const auto& candidate : candidates) {
+        std::error_code ec;
+        if (fs::is_regular_file(candidate, ec)) return candidate;
+        looked += (looked.empty() ? "" : ", ") + candidate.string();
+    }
+    return std::nullopt;
+}
+
+/// A file descriptor, closed when it goes out of scope (or earlier, by `close()`).
+class Fd {
+  public:
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { close(); }
+    /// The descriptor (-1 once closed).
+    [[nodiscard]] int get() const { return fd_; }
+    /// Closes it now.
+    void close() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+  private:
+    int fd_;
+};
+
+/// What a finished child process left: its wait status and everything it wrote on stderr.
+struct ChildResult {
+    int status = 0;
+    std::string err;
+};
+
+/// Runs `argv` (no shell: argv[0] is the program, found on PATH only if it has no '/') with MPLBACKEND=Agg, its
+/// stdout ours, its stderr captured. Throws if the program cannot be started.
+ChildResult run_capturing_stderr(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        throw Error::Failure(std::string("--plots: cannot make a pipe: ") + std::strerror(errno));
+    Fd read_end(fds[0]);
+    Fd write_end(fds[1]);
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (!std::string_view(*e).starts_with("MPLBACKEND=")) env.emplace_back(*e);
+    }
+    env.emplace_back("MPLBACKEND=Agg");
+    const auto pointers = [](std::vector<std::string>& strings) {
+        std::vector<char*> p;
+        p.reserve(strings.size() + 1);
+        for (auto& s : strings) p.push_back(s.data());
+        p.push_back(nullptr);
+        return p;
+    };
+    std::vector<std::string> args = argv;
+    auto arg_ptrs = pointers(args);
+    auto env_ptrs = pointers(env);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
+    pid_t pid = 0;
+    const bool search = argv[0].find('/') == std::string::npos;
+    const int rc = search ? posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, arg_ptrs.data(), env_ptrs.data())
+                          : posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, arg_ptrs.data(), env_ptrs.data());
+    posix_spawn_file_actions_destroy(&actions);
+    write_end.close();  // else reading would never see the end of the child's stderr
+    if (rc != 0) {
+        throw Error::Failure("--plots: cannot run " + argv[0] + ": " + std::strerror(rc) + " (" + kInstallHint +
+                             ", or name a python3 that has matplotlib in PEL_PYTHON)");
+    }
+    ChildResult result;
+    char buffer[4096];
+    while (true) {
+        const ssize_t n = read(read_end.get(), buffer, sizeof buffer);
+        if (n > 0) {
+            result.err.append(buffer, static_cast<std::size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+            break;
+        }
+    }
+    while (waitpid(pid, &result.status, 0) < 0) {
+        if (errno != EINTR)
+            throw Error::Failure(std::string("--plots: lost the plotting process: ") + std::strerror(errno));
+    }
+    return result;
+}
+
+/// Draws the figures of results file `file` into `dir` (created if missing); the script prints their paths.
+void write_plots(const std::string& file, const std::string& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error::Io("--plots: cannot create directory '" + dir + "': " + ec.message());
+    if (access(dir.c_str(), W_OK | X_OK) != 0)
+        throw Error::Io("--plots: cannot write into directory '" + dir + "': " + std::strerror(errno));
+    std::string looked;
+    const auto script = find_plots_script(looked);
+    if (!script)
+        throw Error::Failure("--plots: the plotting script pel-plots.py is missing (looked for " + looked +
+                             "; reinstall pel, or set PEL_PLOTS_SCRIPT to scripts/pel-plots.py)");
+    const char* python_env = std::getenv("PEL_PYTHON");
+    const std::string python = python_env != nullptr && *python_env != '\0' ? python_env : kPythonDefault;
+    std::fflush(stdout);  // the report before the script's lines
+    const ChildResult child = run_capturing_stderr({python, script->string(), file, dir});
+    // The script's last line on stderr says why it failed; anything before it (a traceback) goes out as it came.
+    std::string err = child.err;
+    while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+    const std::size_t last_start = err.find_last_of('\n');
+    const std::string last = last_start == std::string::npos ? err : err.substr(last_start + 1);
+    if (WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0) {
+        std::fputs(child.err.c_str(), stderr);  // warnings, if any
+        return;
+    }
+    if (last_start != std::string::npos) std::fputs(err.substr(0, last_start + 1).c_str(), stderr);
+    std::fflush(stderr);
+    const std::string why = WIFSIGNALED(child.status) ? "killed by signal " + std::to_string(WTERMSIG(child.status))
+                                                      : "exit " + std::to_string(WEXITSTATUS(child.status));
+    throw Error::Failure("--plots: " + (last.empty() ? script->string() + " failed (" + why + ")" : last));
+}
+
 }  // namespace
 
 int report_command(const std::vector<std::string>& args) {
-    if (args.size() != 1 || args[0].starts_with("-")) {
-        if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-            std::puts(
-                "pel report OUTPUT.h5: the run's summary from its results file: a per-rank table and the POP "
-                "efficiency metrics");
-            return 0;
-        }
-        throw Error::Usage("pel report: give one results file (pel report OUTPUT.h5)");
+    std::string file;
+    std::string plots_dir;
+    CLI::App app(
+        "pel report OUTPUT.h5: the run's summary from its results file: a per-rank table and the POP efficiency "
+        "metrics",
+        "pel report");
+    app.add_option("file", file, "the results file of a pel run")->type_name("OUTPUT.h5");
+    app.add_option("--plots", plots_dir,
+                   "also write PNG figures into this directory (created if missing): per-rank time, a timeline of "
+                   "chunks, chunk size over time, item costs. Needs Debian's python3 with matplotlib and h5py "
+                   "(PEL_PYTHON names another python3)")
+        ->type_name("DIR");
+    try {
+        app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        throw Error::Usage(std::string("pel report: ") + e.what());
     }
-    const std::string& file = args[0];
+    if (file.empty()) throw Error::Usage("pel report: give one results file (pel report OUTPUT.h5 [--plots DIR])");
     const auto text = [&](const std::string& object, const std::string& name) {
         return io::read_attribute_text(file, object, name).value_or("?");
     };
@@ -91,6 +250,10 @@ int report_command(const std::vector<std::string>& args) {
                   number("imbalance"), text("/", "wall_time_s").c_str());
     os << line;
     std::fputs(os.str().c_str(), stdout);
+    if (!plots_dir.empty()) {
+        std::fputs("\n", stdout);
+        write_plots(file, plots_dir);
+    }
     return 0;
 }
 

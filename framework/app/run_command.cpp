@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -17,6 +18,7 @@
 
 #include "app/cli.hpp"
 #include "app/job_options.hpp"
+#include "app/progress_printer.hpp"
 #include "app/run_dir.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
@@ -36,11 +38,15 @@ struct RunOptions {
     std::int64_t threads = 0;
     std::int64_t chunk_size = 1;
     std::string schedule = "awf";  // best or near-best on perf/quality, perf/mandelbrot and perf/peers
-    std::int64_t prefetch = 1;
+    std::string prefetch = "auto";
     std::string cost_profile;
     bool no_steal = false;
     std::string job_path;
     bool verbose = false;
+    std::string log_level = "warn";
+    bool log_all_ranks = false;
+    std::string progress = "auto";
+    double progress_every_s = 30;
     std::string checkpoint_dir;
     std::string checkpoint_every = "0";
     double mtbf_s = 86400;
@@ -74,9 +80,10 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     std::string names;
     for (const auto& n : sched::technique_names()) names += (names.empty() ? "" : ", ") + n;
     app.add_option("--schedule", o.schedule, "chunk-size technique: " + names)->capture_default_str();
-    app.add_option("--prefetch", o.prefetch, "chunk requests a worker keeps in flight while it computes (0: none)")
-        ->capture_default_str()
-        ->check(CLI::Range(std::int64_t{0}, std::int64_t{64}));
+    app.add_option("--prefetch", o.prefetch,
+                   "chunk requests a worker keeps in flight while it computes: 0-64, or auto (one, more while the "
+                   "worker still waits for grants, fewer when it no longer does)")
+        ->capture_default_str();
     app.add_option("--cost-profile", o.cost_profile,
                    "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end");
     app.add_flag("--no-steal", o.no_steal, "turn work stealing off (for comparisons)");
@@ -89,7 +96,30 @@ void add_run_options(CLI::App& app, RunOptions& o) {
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
     app.add_option("--job-path", o.job_path, "colon-separated directories to search for job plugins first");
-    app.add_flag("--verbose", o.verbose, "print progress and per-rank statistics");
+    app.add_option("--progress", o.progress,
+                   "live progress on rank 0: bar (a line refreshed once a second, for a terminal), log (a plain "
+                   "time-stamped line every --progress-every seconds, for a batch log), off; auto: bar when stderr "
+                   "is a terminal, else log")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "bar", "log", "off"}))
+        ->group("Progress and logs");
+    app.add_option("--progress-every", o.progress_every_s,
+                   "seconds between two progress lines in a log (and in the run directory's rank-0 log); 30 shows "
+                   "a run moving in tail -f and keeps a day-long job's log under 3,000 such lines")
+        ->capture_default_str()
+        ->group("Progress and logs");
+    app.add_option("--log-level", o.log_level,
+                   "what rank 0 prints on stderr: error, warn, info (phases, checkpoints, layout), debug; the run "
+                   "directory's per-rank logs get every level")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+        ->group("Progress and logs");
+    app.add_flag("--verbose", o.verbose, "the same as --log-level info (the more talkative of the two wins)")
+        ->group("Progress and logs");
+    app.add_flag("--log-all-ranks", o.log_all_ranks,
+                 "every rank prints up to --log-level on stderr (by default the other ranks print only their own "
+                 "warnings and errors)")
+        ->group("Progress and logs");
     app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints go (default: OUTPUT without .h5, + .ckpt)")
         ->group("Checkpoints");
     app.add_option("--checkpoint-every", o.checkpoint_every,
@@ -166,6 +196,17 @@ double checkpoint_interval(const RunOptions& o) {
         throw Error::Usage("--checkpoint-every: '" + text + "' is not a number of seconds (0 for none) or auto");
     }
     return s;
+}
+
+/// --prefetch as the runner takes it: the depth, or -1 for auto.
+int prefetch_depth(const std::string& text) {
+    if (text == "auto") return -1;
+    char* end = nullptr;
+    const long depth = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || end != text.c_str() + text.size() || depth < 0 || depth > 64) {
+        throw Error::Usage("--prefetch: '" + text + "' is not a depth from 0 to 64 or auto");
+    }
+    return static_cast<int>(depth);
 }
 
 /// The default checkpoint directory: beside the output, named after it.
@@ -311,6 +352,12 @@ Parsed parse(std::vector<std::string> args) {
                                        : (std::filesystem::path(p.options.run_dir) / "checkpoints").string();
     }
     checkpoint_interval(p.options);
+    prefetch_depth(p.options.prefetch);
+    if (!(p.options.progress_every_s > 0) || !std::isfinite(p.options.progress_every_s)) {
+        std::ostringstream value;
+        value << p.options.progress_every_s;
+        throw Error::Usage("--progress-every: " + value.str() + " is not a number of seconds above 0");
+    }
     if (!p.options.trace.empty() && p.options.trace_events == 0) {
         throw Error::Usage("pel run: --trace needs events to write: --trace-events must be more than 0");
     }
@@ -383,7 +430,12 @@ void check_allocation(const mpi::Comm& comm, int threads, const exec::Log& log) 
             if (CPU_COUNT(&both) > 0 && (CPU_COUNT(&sets[t]) == 1 || CPU_COUNT(&sets[u]) == 1)) overlap = true;
         }
     }
-    log.info(line);
+    // Rank 0 says every rank's line (the others print only their warnings on the terminal).
+    const auto lines = comm.gather_bytes(std::as_bytes(std::span(line)), 0);
+    for (std::size_t r = 0; r < lines.size(); ++r) {
+        log.info("rank " + std::to_string(r) + ": " +
+                 std::string(reinterpret_cast<const char*>(lines[r].data()), lines[r].size()));
+    }
     cpu_set_t own;  // a rank with fewer CPUs than threads was warned about already
     CPU_ZERO(&own);
     if (sched_getaffinity(0, sizeof own, &own) == 0 && CPU_COUNT(&own) < threads) overlap = false;
@@ -464,7 +516,7 @@ std::string effective_config(const Parsed& p) {
     os << "threads = " << p.threads << "\n";
     os << "chunk-size = " << p.options.chunk_size << "\n";
     os << "schedule = \"" << p.options.schedule << "\"\n";
-    os << "prefetch = " << p.options.prefetch << "\n";
+    os << "prefetch = \"" << p.options.prefetch << "\"\n";
     if (!p.options.cost_profile.empty()) os << "cost-profile = \"" << p.options.cost_profile << "\"\n";
     if (p.options.no_steal) os << "no-steal = true\n";
     if (!p.options.run_dir.empty()) os << "run-dir = \"" << p.options.run_dir << "\"\n";
@@ -474,6 +526,9 @@ std::string effective_config(const Parsed& p) {
     os << "max-retries = " << p.options.max_retries << "\n";
     os << "on-error = \"" << p.options.on_error << "\"\n";
     os << "heartbeat-timeout = " << p.options.heartbeat_s << "\n";
+    if (p.options.progress != "auto") os << "progress = \"" << p.options.progress << "\"\n";
+    if (p.options.progress_every_s != 30) os << "progress-every = " << p.options.progress_every_s << "\n";
+    if (p.options.log_level != "warn") os << "log-level = \"" << p.options.log_level << "\"\n";
     os << job_options(p);
     return os.str();
 }
@@ -498,7 +553,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         print0(comm, p.help);
         return 0;
     }
-    exec::Log log(comm.rank(), p.options.verbose);
+    const exec::LogLevel level = std::max(exec::parse_log_level(p.options.log_level),
+                                          p.options.verbose ? exec::LogLevel::info : exec::LogLevel::error);
+    exec::Log log(comm.rank(), level, p.options.log_all_ranks);
     if (!p.options.run_dir.empty()) {
         // The run directory: created by rank 0; every rank logs there; the effective config is kept there.
         const std::filesystem::path dir(p.options.run_dir);
@@ -517,6 +574,11 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     warn_if_threads_share_cores(comm, p.threads, log);
     check_allocation(comm, p.threads, log);
     if (comm.rank() == 0) log.info("job " + p.plugin.path);
+    log.debug(std::string("pel ") + version + ": " + command_line);
+    if (comm.rank() == 0 && log.enabled(exec::LogLevel::debug)) {
+        std::istringstream lines(effective_config(p));
+        for (std::string line; std::getline(lines, line);) log.debug("option " + line);
+    }
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, p.options.output); });
     mpi::agree(comm, [&] {
@@ -538,7 +600,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.job_name = p.plugin.name;
     config.threads = p.threads;
     config.schedule = {p.technique, static_cast<std::uint64_t>(p.options.chunk_size)};
-    config.prefetch = static_cast<int>(p.options.prefetch);
+    config.prefetch = prefetch_depth(p.options.prefetch);
     config.cost_profile = p.options.cost_profile;
     config.steal = !p.options.no_steal;
     config.max_retries = static_cast<int>(p.options.max_retries);
@@ -572,6 +634,17 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
                 progress, 2.0);
         }
     }
+    // Rank 0's live progress; stopped (its last frame shown) as soon as the run returns, before anything else.
+    std::unique_ptr<ProgressPrinter> printer;
+    if (comm.rank() == 0) {
+        const ProgressMode mode = progress_mode(p.options.progress);
+        log.debug(std::string("progress: ") + (mode == ProgressMode::bar   ? "a bar on the terminal"
+                                               : mode == ProgressMode::log ? "log lines"
+                                                                           : "off"));
+        if (mode != ProgressMode::off) {
+            printer = std::make_unique<ProgressPrinter>(progress, log, mode, p.options.progress_every_s, started);
+        }
+    }
     std::unique_ptr<exec::Trace> trace;
     if (p.options.trace_events > 0) {
         if (!p.options.trace.empty()) {
@@ -600,7 +673,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     exec::RunSummary summary;
     try {
         summary = exec::run(*p.job, comm, *out, config, log, checkpoints);
+        if (printer) printer->stop();
     } catch (const Error& e) {
+        if (printer) printer->stop();
         if (status) status->finish("failed", static_cast<int>(e.code()), e.what());
         throw;
     }
@@ -632,7 +707,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     checkpoints.remove_all();  // the results are complete: nothing is left to resume
     if (status) status->finish("finished", 0, "");
 
-    if (p.options.verbose && comm.rank() == 0) {
+    if (log.verbose() && comm.rank() == 0) {
         for (std::size_t r = 0; r < summary.ranks.size(); ++r) {
             const auto& s = summary.ranks[r];
             std::ostringstream line;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/progress_printer.hpp"
 #include "pel/error.hpp"
 
 namespace pel::app {
@@ -17,24 +18,14 @@ namespace {
 
 double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
-std::string duration_text(double s) {
-    if (!std::isfinite(s) || s < 0) return "?";
-    const auto total = static_cast<long long>(s + 0.5);
-    char text[32];
-    if (total >= 3600) {
-        std::snprintf(text, sizeof text, "%lldh%02lldm%02llds", total / 3600, total / 60 % 60, total % 60);
-    } else if (total >= 60) {
-        std::snprintf(text, sizeof text, "%lldm%02llds", total / 60, total % 60);
-    } else {
-        std::snprintf(text, sizeof text, "%.1fs", s);
-    }
-    return text;
-}
-
 }  // namespace
 
 StatusWriter::StatusWriter(std::string dir, RunFacts facts, const exec::Progress& progress, double every_s)
-    : dir_(std::move(dir)), facts_(std::move(facts)), progress_(progress), started_(unix_now()) {
+    : dir_(std::move(dir)),
+      facts_(std::move(facts)),
+      progress_(progress),
+      meter_(exec::ProgressMeter::Clock::now()),
+      started_(unix_now()) {
     write("running", 0, "");
     thread_ = std::thread([this, every_s] {
         std::unique_lock lock(mutex_);
@@ -82,12 +73,16 @@ void StatusWriter::write(const std::string& state, int exit_code, const std::str
     j["started"] = started_;
     j["updated"] = now;
     j["elapsed_s"] = now - started_;
-    j["phase"] = progress_.phase.load();
-    j["phase_name"] = progress_.phase_name();
-    j["phases_done"] = progress_.phases_done.load();
-    j["items_done"] = progress_.items_done.load();
-    j["items_total"] = progress_.items_total.load();
-    j["checkpoints"] = progress_.checkpoints.load();
+    const exec::ProgressFigures f = meter_.read(progress_);
+    j["phase"] = f.phase;
+    j["phase_name"] = f.phase_name;
+    j["phases_done"] = f.phases_done;
+    j["items_done"] = f.items_done;
+    j["items_total"] = f.items_total;
+    j["percent"] = f.percent;
+    j["rate_items_per_s"] = f.rate;  // over the last 20 s or since the phase began; 0: not known yet
+    j["eta_s"] = f.eta_s >= 0 ? nlohmann::json(f.eta_s) : nlohmann::json();  // of the phase; null: not known yet
+    j["checkpoints"] = f.checkpoints;
     if (exit_code != 0 || state != "running") j["exit_code"] = exit_code;
     if (!message.empty()) j["message"] = message;
     const std::filesystem::path path = std::filesystem::path(dir_) / "status.json";
@@ -144,6 +139,12 @@ int status_command(const std::vector<std::string>& args) {
     os << ", " << get("phases_done", 0) << " phases done, " << get("checkpoints", std::uint64_t{0})
        << " checkpoints\n  elapsed " << duration_text(elapsed);
     if (state == "running") {
+        // The rate and ETA as of the last update (a status file from an older pel has neither).
+        if (j.contains("rate_items_per_s")) {
+            const bool eta_known = j.contains("eta_s") && j["eta_s"].is_number();
+            os << ", " << rate_text(get("rate_items_per_s", 0.0)) << " items/s, ETA "
+               << (eta_known ? duration_text(j["eta_s"].get<double>()) : std::string("?"));
+        }
         os << ", last update " << duration_text(now - updated) << " ago";
         if (now - updated > 60) os << " (stale: the run may have died)";
     }

@@ -43,7 +43,8 @@ class StatusWriter {
     std::string dir_;
     RunFacts facts_;
     const exec::Progress& progress_;
-    double started_;  ///< Unix seconds
+    exec::ProgressMeter meter_;  ///< percent, rate and ETA, from the writes' readings
+    double started_;             ///< Unix seconds
     std::mutex mutex_;
     std::condition_variable wake_;
     bool done_ = false;

@@ -907,11 +907,10 @@ class PhaseRun {
             if (ranks_[r].acked || now - last_heard_[r] < config_.heartbeat_s) continue;
             char line[400];
             std::snprintf(line, sizeof line,
-                          "error: rank %zu on host %s sent nothing for %.0f s (--heartbeat-timeout): ending the run; "
+                          "rank %zu on host %s sent nothing for %.0f s (--heartbeat-timeout): ending the run; "
                           "its last checkpoint stays usable with --resume",
                           r, r < hosts_.size() ? hosts_[r].c_str() : "?", now - last_heard_[r]);
-            std::fprintf(stderr, "pel: %s\n", line);
-            std::fflush(stderr);
+            report_error(0, line);
             MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ExitCode::failure));
         }
     }

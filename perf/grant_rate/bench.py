@@ -25,7 +25,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--items", type=int, default=200000)
-    ap.add_argument("--prefetch", nargs="+", default=["0", "1", "2"])
+    ap.add_argument("--prefetch", nargs="+", default=["0", "1", "4", "auto"])
     args = ap.parse_args()
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     pel = os.path.join(args.build, "bin", "pel")
@@ -54,7 +54,7 @@ def main():
                     us = makespan / worker_chunks * 1e6
                     grant[(transport, k)].append(us)
                     serve[(transport, k)].append(serve_s / served * 1e6)
-                    print(json.dumps({"rep": rep, "transport": transport, "prefetch": int(k), "makespan_s": makespan,
+                    print(json.dumps({"rep": rep, "transport": transport, "prefetch": k, "makespan_s": makespan,
                                       "worker_chunks": worker_chunks, "rank0_requests": served,
                                       "us_per_grant": us, "rank0_us_per_answer": serve_s / served * 1e6}),
                           flush=True)

@@ -24,7 +24,7 @@ expect_contains "$TMP/status" "finished (exit 0)"
 expect_contains "$TMP/status" "3000 of 3000 items"
 [ -f "$TMP/rd/synthetic.h5" ] && pass || fail "no results in the run directory"
 for r in 0 1 2; do
-  grep -q "pel\[$r\]: phase 0 'items'" "$TMP/rd/logs/rank-$r.log" && pass || fail "rank $r's log lacks its lines"
+  grep -q "pel\[$r@[^]]*\] info: phase 0 'items'" "$TMP/rd/logs/rank-$r.log" && pass || fail "rank $r's log lacks its lines"
 done
 # The config kept there replays the run.
 expect_ok 2 run --config "$TMP/rd/config.toml" --output "$TMP/replay.h5"

@@ -1,0 +1,690 @@
+// app/doctor_command.cpp: `pel doctor`: every rank checks MPI, HDF5, its threads and their binding, Slurm, the job
+// plugins and the output directory; rank 0 prints one report, ranks with the same findings together, with a fix
+// under each problem.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <omp.h>
+#include <sched.h>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+#include "app/cli.hpp"
+#include "io/results_file.hpp"
+#include "mpi/environment.hpp"
+#include "pel/archive.hpp"
+#include "pel/plugin.hpp"
+#include "plugin/loader.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pel::app {
+
+namespace {
+
+enum class Verdict : std::uint8_t { ok, note, problem };
+
+/// What one check found on one rank: a line of the report, and for a problem the command or setting that fixes it.
+struct Finding {
+    std::string check;
+    Verdict verdict = Verdict::ok;
+    std::string text;
+    std::string fix;
+
+    bool operator==(const Finding&) const = default;
+    template <class A>
+    void fields(A& a) {
+        a(check)(verdict)(text)(fix);
+    }
+};
+
+/// The checks, in the order the report lists them.
+constexpr const char* kMpiLibrary = "MPI library";
+constexpr const char* kThreadLevel = "MPI thread level";
+constexpr const char* kHdf5 = "HDF5";
+constexpr const char* kThreads = "OpenMP threads";
+constexpr const char* kBinding = "OpenMP binding";
+constexpr const char* kHostCpus = "CPUs per host";
+constexpr const char* kSlurm = "Slurm";
+constexpr const char* kPlugins = "job plugins";
+constexpr const char* kOutputDir = "output directory";
+constexpr const char* kCheckOrder[] = {kMpiLibrary, kThreadLevel, kHdf5,    kThreads,  kBinding,
+                                       kHostCpus,   kSlurm,       kPlugins, kOutputDir};
+
+/// What one rank sends rank 0: where it runs, what it may run on, and what it found.
+struct RankReport {
+    std::string host;
+    std::int32_t threads = 1;
+    std::vector<std::int32_t> cpus;  ///< the CPUs this rank may run on
+    std::int32_t online_cpus = 0;    ///< the CPUs its host has online
+    std::vector<Finding> findings;
+
+    template <class A>
+    void fields(A& a) {
+        a(host)(threads)(cpus)(online_cpus)(findings);
+    }
+};
+
+struct DoctorOptions {
+    std::int64_t threads = 0;
+    std::string output_dir = ".";
+    std::string job_path;
+};
+
+std::string env_or_empty(const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr ? value : "";
+}
+
+std::string plural(std::size_t n, const std::string& one, const std::string& many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string this_host() {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    return name;
+}
+
+/// A thread count as OpenMP and Slurm variables give it ("4", or "4,2" for nested levels: the first counts), or 0
+/// when the text is not a count from 1 to 4096.
+int parse_count(const std::string& value) {
+    const std::string first = value.substr(0, value.find(','));
+    char* end = nullptr;
+    const long n = std::strtol(first.c_str(), &end, 10);
+    if (first.empty() || *end != '\0' || n < 1 || n > 4096) return 0;
+    return static_cast<int>(n);
+}
+
+/// `dir` made absolute and tidy, for messages: "." becomes the current directory.
+std::string shown_path(const std::string& dir) {
+    std::string p = fs::absolute(dir).lexically_normal().string();
+    if (p.size() > 1 && p.back() == '/') p.pop_back();
+    return p;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// MPI
+
+Finding check_mpi_library() {
+    char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int length = 0;
+    mpi::check(MPI_Get_library_version(text, &length), "MPI_Get_library_version");
+    std::string library(text, static_cast<std::size_t>(std::max(length, 0)));
+    library = library.substr(0, library.find('\n'));
+    while (!library.empty() && (library.back() == ' ' || library.back() == '\0')) library.pop_back();
+    int major = 0, minor = 0;
+    mpi::check(MPI_Get_version(&major, &minor), "MPI_Get_version");
+    return {kMpiLibrary, Verdict::ok,
+            library + " (MPI " + std::to_string(major) + "." + std::to_string(minor) + " standard)", ""};
+}
+
+Finding check_thread_level() {
+    int provided = 0;
+    mpi::check(MPI_Query_thread(&provided), "MPI_Query_thread");
+    const int needed = mpi::Environment::required_thread_level();
+    const std::string text = std::string(mpi::Environment::thread_level_name(provided)) + " provided, pel needs " +
+                             mpi::Environment::thread_level_name(needed);
+    if (provided >= needed) return {kThreadLevel, Verdict::ok, text, ""};
+    return {kThreadLevel, Verdict::problem, text,
+            "use an MPI library built with thread support (Open MPI and MPICH are by default; on a cluster, load "
+            "another MPI module) and rebuild pel against it"};
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// OpenMP threads and their CPUs
+
+/// The threads per rank `pel run` would use, and where that number comes from.
+struct ThreadCount {
+    int count = 1;
+    std::string source;
+};
+
+/// As `pel run` chooses: --threads, else OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1. `pel run` refuses a
+/// variable that is not a count: that is a problem here, and the next source is used.
+ThreadCount resolve_threads(std::int64_t option, std::vector<Finding>& findings) {
+    if (option > 0) return {static_cast<int>(option), "--threads"};
+    for (const char* var : {"OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK"}) {
+        const std::string value = env_or_empty(var);
+        if (value.empty()) continue;
+        if (const int n = parse_count(value); n > 0) return {n, var};
+        findings.push_back({kThreads, Verdict::problem,
+                            std::string(var) + "='" + value + "' is not a thread count (1 to 4096): pel run refuses it",
+                            std::string("set it to the threads each rank should run (export ") + var +
+                                "=4), unset it, or pass --threads N"});
+    }
+    return {1, "default"};
+}
+
+/// The CPUs this rank may run on. When binding is asked for (OMP_PROC_BIND, OMP_PLACES), the OpenMP runtime pins
+/// the main thread to the first place as the program starts, so its own affinity shows one place only: the places,
+/// which the runtime cut from the rank's CPUs before that, are the rank's CPUs then.
+std::vector<std::int32_t> allowed_cpus() {
+    std::set<std::int32_t> cpus;
+    for (int place = 0; place < omp_get_num_places(); ++place) {
+        std::vector<int> ids(static_cast<std::size_t>(std::max(omp_get_place_num_procs(place), 0)));
+        omp_get_place_proc_ids(place, ids.data());
+        cpus.insert(ids.begin(), ids.end());
+    }
+    if (cpus.empty()) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
+        for (int c = 0; c < CPU_SETSIZE; ++c) {
+            if (CPU_ISSET(c, &set)) cpus.insert(c);
+        }
+    }
+    return {cpus.begin(), cpus.end()};
+}
+
+/// How many physical cores `cpus` span, from sysfs (hyperthreads of one core count once); the number of CPUs when
+/// the topology cannot be read.
+std::size_t cores_of(const std::vector<std::int32_t>& cpus) {
+    std::set<std::pair<std::string, std::string>> cores;
+    for (const auto cpu : cpus) {
+        const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+        std::ifstream package(dir + "physical_package_id");
+        std::ifstream core(dir + "core_id");
+        std::string p, c;
+        if (!(package >> p) || !(core >> c)) return cpus.size();
+        cores.emplace(p, c);
+    }
+    return cores.size();
+}
+
+std::vector<Finding> check_threads(const ThreadCount& threads, const std::vector<std::int32_t>& cpus) {
+    const auto t = static_cast<std::size_t>(threads.count);
+    const std::string pe = std::to_string(threads.count);
+    const std::string head = plural(t, "thread", "threads") + " per rank (" +
+                             (threads.source == "default" ? std::string("the default") : "from " + threads.source) +
+                             ")";
+    if (cpus.empty()) {
+        return {{kThreads, Verdict::note, head + "; the CPUs this rank may use are unknown (sched_getaffinity failed)",
+                 ""}};
+    }
+    if (t > cpus.size()) {
+        return {
+            {kThreads, Verdict::problem,
+             head + ", but this rank may run on only " + plural(cpus.size(), "CPU", "CPUs") + ": threads share cores",
+             "give each rank " + pe + " CPUs (mpirun --map-by slot:PE=" + pe +
+                 ", or --bind-to none; srun --cpus-per-task=" + pe + "), or run --threads " +
+                 std::to_string(cpus.size())}};
+    }
+    const std::size_t cores = cores_of(cpus);
+    const std::string room = head + "; each rank may use " + plural(cpus.size(), "CPU", "CPUs");
+    if (t > cores) {
+        return {{kThreads, Verdict::note,
+                 room + " on " + plural(cores, "core", "cores") +
+                     ": some threads share a core as hyperthreads (slower for compute-bound jobs)",
+                 ""}};
+    }
+    return {{kThreads, Verdict::ok, room, ""}};
+}
+
+/// Whether binding is asked for (OMP_PROC_BIND, OMP_PLACES), and where the OpenMP runtime puts a team of `threads`:
+/// two of them bound to one CPU share it.
+std::vector<Finding> check_binding(int threads, std::size_t allowed) {
+    if (threads < 2) return {};
+    const std::string bind = env_or_empty("OMP_PROC_BIND");
+    const std::string places = env_or_empty("OMP_PLACES");
+    if (bind.empty() && places.empty()) {
+        return {{kBinding, Verdict::note,
+                 "OMP_PROC_BIND and OMP_PLACES are not set: threads are not pinned and may move between CPUs "
+                 "(export OMP_PROC_BIND=close OMP_PLACES=cores to pin them)",
+                 ""}};
+    }
+    if (bind == "false" || bind == "FALSE") {
+        return {{kBinding, Verdict::note, "OMP_PROC_BIND=false: threads are not pinned", ""}};
+    }
+    const std::string settings = "OMP_PROC_BIND=" + (bind.empty() ? std::string("(unset)") : bind) +
+                                 ", OMP_PLACES=" + (places.empty() ? std::string("(unset)") : places);
+    // With more threads than CPUs, sharing is certain, and the threads check says so.
+    if (static_cast<std::size_t>(threads) > allowed) return {{kBinding, Verdict::ok, settings, ""}};
+    std::vector<cpu_set_t> sets(static_cast<std::size_t>(threads));
+#pragma omp parallel num_threads(threads)
+    {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        sched_getaffinity(0, sizeof set, &set);
+        sets[static_cast<std::size_t>(omp_get_thread_num())] = set;
+    }
+    for (std::size_t t = 0; t < sets.size(); ++t) {
+        for (std::size_t u = 0; u < t; ++u) {
+            cpu_set_t both;
+            CPU_AND(&both, &sets[t], &sets[u]);
+            if (CPU_COUNT(&both) == 0 || (CPU_COUNT(&sets[t]) != 1 && CPU_COUNT(&sets[u]) != 1)) continue;
+            return {{kBinding, Verdict::problem,
+                     "threads " + std::to_string(u) + " and " + std::to_string(t) + " are bound to the same CPU (" +
+                         settings + ")",
+                     "give each thread a place of its own: export OMP_PROC_BIND=close OMP_PLACES=cores"}};
+        }
+    }
+    return {{kBinding, Verdict::ok, settings + ": no two threads bound to the same CPU", ""}};
+}
+
+/// Ranks on one host whose threads outnumber the CPUs they may use between them (mpirun --bind-to none, ranks bound
+/// to the same cores, oversubscription), though each rank alone has room. Added on rank 0 to each such rank.
+void check_hosts(std::vector<RankReport>& reports) {
+    std::map<std::string, std::vector<std::size_t>> by_host;
+    for (std::size_t r = 0; r < reports.size(); ++r) by_host[reports[r].host].push_back(r);
+    for (const auto& [host, ranks] : by_host) {
+        if (ranks.size() < 2) continue;
+        std::set<std::int32_t> cpus;
+        std::int64_t threads = 0;
+        bool each_has_room = true;
+        for (const auto r : ranks) {
+            cpus.insert(reports[r].cpus.begin(), reports[r].cpus.end());
+            threads += reports[r].threads;
+            if (reports[r].cpus.empty() || static_cast<std::size_t>(reports[r].threads) > reports[r].cpus.size()) {
+                each_has_room = false;
+            }
+        }
+        if (!each_has_room) continue;
+        const auto n = static_cast<std::size_t>(threads);
+        const std::string text = plural(ranks.size(), "rank", "ranks") + " on this host run " +
+                                 plural(n, "thread", "threads") + " on " + plural(cpus.size(), "CPU", "CPUs");
+        Finding finding{kHostCpus, Verdict::ok, text, ""};
+        if (n > cpus.size()) {
+            // Binding ranks apart helps only where the host has CPUs these ranks do not use yet.
+            const auto per_rank = static_cast<std::size_t>(reports[ranks.front()].threads);
+            const std::string t = std::to_string(per_rank);
+            const std::size_t fit = std::max<std::size_t>(1, cpus.size() / per_rank);
+            const std::string k = std::to_string(fit);
+            const auto online = static_cast<std::size_t>(std::max(reports[ranks.front()].online_cpus, 0));
+            finding = {kHostCpus, Verdict::problem, text + ": threads share cores",
+                       n <= online
+                           ? "bind each rank to CPUs of its own: mpirun --map-by slot:PE=" + t +
+                                 " (srun --cpus-per-task=" + t + ")"
+                           : "start at most " + plural(fit, "rank", "ranks") + " of " +
+                                 plural(per_rank, "thread", "threads") + " per host (mpirun --map-by ppr:" + k +
+                                 ":node:PE=" + t + ", srun --ntasks-per-node=" + k + "), or fewer threads per rank"};
+        }
+        for (const auto r : ranks) reports[r].findings.push_back(finding);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Slurm
+
+std::vector<Finding> check_slurm(const ThreadCount& threads, int ranks) {
+    const std::string job = env_or_empty("SLURM_JOB_ID");
+    if (job.empty()) return {{kSlurm, Verdict::ok, "not a Slurm job (SLURM_JOB_ID is not set)", ""}};
+    std::vector<Finding> findings;
+    const std::string t = std::to_string(threads.count);
+    const std::string cpus = env_or_empty("SLURM_CPUS_PER_TASK");
+    if (!cpus.empty()) {
+        const int n = parse_count(cpus);
+        if (n == 0) {
+            findings.push_back({kSlurm, Verdict::problem,
+                                "SLURM_CPUS_PER_TASK='" + cpus + "' is not a CPU count: pel run refuses it",
+                                "ask for CPUs per task with sbatch --cpus-per-task=N, and do not set the variable "
+                                "by hand"});
+        } else if (n != threads.count) {
+            findings.push_back(
+                {kSlurm, Verdict::problem,
+                 plural(static_cast<std::size_t>(threads.count), "thread", "threads") + " per rank (from " +
+                     threads.source + "), but Slurm gave each task SLURM_CPUS_PER_TASK=" + cpus +
+                     " CPUs: " + (n < threads.count ? "threads will share cores" : "CPUs will idle"),
+                 "run --threads " + cpus + " (or export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK), or ask Slurm for " + t +
+                     ": sbatch --cpus-per-task=" + t});
+        }
+    }
+    const std::string tasks = env_or_empty("SLURM_NTASKS");
+    if (!tasks.empty() && tasks != std::to_string(ranks)) {
+        const std::string r = std::to_string(ranks);
+        findings.push_back({kSlurm, Verdict::problem,
+                            plural(static_cast<std::size_t>(ranks), "rank", "ranks") +
+                                ", but Slurm allocated SLURM_NTASKS=" + tasks + " tasks",
+                            "start one rank per task (srun pel ..., or mpirun -np $SLURM_NTASKS), or ask Slurm for " +
+                                r + ": sbatch --ntasks=" + r});
+    }
+    if (findings.empty()) {
+        findings.push_back({kSlurm, Verdict::ok,
+                            "job " + job + ": SLURM_CPUS_PER_TASK=" + (cpus.empty() ? "(unset)" : cpus) +
+                                ", SLURM_NTASKS=" + (tasks.empty() ? "(unset)" : tasks) + ", as run",
+                            ""});
+    }
+    return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Job plugins
+
+/// Loads every plugin file on the search path with pel's own loader, and makes a job object of each, as `pel run`
+/// would; one finding per plugin that fails, one for those that work.
+std::vector<Finding> check_plugins(const std::string& job_path) {
+    std::vector<Finding> findings;
+    std::map<std::string, std::string> first_of;  // job name -> the file that provides it (the first on the path)
+    std::vector<std::string> dirs_used;
+    std::set<fs::path> dirs_seen;  // a directory named twice on the path is looked at once
+    const std::string move_off = "or take it off the search path (--job-path, PEL_JOB_PATH, pel's lib/pel/jobs)";
+    for (const auto& dir : plugin::search_path(job_path)) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) {
+            findings.push_back(
+                {kPlugins, Verdict::note,
+                 "'" + dir + "' on the search path " + (fs::exists(dir, ec) ? "is not a directory" : "does not exist"),
+                 ""});
+            continue;
+        }
+        if (!dirs_seen.insert(fs::weakly_canonical(dir, ec)).second) continue;
+        std::vector<fs::path> files;
+        for (const auto& entry : fs::directory_iterator(dir, ec)) {
+            const std::string name = entry.path().filename().string();
+            if (name.size() > 7 && name.starts_with("pel_") && name.ends_with(".so")) files.push_back(entry.path());
+        }
+        std::sort(files.begin(), files.end());
+        for (const auto& file : files) {
+            const std::string expected = file.filename().string().substr(4, file.filename().string().size() - 7);
+            try {
+                const plugin::JobPlugin p = plugin::load(file.string());
+                if (plugin::file_name(p.name) != file.filename().string()) {
+                    findings.push_back({kPlugins, Verdict::problem,
+                                        "'" + file.string() + "' calls itself '" + p.name + "', so pel run " +
+                                            expected + " refuses it",
+                                        "rename it " + plugin::file_name(p.name) +
+                                            ", or build it with PEL_JOB(..., \"" + expected + "\", ...)"});
+                    continue;
+                }
+                Options declared;
+                p.create()->declare_options(declared);
+                if (const auto found = first_of.find(p.name); found != first_of.end()) {
+                    if (fs::equivalent(file, found->second, ec)) continue;  // a link to the one found first
+                    findings.push_back(
+                        {kPlugins, Verdict::note,
+                         "'" + file.string() + "' is hidden by '" + found->second + "', found first on the search path",
+                         ""});
+                    continue;
+                }
+                first_of.emplace(p.name, file.string());
+                if (std::find(dirs_used.begin(), dirs_used.end(), dir) == dirs_used.end()) dirs_used.push_back(dir);
+            } catch (const Error& e) {
+                findings.push_back({kPlugins, Verdict::problem, e.what(),
+                                    "rebuild '" + file.string() + "' against this pel (job ABI " +
+                                        std::to_string(PEL_ABI_VERSION) + ") with its libraries installed, " +
+                                        move_off});
+            } catch (const std::exception& e) {
+                findings.push_back(
+                    {kPlugins, Verdict::problem,
+                     "job '" + expected + "' (" + file.string() + ") loads but cannot make a job object: " + e.what(),
+                     "fix the job's constructor or declare_options, " + move_off});
+            }
+        }
+    }
+    if (first_of.empty()) {
+        findings.insert(findings.begin(),
+                        {kPlugins, Verdict::problem, "no job plugin loads from the search path",
+                         "build pel's jobs (cmake --build build), or point --job-path or PEL_JOB_PATH at the "
+                         "directory holding pel_JOB.so"});
+        return findings;
+    }
+    std::string names, dirs;
+    for (const auto& [name, file] : first_of) names += (names.empty() ? "" : ", ") + name;
+    for (const auto& d : dirs_used) dirs += (dirs.empty() ? "" : ", ") + d;
+    findings.insert(findings.begin(),
+                    {kPlugins, Verdict::ok,
+                     plural(first_of.size(), "job loads", "jobs load") + " (" + names + ") from " + dirs, ""});
+    return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The output directory, and HDF5 writing into it through MPI-IO
+
+/// Creates `file` and writes a byte to it; returns errno on failure, else 0.
+int write_probe(const std::string& file) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return errno;
+    const char byte = 'p';
+    const bool written = ::write(fd, &byte, 1) == 1;
+    const int write_error = errno;
+    const bool closed = ::close(fd) == 0;
+    const int close_error = errno;
+    if (!written || !closed) {
+        ::unlink(file.c_str());
+        return !written ? write_error : close_error;
+    }
+    return 0;
+}
+
+Finding unwritable(const std::string& dir, int error) {
+    std::string why = std::strerror(error);
+    std::string fix;
+    std::error_code ec;
+    const std::string elsewhere =
+        "choose a writable directory (pel doctor --output-dir DIR; pel run --output or --run-dir)";
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+        why = "it is not a directory";
+        fix = elsewhere;
+    } else if (error == ENOENT) {
+        why = "it does not exist";
+        fix = "create it (mkdir -p " + dir + "), or " + elsewhere;
+    } else if (error == ENOTDIR) {
+        why = "a part of its path is not a directory";
+        fix = elsewhere;
+    } else if (error == EACCES || error == EPERM) {
+        fix = "make it writable for you (chmod u+w " + dir + "), or " + elsewhere;
+    } else if (error == ENOSPC || error == EDQUOT) {
+        fix = "free space (or quota) there, or " + elsewhere;
+    } else {
+        fix = elsewhere;
+    }
+    return {kOutputDir, Verdict::problem, "cannot create a file in " + dir + ": " + why, fix};
+}
+
+/// Each rank creates a file in the output directory; all ranks must see the same directory (rank 0's file); then a
+/// small HDF5 file is written by all ranks together through MPI-IO, as `pel run` writes its results, and removed.
+/// \note collective
+std::vector<Finding> check_output(const mpi::Comm& comm, const std::string& output_dir) {
+    const std::string dir = shown_path(output_dir);
+    std::vector<Finding> findings;
+    // One name for this doctor run, from rank 0, so that ranks can look for each other's files.
+    const std::string own_tag = ".pel-doctor-" + this_host() + "-" + std::to_string(::getpid());
+    std::vector<std::byte> tag_bytes(reinterpret_cast<const std::byte*>(own_tag.data()),
+                                     reinterpret_cast<const std::byte*>(own_tag.data()) + own_tag.size());
+    comm.bcast_bytes(tag_bytes, 0);
+    const std::string tag(reinterpret_cast<const char*>(tag_bytes.data()), tag_bytes.size());
+    const auto probe_of = [&](int rank) { return (fs::path(dir) / (tag + "-" + std::to_string(rank))).string(); };
+
+    const int error = write_probe(probe_of(comm.rank()));
+    const bool all_wrote = comm.allreduce_min(std::int64_t{error == 0 ? 1 : 0}) == 1;
+    bool shared = true;
+    if (all_wrote && comm.size() > 1) {
+        std::error_code ec;
+        const bool sees_rank0 = fs::exists(probe_of(0), ec);
+        shared = comm.allreduce_min(std::int64_t{sees_rank0 ? 1 : 0}) == 1;
+        if (!sees_rank0) {
+            findings.push_back({kOutputDir, Verdict::problem,
+                                dir + " is writable, but not the directory rank 0 sees (a file rank 0 made there is "
+                                      "missing here)",
+                                "put the output on a file system every node shares (pel writes one results file from "
+                                "all ranks); test it with pel doctor --output-dir DIR"});
+        }
+    }
+    if (error == 0) ::unlink(probe_of(comm.rank()).c_str());  // after every rank looked for rank 0's
+    if (error != 0) findings.push_back(unwritable(dir, error));
+    if (findings.empty()) {
+        findings.push_back({kOutputDir, Verdict::ok,
+                            dir + " is writable" + (comm.size() > 1 ? " and the same on every rank" : ""), ""});
+    }
+
+#ifdef H5_HAVE_PARALLEL
+    constexpr bool parallel_hdf5 = true;
+#else
+    constexpr bool parallel_hdf5 = false;
+#endif
+    const std::string hdf5 = H5_VERSION;
+    if (!parallel_hdf5) {
+        findings.insert(findings.begin(),
+                        {kHdf5, Verdict::problem, hdf5 + " is not built for parallel I/O (H5_HAVE_PARALLEL)",
+                         "rebuild pel against the MPI build of HDF5 (Debian: apt-get install libhdf5-openmpi-dev)"});
+        return findings;
+    }
+    if (!all_wrote || !shared) {
+        findings.insert(findings.begin(),
+                        {kHdf5, Verdict::note,
+                         hdf5 + ", built for parallel I/O; writing through MPI-IO not tried, as the output directory "
+                                "is not usable (see below)",
+                         ""});
+        return findings;
+    }
+    const std::string file = (fs::path(dir) / (tag + ".h5")).string();
+    try {
+        mpi::agree(comm, [&] {
+            // Never committed: the destructor removes the unfinished file.
+            io::ResultsFile test(comm, file);
+            test.attribute("written_by", "pel doctor");
+            test.create_dataset("ranks", ScalarType::i64, {static_cast<std::uint64_t>(comm.size())});
+            const std::int64_t me = comm.rank();
+            io::RowBlock row{static_cast<std::uint64_t>(me), 1, {}};
+            row.bytes.resize(sizeof me);
+            std::memcpy(row.bytes.data(), &me, sizeof me);
+            test.write_rows("ranks", {row});
+        });
+        findings.insert(findings.begin(), {kHdf5, Verdict::ok,
+                                           hdf5 + ", built for parallel I/O; every rank wrote to a test file in " +
+                                               dir + " through MPI-IO (removed)",
+                                           ""});
+    } catch (const mpi::AgreedError& e) {
+        findings.insert(findings.begin(),
+                        {kHdf5, Verdict::problem,
+                         hdf5 + ", built for parallel I/O, but writing a test file in " + dir +
+                             " through MPI-IO failed on rank " + std::to_string(e.origin()) + ": " + e.what(),
+                         "write results on a file system with MPI-IO support that every rank shares (a parallel "
+                         "file system, or NFS mounted with locking); test another with pel doctor --output-dir DIR"});
+    }
+    return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The report
+
+/// "rank 3", "ranks 0-3", "ranks 0-1,4".
+std::string rank_label(const std::vector<int>& ranks) {
+    std::string out;
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+        std::size_t j = i;
+        while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+        out += (out.empty() ? "" : ",") + std::to_string(ranks[i]) + (j > i ? "-" + std::to_string(ranks[j]) : "");
+        i = j;
+    }
+    return (ranks.size() == 1 ? "rank " : "ranks ") + out;
+}
+
+/// One line of the report, and the ranks that found it.
+struct Group {
+    Finding finding;
+    std::vector<int> ranks;
+};
+
+/// The report rank 0 prints: check by check, each distinct finding once with the ranks that found it; `problems`
+/// counts the problem lines.
+std::string render(const std::vector<RankReport>& reports, const std::string& output_dir, int& problems) {
+    std::vector<Group> groups;
+    for (const char* check : kCheckOrder) {
+        const auto first = static_cast<std::ptrdiff_t>(groups.size());
+        for (std::size_t r = 0; r < reports.size(); ++r) {
+            for (const auto& f : reports[r].findings) {
+                if (f.check != check) continue;
+                const auto same =
+                    std::find_if(groups.begin() + first, groups.end(), [&](const Group& g) { return g.finding == f; });
+                if (same == groups.end()) {
+                    groups.push_back({f, {static_cast<int>(r)}});
+                } else if (same->ranks.back() != static_cast<int>(r)) {
+                    same->ranks.push_back(static_cast<int>(r));
+                }
+            }
+        }
+    }
+    std::size_t width = 0;
+    for (const auto& g : groups) width = std::max(width, rank_label(g.ranks).size());
+
+    std::set<std::string> hosts;
+    for (const auto& r : reports) hosts.insert(r.host);
+    std::string where = hosts.size() == 1 ? "host " + *hosts.begin() : plural(hosts.size(), "host", "hosts");
+    std::ostringstream os;
+    os << "pel doctor: " << plural(reports.size(), "rank", "ranks") << " on " << where << ", "
+       << plural(static_cast<std::size_t>(reports.front().threads), "thread", "threads")
+       << " per rank, output directory " << shown_path(output_dir) << "\n";
+    problems = 0;
+    for (const auto& [f, ranks] : groups) {
+        std::string verdict = f.verdict == Verdict::ok ? "ok" : f.verdict == Verdict::note ? "note" : "PROBLEM";
+        verdict.resize(9, ' ');
+        std::string label = rank_label(ranks);
+        label.resize(width, ' ');
+        os << verdict << label << "  " << f.check << ": " << f.text << "\n";
+        if (f.verdict != Verdict::problem) continue;
+        ++problems;
+        if (!f.fix.empty()) os << std::string(9 + width + 2, ' ') << "fix: " << f.fix << "\n";
+    }
+    if (problems == 0) {
+        os << "pel doctor: no problems found\n";
+    } else {
+        os << "pel doctor: " << plural(static_cast<std::size_t>(problems), "problem", "problems") << " found\n";
+    }
+    return os.str();
+}
+
+}  // namespace
+
+int doctor_command(const mpi::Comm& comm, std::vector<std::string> args) {
+    DoctorOptions o;
+    CLI::App app(
+        "pel doctor: check MPI, HDF5, threads and their binding, Slurm, job plugins and the output directory on "
+        "every rank, with a fix for each problem (exit 0: no problem, 1: problems found)",
+        "pel doctor");
+    app.add_option("--threads", o.threads,
+                   "OpenMP threads per rank to check, as pel run would run them (default: OMP_NUM_THREADS, then "
+                   "SLURM_CPUS_PER_TASK, then 1)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}));
+    app.add_option("--output-dir", o.output_dir, "the directory results will be written to (default: the current one)");
+    app.add_option("--job-path", o.job_path, "colon-separated directories searched first for job plugins, as pel run");
+    std::string help;
+    mpi::agree(comm, [&] {
+        try {
+            std::reverse(args.begin(), args.end());
+            app.parse(std::move(args));
+        } catch (const CLI::CallForHelp&) {
+            help = app.help();
+        } catch (const CLI::ParseError& e) {
+            throw Error::Usage(std::string("pel doctor: ") + e.what());
+        }
+    });
+    if (!help.empty()) {
+        print0(comm, help);
+        return 0;
+    }
+
+    RankReport mine;
+    mine.host = this_host();
+    mine.cpus = allowed_cpus();
+    mine.online_cpus = static_cast<std::int32_t>(sysconf(_SC_NPROCESSORS_ONLN));
+    auto& findings = mine.findings;
+    findings.push_back(check_mpi_library());
+    findings.push_back(check_thread_level());
+    const ThreadCount threads = resolve_threads(o.threads, findings);
+    mine.threads = threads.count;
+    for (auto& f : check_threads(threads, mine.cpus)) findings.push_back(std::move(f));
+    for (auto& f : check_binding(threads.count, mine.cpus.size())) findings.push_back(std::move(f));
+    for (auto& f : check_slurm(threads, comm.size())) findings.push_back(std::move(f));
+    for (auto& f : check_plugins(o.job_path)) findings.push_back(std::move(f));
+    for (auto& f : check_output(comm, o.output_dir)) findings.push_back(std::move(f));
+
+    const auto gathered = comm.gather_bytes(to_bytes(mine), 0);
+    int problems = 0;
+    if (comm.rank() == 0) {
+        std::vector<RankReport> reports(gathered.size());
+        for (std::size_t r = 0; r < gathered.size(); ++r) from_bytes(gathered[r], reports[r]);
+        check_hosts(reports);
+        print0(comm, render(reports, o.output_dir, problems));
+    }
+    return comm.allreduce_max(std::int64_t{problems}) > 0 ? static_cast<int>(ExitCode::failure) : 0;
+}
+
+}  // namespace pel::app
