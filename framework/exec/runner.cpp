@@ -23,6 +23,7 @@
 #include <sched.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 
 #include "exec/arena.hpp"
 #include "exec/signals.hpp"
@@ -208,6 +209,48 @@ class RunContext final : public SetupContext {
     std::vector<Column> columns_;
 };
 
+/// Rows of item outputs this large (bytes, per chunk and output) get a buffer of their own, which goes to the
+/// results writer without a copy; smaller ones come from an arena, which saves an allocation per chunk.
+constexpr std::size_t kOwnedRows = 64 * 1024;
+
+/// Zeroed buffers of kOwnedRows bytes or more, each its own allocation, handed over whole after the phase.
+/// Thread-safe.
+class OwnedRows {
+  public:
+    std::byte* allocate(std::size_t bytes) {
+        const std::lock_guard lock(mutex_);
+        std::vector<std::byte>& buffer = buffers_.emplace_back(bytes);
+        index_[buffer.data()] = buffers_.size() - 1;
+        return buffer.data();
+    }
+    /// The buffer that begins at `rows`, moved out; empty if there is none (rows from an arena, or taken already).
+    std::vector<std::byte> take(const std::byte* rows) {
+        const std::lock_guard lock(mutex_);
+        const auto found = index_.find(rows);
+        if (found == index_.end()) return {};
+        std::vector<std::byte> buffer = std::move(buffers_[found->second]);
+        index_.erase(found);
+        return buffer;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::deque<std::vector<std::byte>> buffers_;
+    std::unordered_map<const std::byte*, std::size_t> index_;
+};
+
+/// Where a slot's threads get rows they write first: an own buffer when large, else the late arena.
+struct LateRows {
+    Arena& arena;
+    std::mutex& arena_mutex;
+    OwnedRows& owned;
+    std::byte* operator()(std::size_t bytes) const {
+        if (bytes >= kOwnedRows) return owned.allocate(bytes);
+        const std::lock_guard lock(arena_mutex);
+        return arena.allocate(bytes);
+    }
+};
+
 /// A chunk a rank received: its items, the cursor its threads claim from, and its rows of each item output.
 /// Claims and steals take the slot's lock, so an item is either claimed here or given away, never both.
 struct Slot {
@@ -275,18 +318,14 @@ struct Slot {
         return {range.begin, end_};
     }
 
-    /// The rows of column `c`, zeroed: from `arena` (guarded by `arena_mutex`) on first use by any thread of the
-    /// team, unless the slot came with them.
-    std::byte* rows_of(std::size_t c, std::size_t row_bytes, Arena& arena, std::mutex& arena_mutex) {
+    /// The rows of column `c`, zeroed: from `late` on first use by any thread of the team, unless the slot came
+    /// with them.
+    std::byte* rows_of(std::size_t c, std::size_t row_bytes, const LateRows& late) {
         std::byte* mine = rows[c].load(std::memory_order_acquire);
         if (mine != nullptr) return mine;
-        std::byte* fresh = nullptr;
-        {
-            const std::lock_guard lock(arena_mutex);
-            fresh = arena.allocate(range.size() * row_bytes);
-        }
+        std::byte* fresh = late(range.size() * row_bytes);
         if (rows[c].compare_exchange_strong(mine, fresh, std::memory_order_acq_rel)) return fresh;
-        return mine;  // another thread was first: `fresh` stays unused until the arena goes
+        return mine;  // another thread was first: `fresh` stays unused until the phase ends
     }
 
     const ItemRange range;                ///< as granted
@@ -302,15 +341,9 @@ struct Slot {
 /// The ItemSink of one batch of items.
 class BatchSink final : public ItemSink {
   public:
-    BatchSink(Slot& slot, ItemRange batch, const std::vector<Column>& columns, const Phase& phase, Arena& arena,
-              std::mutex& arena_mutex, std::atomic<bool>* written)
-        : slot_(slot),
-          batch_(batch),
-          columns_(columns),
-          phase_(phase),
-          arena_(arena),
-          arena_mutex_(arena_mutex),
-          written_(written) {}
+    BatchSink(Slot& slot, ItemRange batch, const std::vector<Column>& columns, const Phase& phase, const LateRows& late,
+              std::atomic<bool>* written)
+        : slot_(slot), batch_(batch), columns_(columns), phase_(phase), late_(late), written_(written) {}
 
   protected:
     std::byte* row_bytes(int column, std::uint64_t item) override {
@@ -328,7 +361,7 @@ class BatchSink final : public ItemSink {
         }
         const auto col = static_cast<std::size_t>(column);
         if (!written_[col].load(std::memory_order_relaxed)) written_[col].store(true, std::memory_order_relaxed);
-        return slot_.rows_of(col, c.row_bytes, arena_, arena_mutex_) + (item - slot_.range.begin) * c.row_bytes;
+        return slot_.rows_of(col, c.row_bytes, late_) + (item - slot_.range.begin) * c.row_bytes;
     }
 
   private:
@@ -336,8 +369,7 @@ class BatchSink final : public ItemSink {
     ItemRange batch_;
     const std::vector<Column>& columns_;
     const Phase& phase_;
-    Arena& arena_;
-    std::mutex& arena_mutex_;
+    const LateRows& late_;
     std::atomic<bool>* written_;
 };
 
@@ -387,8 +419,17 @@ class PhaseRun {
         if (comm_.rank() == 0 && comm_.size() > 1) {
             {
                 // Every worker's first chunk is sent unasked: it does not wait for a request to travel, nor does
-                // rank 0 meet every request of a large run at once.
-                const std::lock_guard lock(sched_mutex_);
+                // rank 0 meet every request of a large run at once. Rank 0 takes its own first, so that the first
+                // chunks go out in rank order, as the results file's blocks of rows do (fewer rows to move).
+                const std::scoped_lock lock(queue_mutex_, sched_mutex_);
+                if (const auto chunk = dispenser_.next(0)) {
+                    if (past_time_limit(*chunk)) {
+                        start_pause();
+                    } else {
+                        ranks_[0].granted += chunk->size();
+                        current_.store(&new_slot(*chunk), std::memory_order_release);
+                    }
+                }
                 for (int r = 1; r < comm_.size(); ++r) grant_work(r);
             }
             // Rank 0's threads answer requests between short batches, but one long item would leave every worker
@@ -426,7 +467,15 @@ class PhaseRun {
         std::vector<io::RowBlock> blocks;
         for (auto& slot : slots_) {
             const std::byte* bytes = slot.rows != nullptr ? slot.rows[c].load() : nullptr;
-            for (const ItemRange& d : slot.done()) {  // one range, or several around failed batches
+            const std::vector<ItemRange> done = slot.done();
+            if (bytes != nullptr && done.size() == 1 && done[0].begin == slot.range.begin) {
+                if (std::vector<std::byte> own = owned_rows_.take(bytes); !own.empty()) {  // no copy
+                    own.resize(done[0].size() * row_bytes);
+                    blocks.push_back({done[0].begin, done[0].size(), std::move(own)});
+                    continue;
+                }
+            }
+            for (const ItemRange& d : done) {  // one range, or several around failed batches
                 if (bytes == nullptr) {
                     blocks.push_back({d.begin, d.size(), std::vector<std::byte>(d.size() * row_bytes)});
                     continue;
@@ -498,7 +547,7 @@ class PhaseRun {
                 const auto cap = comm_.size() > 1 ? static_cast<std::uint64_t>(kServeInterval / per_item) : UINT64_MAX;
                 const ItemRange batch = slot->claim(threads, cap, drained);
                 if (!batch.empty()) {
-                    BatchSink sink(*slot, batch, ctx_.columns(), phase_, late_rows_, late_rows_mutex_, written_.get());
+                    BatchSink sink(*slot, batch, ctx_.columns(), phase_, late_, written_.get());
                     const double t0 = now_s();
                     try {
                         job_.process_any(batch, recover ? *scratch : partial, sink, ctx_);
@@ -564,9 +613,10 @@ class PhaseRun {
         if (columns.empty()) return slots_.emplace_back(chunk, nullptr);
         const auto aligned = [](std::size_t n) { return (n + Arena::kAlign - 1) / Arena::kAlign * Arena::kAlign; };
         const std::size_t header = aligned(columns.size() * sizeof(std::atomic<std::byte*>));
+        const auto size = [&](std::size_t c) { return chunk.size() * columns[c].row_bytes; };
         std::size_t bytes = header;
         for (std::size_t c = 0; c < columns.size(); ++c) {
-            if (written_[c].load(std::memory_order_relaxed)) bytes += aligned(chunk.size() * columns[c].row_bytes);
+            if (written_[c].load(std::memory_order_relaxed) && size(c) < kOwnedRows) bytes += aligned(size(c));
         }
         std::byte* piece = arena_.allocate(bytes);
         auto* rows = reinterpret_cast<std::atomic<std::byte*>*>(piece);
@@ -574,8 +624,12 @@ class PhaseRun {
         for (std::size_t c = 0; c < columns.size(); ++c) {
             std::byte* mine = nullptr;
             if (written_[c].load(std::memory_order_relaxed)) {
-                mine = next;
-                next += aligned(chunk.size() * columns[c].row_bytes);
+                if (size(c) >= kOwnedRows) {
+                    mine = owned_rows_.allocate(size(c));
+                } else {
+                    mine = next;
+                    next += aligned(size(c));
+                }
             }
             new (&rows[c]) std::atomic<std::byte*>(mine);
         }
@@ -1263,7 +1317,9 @@ class PhaseRun {
     std::deque<Slot> slots_;
     Arena arena_;  ///< the slots and the rows they come with (see new_slot)
     std::mutex late_rows_mutex_;
-    Arena late_rows_;  ///< rows of an item output a slot's threads wrote first (guarded by late_rows_mutex_)
+    Arena late_rows_;       ///< rows of an item output a slot's threads wrote first (guarded by late_rows_mutex_)
+    OwnedRows owned_rows_;  ///< rows of kOwnedRows bytes or more
+    const LateRows late_{late_rows_, late_rows_mutex_, owned_rows_};
     std::unique_ptr<std::atomic<bool>[]> written_;  ///< per item output: some thread here wrote a row of it
     std::atomic<Slot*> current_{nullptr};
     bool finished_ = false;

@@ -102,31 +102,43 @@ RowBlock ResultsFile::write_rows(const std::string& name, const std::vector<RowB
         const auto* p = static_cast<const std::byte*>(data);
         to.insert(to.end(), p, p + size);
     };
+    // Each block in pieces, one per owning rank: first counted (so each message is allocated once), then packed.
+    const auto for_each_piece = [&](auto&& piece) {
+        for (const RowBlock& block : blocks) {
+            std::uint64_t first = block.first;
+            std::uint64_t left = block.count;
+            while (left > 0) {
+                std::uint64_t owner = 0;  // the last rank whose block starts at or before `first`
+                for (std::uint64_t step = std::bit_floor(ranks); step > 0; step /= 2) {
+                    if (owner + step < ranks && block_start(owner + step) <= first) owner += step;
+                }
+                const std::uint64_t take = std::min(left, block_start(owner + 1) - first);
+                piece(owner, first, take, block.bytes.data() + (first - block.first) * row_bytes);
+                first += take;
+                left -= take;
+            }
+        }
+    };
+    std::vector<std::size_t> outgoing_bytes(static_cast<std::size_t>(ranks));
     for (const RowBlock& block : blocks) {
         if (block.bytes.size() != block.count * row_bytes || block.first + block.count > rows) {
             throw Error::Internal("a row block of '" + name + "' has the wrong size or position");
         }
-        std::uint64_t first = block.first;
-        std::uint64_t left = block.count;
-        while (left > 0) {
-            std::uint64_t owner = 0;  // the last rank whose block starts at or before `first`
-            for (std::uint64_t step = std::bit_floor(ranks); step > 0; step /= 2) {
-                if (owner + step < ranks && block_start(owner + step) <= first) owner += step;
-            }
-            const std::uint64_t take = std::min(left, block_start(owner + 1) - first);
-            const std::byte* rows_from = block.bytes.data() + (first - block.first) * row_bytes;
-            if (owner == me) {  // already home
-                std::memcpy(buffer.data() + (first - lo) * row_bytes, rows_from, take * row_bytes);
-            } else {
-                auto& to = outgoing[owner];
-                append(to, &first, sizeof first);
-                append(to, &take, sizeof take);
-                append(to, rows_from, take * row_bytes);
-            }
-            first += take;
-            left -= take;
-        }
     }
+    for_each_piece([&](std::uint64_t owner, std::uint64_t, std::uint64_t take, const std::byte*) {
+        if (owner != me) outgoing_bytes[owner] += 2 * sizeof(std::uint64_t) + take * row_bytes;
+    });
+    for (std::uint64_t r = 0; r < ranks; ++r) outgoing[r].reserve(outgoing_bytes[r]);
+    for_each_piece([&](std::uint64_t owner, std::uint64_t first, std::uint64_t take, const std::byte* rows_from) {
+        if (owner == me) {  // already home
+            std::memcpy(buffer.data() + (first - lo) * row_bytes, rows_from, take * row_bytes);
+            return;
+        }
+        auto& to = outgoing[owner];
+        append(to, &first, sizeof first);
+        append(to, &take, sizeof take);
+        append(to, rows_from, take * row_bytes);
+    });
     const auto incoming = comm_.alltoall_bytes(outgoing);
     outgoing.clear();
 
