@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "app/cli.hpp"
+#include "app/cpus.hpp"
 #include "io/results_file.hpp"
 #include "mpi/environment.hpp"
 #include "pel/archive.hpp"
@@ -161,27 +162,6 @@ ThreadCount resolve_threads(std::int64_t option, std::vector<Finding>& findings)
                                 "=4), unset it, or pass --threads N"});
     }
     return {1, "default"};
-}
-
-/// The CPUs this rank may run on. When binding is asked for (OMP_PROC_BIND, OMP_PLACES), the OpenMP runtime pins
-/// the main thread to the first place as the program starts, so its own affinity shows one place only: the places,
-/// which the runtime cut from the rank's CPUs before that, are the rank's CPUs then.
-std::vector<std::int32_t> allowed_cpus() {
-    std::set<std::int32_t> cpus;
-    for (int place = 0; place < omp_get_num_places(); ++place) {
-        std::vector<int> ids(static_cast<std::size_t>(std::max(omp_get_place_num_procs(place), 0)));
-        omp_get_place_proc_ids(place, ids.data());
-        cpus.insert(ids.begin(), ids.end());
-    }
-    if (cpus.empty()) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
-        for (int c = 0; c < CPU_SETSIZE; ++c) {
-            if (CPU_ISSET(c, &set)) cpus.insert(c);
-        }
-    }
-    return {cpus.begin(), cpus.end()};
 }
 
 /// How many physical cores `cpus` span, from sysfs (hyperthreads of one core count once); the number of CPUs when
@@ -663,7 +643,7 @@ int doctor_command(const mpi::Comm& comm, std::vector<std::string> args) {
 
     RankReport mine;
     mine.host = this_host();
-    mine.cpus = allowed_cpus();
+    mine.cpus = rank_cpus();
     mine.online_cpus = static_cast<std::int32_t>(sysconf(_SC_NPROCESSORS_ONLN));
     auto& findings = mine.findings;
     findings.push_back(check_mpi_library());

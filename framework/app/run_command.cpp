@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "app/cli.hpp"
+#include "app/cpus.hpp"
 #include "app/job_options.hpp"
 #include "app/progress_printer.hpp"
 #include "app/run_dir.hpp"
@@ -370,9 +371,8 @@ Parsed parse(std::vector<std::string> args) {
 /// Warns, once, when ranks are bound to fewer CPUs than they have threads: mpirun binds each rank to one core by
 /// default, so `--threads 4` would run four threads on one core. \note collective
 void warn_if_threads_share_cores(const mpi::Comm& comm, int threads, const exec::Log& log) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    const int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : threads;
+    const std::vector<std::int32_t> allowed = rank_cpus();
+    const int cpus = allowed.empty() ? threads : static_cast<int>(allowed.size());
     const auto all = comm.allgather(static_cast<double>(cpus));
     if (comm.rank() != 0) return;
     int short_ranks = 0, first = -1;
@@ -436,9 +436,8 @@ void check_allocation(const mpi::Comm& comm, int threads, const exec::Log& log) 
         log.info("rank " + std::to_string(r) + ": " +
                  std::string(reinterpret_cast<const char*>(lines[r].data()), lines[r].size()));
     }
-    cpu_set_t own;  // a rank with fewer CPUs than threads was warned about already
-    CPU_ZERO(&own);
-    if (sched_getaffinity(0, sizeof own, &own) == 0 && CPU_COUNT(&own) < threads) overlap = false;
+    // A rank with fewer CPUs than threads was warned about already.
+    if (const auto own = rank_cpus(); !own.empty() && static_cast<int>(own.size()) < threads) overlap = false;
     if (comm.allreduce_max(std::int64_t{overlap ? 1 : 0}) != 0 && comm.rank() == 0) {
         log.warn(
             "threads of a rank are bound to the same CPU (see --verbose): check OMP_PLACES/OMP_PROC_BIND and "

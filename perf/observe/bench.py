@@ -7,7 +7,8 @@ the trace file's writing included).
 
 Goal (issue 7): at most 2% slower with everything on.
 
-Usage: /usr/bin/python3 perf/observe/bench.py [--build build] [--reps 7] [--width 2400] [--height 1800]
+Usage: /usr/bin/python3 perf/observe/bench.py [--build build] [--reps 7] [--ranks 2] [--threads 1]
+           [--schedule awf] [--chunk-size 1] [--width 2400] [--height 1800]
 """
 import argparse
 import json
@@ -34,6 +35,7 @@ def main():
     ap.add_argument("--height", type=int, default=1800)
     ap.add_argument("--max-iterations", type=int, default=1000)
     ap.add_argument("--schedule", default="awf")
+    ap.add_argument("--chunk-size", default="1")
     args = ap.parse_args()
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     pel = os.path.join(args.build, "bin", "pel")
@@ -49,7 +51,7 @@ def main():
                 subprocess.run(["mpirun", "-np", str(args.ranks), pel, "run", "mandelbrot", "--width",
                                 str(args.width), "--height", str(args.height), "--max-iterations",
                                 str(args.max_iterations), "--threads", str(args.threads), "--schedule",
-                                args.schedule, *extra, "--output", out], check=True, capture_output=True, env=env)
+                                args.schedule, "--chunk-size", args.chunk_size, *extra, "--output", out], check=True, capture_output=True, env=env)
                 with h5py.File(out, "r") as f:
                     makespan = float(f["stats"].attrs["makespan_s"])
                     wall = float(f.attrs["wall_time_s"])
@@ -64,7 +66,7 @@ def main():
                     events.append(line["trace_events"])
                 print(json.dumps(line), flush=True)
     print(f"\nmandelbrot {args.width}x{args.height}, {args.ranks} ranks x {args.threads} threads, schedule "
-          f"{args.schedule}; medians of {args.reps} interleaved pairs; trace of {statistics.median(events):.0f} "
+          f"{args.schedule} (chunk size {args.chunk_size}); medians of {args.reps} interleaved pairs; trace of {statistics.median(events):.0f} "
           f"batch events")
     print(f"{'measure':>12} {'off s':>8} {'on s':>8} {'on/off':>7} {'median pair ratio':>18}")
     for measure in ("makespan_s", "wall_time_s"):

@@ -45,7 +45,7 @@ def main():
     ap.add_argument("--distributions", nargs="+", default=["pareto", "bimodal"])
     ap.add_argument("--items-per-rank", type=int, default=100)
     ap.add_argument("--mean-us", type=float, default=10000)
-    ap.add_argument("--prefetch", nargs="+", default=["1"], help="prefetch depths to compare")
+    ap.add_argument("--prefetch", nargs="+", default=["auto"], help="prefetch depths to compare (pel's default: auto)")
     ap.add_argument("--chunk-size", default="1")
     ap.add_argument("--profile", action="store_true", help="run each configuration cold, then warm from its profile")
     args = ap.parse_args()
@@ -74,7 +74,7 @@ def main():
                                 ratios.setdefault(key, []).append(makespan / lower)
                                 own.setdefault(key, []).append(efficiency)
                                 print(json.dumps({"rep": rep, "ranks": ranks, "distribution": dist,
-                                                  "schedule": schedule, "prefetch": int(prefetch), "pass": when,
+                                                  "schedule": schedule, "prefetch": prefetch, "pass": when,
                                                   "makespan_s": makespan, "lower_bound_s": lower,
                                                   "ratio": makespan / lower, "chunks": chunks}), flush=True)
     print(f"\nsynthetic, sleep, {args.items_per_rank} items per rank, mean {args.mean_us:g} us, "
