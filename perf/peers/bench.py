@@ -3,13 +3,14 @@
 
 For each workload (a `pel run synthetic --mode sleep` distribution) and each rank count, runs interleaved
 repetitions of:
-  pel-gss    pel run synthetic, default schedule (gss, chunk size 1)
+  pel        pel run synthetic, its defaults (awf, --prefetch auto)
+  pel-gss    pel run synthetic --schedule gss
   pel-ss1    pel run synthetic --schedule ss --chunk-size 1
   pool-c1    mpi4py.futures.MPIPoolExecutor, executor.map(..., chunksize=1)   (P ranks = 1 master + P-1 workers)
   pool-cK    the same with chunksize K (--pool-chunksize, default 8)
   static     a static MPI block split (rank r sleeps items [r*N/P, (r+1)*N/P)), then a barrier
 and, only when named in --tools, pel-gss-pf0 and pel-ss1-pf0: the two pel variants with --prefetch 0 (pel's
-default is 1: a worker keeps one chunk request in flight while it computes).
+default is auto: a worker keeps one chunk request or more in flight while it computes).
 The peers (perf/peers/peers.py) sleep exactly the costs pel drew: /cost_us of the workload's first pel run. The
 order of the variants rotates from one repetition to the next, so drift on the shared machine hits them alike.
 
@@ -29,7 +30,7 @@ Reproduce (from the repository root, after building pel into build-peers/):
     cmake -S . -B build-peers -DCMAKE_BUILD_TYPE=Release && cmake --build build-peers -j2
     /usr/bin/python3 perf/peers/bench.py --build build-peers
 Options: --reps 3 --items 4000 --mean-us 2000 --distributions pareto,bimodal --ranks 4,16 --seed 1
-         --tools pel-gss,pel-ss1,pel-gss-pf0,pel-ss1-pf0,pool-c1,pool-cK,static (all seven: about 4 minutes)
+         --tools pel,pel-gss,pel-ss1,pel-gss-pf0,pel-ss1-pf0,pool-c1,pool-cK,static (all eight: about 5 minutes)
 One JSON line per run, a JSON line per (workload, ranks, tool) with medians and ratios, then the table.
 """
 import argparse
@@ -48,9 +49,10 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "peers.py")
 # pel variants: name -> extra `pel run` options. The -pf0 ones turn off chunk-request prefetching (pel's --prefetch,
-# default 1), to tell its effect apart; they are not in the default --tools.
-PEL_TOOLS = {"pel-gss": [], "pel-ss1": ["--schedule", "ss", "--chunk-size", "1"],
-             "pel-gss-pf0": ["--prefetch", "0"], "pel-ss1-pf0": ["--schedule", "ss", "--chunk-size", "1", "--prefetch", "0"]}
+# default auto), to tell its effect apart; they are not in the default --tools.
+PEL_TOOLS = {"pel": [], "pel-gss": ["--schedule", "gss"], "pel-ss1": ["--schedule", "ss", "--chunk-size", "1"],
+             "pel-gss-pf0": ["--schedule", "gss", "--prefetch", "0"],
+             "pel-ss1-pf0": ["--schedule", "ss", "--chunk-size", "1", "--prefetch", "0"]}
 PHASE_LINE = re.compile(r"phase \d+ done: compute ([0-9.]+) s")
 
 
@@ -121,7 +123,7 @@ def main():
     ap.add_argument("--distributions", default="pareto,bimodal")
     ap.add_argument("--ranks", default="4,16")
     ap.add_argument("--pool-chunksize", type=int, default=8, help="the larger chunksize of pool-cK")
-    ap.add_argument("--tools", default="pel-gss,pel-ss1,pool-c1,pool-cK,static",
+    ap.add_argument("--tools", default="pel,pel-gss,pel-ss1,pool-c1,pool-cK,static",
                     help="any of " + ", ".join(list(PEL_TOOLS) + ["pool-c1", "pool-cK", "static"]))
     ap.add_argument("--mpirun", default="mpirun --oversubscribe", help="launcher and its flags, same for every tool")
     ap.add_argument("--timeout", type=float, default=300)
