@@ -25,7 +25,7 @@ constexpr const char* kUsage =
     "  pel run --config FILE                 run the job a TOML config names\n"
     "  pel jobs [--job-path DIRS]            list the jobs pel can find, with their options\n"
     "  pel status DIR                        summarise the run in run directory DIR (while it runs, or after)\n"
-    "  pel report OUTPUT.h5                  a run's per-rank table and efficiency metrics, from its results\n"
+    "  pel report OUTPUT.h5 [--plots DIR]   a run's per-rank table and efficiency metrics, from its results\n"
     "  pel doctor [options]                  check MPI, HDF5, threads, Slurm, job plugins, the output directory\n"
     "  pel --version                         print pel's version\n"
     "  pel --help                            print this help\n"
