@@ -227,24 +227,11 @@ std::vector<Finding> check_binding(int threads, std::size_t allowed) {
                                  ", OMP_PLACES=" + (places.empty() ? std::string("(unset)") : places);
     // With more threads than CPUs, sharing is certain, and the threads check says so.
     if (static_cast<std::size_t>(threads) > allowed) return {{kBinding, Verdict::ok, settings, ""}};
-    std::vector<cpu_set_t> sets(static_cast<std::size_t>(threads));
-#pragma omp parallel num_threads(threads)
-    {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        sched_getaffinity(0, sizeof set, &set);
-        sets[static_cast<std::size_t>(omp_get_thread_num())] = set;
-    }
-    for (std::size_t t = 0; t < sets.size(); ++t) {
-        for (std::size_t u = 0; u < t; ++u) {
-            cpu_set_t both;
-            CPU_AND(&both, &sets[t], &sets[u]);
-            if (CPU_COUNT(&both) == 0 || (CPU_COUNT(&sets[t]) != 1 && CPU_COUNT(&sets[u]) != 1)) continue;
-            return {{kBinding, Verdict::problem,
-                     "threads " + std::to_string(u) + " and " + std::to_string(t) + " are bound to the same CPU (" +
-                         settings + ")",
-                     "give each thread a place of its own: export OMP_PROC_BIND=close OMP_PLACES=cores"}};
-        }
+    if (const auto pair = threads_sharing_a_cpu(thread_cpu_sets(threads))) {
+        return {{kBinding, Verdict::problem,
+                 "threads " + std::to_string(pair->first) + " and " + std::to_string(pair->second) +
+                     " are bound to the same CPU (" + settings + ")",
+                 "give each thread a place of its own: export OMP_PROC_BIND=close OMP_PLACES=cores"}};
     }
     return {{kBinding, Verdict::ok, settings + ": no two threads bound to the same CPU", ""}};
 }

@@ -410,26 +410,12 @@ void check_allocation(const mpi::Comm& comm, int threads, const exec::Log& log) 
         const char* v = std::getenv(name);
         return std::string(v != nullptr ? v : "");
     };
-    // Each thread's CPU set, as OpenMP placed it (OMP_PLACES / OMP_PROC_BIND).
-    std::vector<cpu_set_t> sets(static_cast<std::size_t>(threads));
-#pragma omp parallel num_threads(threads)
-    {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        sched_getaffinity(0, sizeof set, &set);
-        sets[static_cast<std::size_t>(omp_get_thread_num())] = set;
-    }
+    const std::vector<cpu_set_t> sets = thread_cpu_sets(threads);
     std::string line = "host " + host_name() + ":";
-    bool overlap = false;
     for (std::size_t t = 0; t < sets.size(); ++t) {
         line += " thread " + std::to_string(t) + " on CPUs " + cpu_list(sets[t]) + (t + 1 < sets.size() ? "," : "");
-        for (std::size_t u = 0; u < t; ++u) {
-            cpu_set_t both;
-            CPU_AND(&both, &sets[t], &sets[u]);
-            // Threads bound to one CPU each that share it, or bound to the same single CPU set.
-            if (CPU_COUNT(&both) > 0 && (CPU_COUNT(&sets[t]) == 1 || CPU_COUNT(&sets[u]) == 1)) overlap = true;
-        }
     }
+    bool overlap = threads_sharing_a_cpu(sets).has_value();
     // Rank 0 says every rank's line (the others print only their warnings on the terminal).
     const auto lines = comm.gather_bytes(std::as_bytes(std::span(line)), 0);
     for (std::size_t r = 0; r < lines.size(); ++r) {

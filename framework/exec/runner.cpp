@@ -285,12 +285,6 @@ struct Slot {
         return end_ - next_;
     }
 
-    /// The items claimed by this rank's threads: all processed once the team is done.
-    [[nodiscard]] ItemRange claimed() {
-        const std::lock_guard lock(claim_mutex_);
-        return {range.begin, next_};
-    }
-
     /// Marks a claimed batch whose kernel threw: its items are not done here (they run again elsewhere).
     void fail(ItemRange batch) {
         const std::lock_guard lock(claim_mutex_);
@@ -310,12 +304,6 @@ struct Slot {
         }
         if (next_ > from) out.push_back({from, next_});
         return out;
-    }
-
-    /// The items this rank keeps: the range less what was given away.
-    [[nodiscard]] ItemRange kept() {
-        const std::lock_guard lock(claim_mutex_);
-        return {range.begin, end_};
     }
 
     /// The rows of column `c`, zeroed: from `late` on first use by any thread of the team, unless the slot came
