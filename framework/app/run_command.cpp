@@ -187,9 +187,9 @@ double stop_at(const RunOptions& o, std::chrono::steady_clock::time_point starte
     return std::chrono::duration<double>(started.time_since_epoch()).count() + left - o.time_margin_s;
 }
 
-/// --checkpoint-every: seconds (0: off), or -MTBF for Young/Daly (exec::CheckpointSettings::every_s).
+/// --checkpoint-every in seconds (0: off); "auto" is not a number and is read by the caller.
 double checkpoint_interval(const RunOptions& o) {
-    if (o.checkpoint_every == "auto") return -o.mtbf_s;
+    if (o.checkpoint_every == "auto") return 0;
     const std::string& text = o.checkpoint_every;
     char* end = nullptr;
     const double s = std::strtod(text.c_str(), &end);
@@ -598,6 +598,8 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     exec::CheckpointSettings cs;
     cs.dir = p.options.checkpoint_dir;
     cs.every_s = checkpoint_interval(p.options);
+    cs.every_auto = p.options.checkpoint_every == "auto";
+    cs.mtbf_s = p.options.mtbf_s;
     cs.at_phase_end = false;  // phase ends are used when a checkpoint falls due there (see exec::run)
     cs.keep = static_cast<int>(p.options.keep);
     cs.resume = p.options.resume;

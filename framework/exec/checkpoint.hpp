@@ -18,6 +18,9 @@ namespace pel::exec {
 struct CheckpointSettings {
     std::string dir;            ///< where checkpoints go (created when the first is written)
     double every_s = 0;         ///< seconds between checkpoints while a phase runs; 0: none (signals still write one)
+    /// Young/Daly instead of every_s: every sqrt(2 x cost of the last checkpoint x mtbf_s) seconds.
+    bool every_auto = false;
+    double mtbf_s = 86400;      ///< mean time between failures, for every_auto
     bool at_phase_end = false;  ///< one at the end of every phase, due or not (else only when the interval is up)
     int keep = 2;               ///< checkpoints kept; older ones are deleted
     bool resume = false;        ///< start from the newest valid checkpoint; none is an error
@@ -79,7 +82,7 @@ class Checkpointer {
 
     [[nodiscard]] const CheckpointSettings& settings() const noexcept { return settings_; }
     /// Periodic (and phase-end) checkpoints are on. Signals write one either way.
-    [[nodiscard]] bool enabled() const noexcept { return settings_.every_s != 0; }
+    [[nodiscard]] bool enabled() const noexcept { return settings_.every_auto || settings_.every_s > 0; }
     /// Seconds the last checkpoint took to write (0 before the first).
     [[nodiscard]] double last_cost_s() const noexcept { return last_cost_s_; }
 

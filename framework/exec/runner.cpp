@@ -1464,13 +1464,13 @@ std::vector<ItemRange> gather_done(const mpi::Comm& comm, const std::vector<Item
 
 /// When the next periodic checkpoint is due (now_s() clock), or never.
 double next_checkpoint_at(const Checkpointer& checkpoints, double last) {
-    const double every = checkpoints.settings().every_s;
-    if (every > 0) return last + every;
-    if (every < 0) {
+    const CheckpointSettings& settings = checkpoints.settings();
+    if (settings.every_auto) {
         // Young/Daly: checkpoint every sqrt(2 C M) for a checkpoint cost C and a mean time between failures M.
         const double cost = checkpoints.last_cost_s() > 0 ? checkpoints.last_cost_s() : 1.0;
-        return last + std::clamp(std::sqrt(2 * cost * -every), 10.0, 86400.0);
+        return last + std::clamp(std::sqrt(2 * cost * settings.mtbf_s), 10.0, 86400.0);
     }
+    if (settings.every_s > 0) return last + settings.every_s;
     return std::numeric_limits<double>::infinity();
 }
 
