@@ -16,8 +16,8 @@ namespace pel::exec {
 
 /// When and where checkpoints are written, and whether the run starts from one.
 struct CheckpointSettings {
-    std::string dir;            ///< where checkpoints go (created when the first is written)
-    double every_s = 0;         ///< seconds between checkpoints while a phase runs; 0: none (signals still write one)
+    std::string dir;     ///< where checkpoints go (created when the first is written)
+    double every_s = 0;  ///< seconds between checkpoints while a phase runs; 0: none (signals still write one)
     /// Young/Daly instead of every_s: every sqrt(2 x cost of the last checkpoint x mtbf_s) seconds.
     bool every_auto = false;
     double mtbf_s = 86400;      ///< mean time between failures, for every_auto

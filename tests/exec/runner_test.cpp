@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <omp.h>
+#include <stdexcept>
 #include <thread>
 
 #include "exec/signals.hpp"
@@ -240,6 +242,54 @@ TEST_CASE("a kernel's exception stops every rank and names the item range", "[ex
     FailingJob job(321);
     expect_failure(job, dir.file("fail.h5"), {"cannot handle item 321", "failed on items [", "phase 'only'"});
     // The range named must contain the item.
+}
+
+namespace {
+
+/// Its partials cannot be made inside a parallel region: with retries on, every thread makes a scratch partial
+/// there, so the error comes from the job's own code on a team thread, outside the kernel.
+class FragilePartialJob final : public pel::Job<pel::NoPartial> {
+  public:
+    pel::NoPartial empty_partial(const pel::Context& /*ctx*/) const override {
+        if (omp_in_parallel()) throw std::runtime_error("no partial inside the team");
+        return {};
+    }
+    std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
+        if (ran_) return std::nullopt;
+        ran_ = true;
+        return pel::Phase{"only", 200};
+    }
+    void process(ItemRange /*items*/, pel::NoPartial& /*p*/, pel::ItemSink& /*out*/,
+                 const pel::Context& /*ctx*/) const override {}
+
+  private:
+    bool ran_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("an error on a team thread outside the kernel is carried out of the parallel region and agreed", "[exec]") {
+    // Before the team caught what its threads threw, this ended the process in std::terminate.
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const pel::exec::Log log(comm.rank(), false);
+    FragilePartialJob job;
+    const std::string path = dir.file("fragile.h5");
+    try {
+        pel::io::ResultsFile out(comm, path);
+        pel::exec::RunConfig config;
+        config.job_name = "fragile";
+        config.threads = 2;
+        config.max_retries = 1;
+        auto checkpoints = checkpointer(comm, path, 0, log);
+        pel::exec::run(job, comm, out, config, log, checkpoints);
+        FAIL("the run did not fail");
+    } catch (const pel::mpi::AgreedError& e) {
+        CHECK(e.code() == pel::ExitCode::failure);
+        CHECK_THAT(e.what(), Catch::Contains("no partial inside the team"));
+    }
+    comm.barrier();
+    CHECK_FALSE(std::filesystem::exists(path));
 }
 
 TEST_CASE("writing a row outside the given items is an error, not a corruption", "[exec]") {

@@ -1,0 +1,78 @@
+// exec/job_context.hpp: what a job sees of the run (pel::Context, pel::SetupContext) and where its final results go
+// (pel::ResultSink): the narrow views of the run that the job API promises, over the communicator and results file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "exec/log.hpp"
+#include "io/results_file.hpp"
+#include "mpi/comm.hpp"
+#include "pel/job.hpp"
+
+namespace pel::exec {
+
+/// A per-item output the job declared.
+struct Column {
+    std::string name;
+    ScalarType type;
+    std::uint64_t items;
+    std::uint64_t width;
+    std::size_t row_bytes;
+};
+
+/// The Context and SetupContext a job sees. Reading and writing arrays, file_exists and declaring outputs are
+/// collective, as the job API says.
+class RunContext final : public SetupContext {
+  public:
+    RunContext(const mpi::Comm& comm, io::ResultsFile& out, int threads, const Log& log)
+        : comm_(comm), out_(out), threads_(threads), log_(log) {}
+
+    [[nodiscard]] int rank() const override { return comm_.rank(); }
+    [[nodiscard]] int ranks() const override { return comm_.size(); }
+    [[nodiscard]] int threads() const override { return threads_; }
+    [[nodiscard]] int phase() const override { return phase_; }
+    void log(const std::string& line) const override { log_.info(line); }
+    void warn(const std::string& line) const override { log_.warn(line); }
+    bool file_exists(const std::string& path) override;
+
+    /// The per-item outputs declared so far, by id.
+    [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
+    void set_phase(int phase) noexcept { phase_ = phase; }
+
+  protected:
+    std::vector<std::byte> read_raw(const std::string& file, const std::string& dataset, ScalarType type,
+                                    std::vector<std::uint64_t>& dims) override;
+    void write_raw(const std::string& file, const std::string& dataset, ScalarType type,
+                   const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) override;
+    int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
+                       const std::string& description) override;
+
+  private:
+    const mpi::Comm& comm_;
+    io::ResultsFile& out_;
+    int threads_;
+    const Log& log_;
+    int phase_ = -1;
+    std::vector<Column> columns_;
+};
+
+/// The ResultSink over the results file: write_results() stores the job's final datasets and attributes there.
+class FileSink final : public ResultSink {
+  public:
+    explicit FileSink(io::ResultsFile& out) : out_(out) {}
+    void attribute(const std::string& name, const std::string& value) override { out_.attribute(name, value); }
+
+  protected:
+    void dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                     std::span<const std::byte> data, const std::string& description) override;
+    void attribute_raw(const std::string& name, ScalarType type, const void* value) override {
+        out_.attribute(name, type, value);
+    }
+
+  private:
+    io::ResultsFile& out_;
+};
+
+}  // namespace pel::exec

@@ -1,0 +1,446 @@
+// exec/run.cpp: a run of a job on every rank (exec::run): set up, resume from a checkpoint, then each phase in
+// rounds (a round ends at a pause for a checkpoint), and finish with the job's results and the run's statistics.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <unistd.h>
+
+#include "exec/clock.hpp"
+#include "exec/cost_profiles.hpp"
+#include "exec/job_context.hpp"
+#include "exec/phase_run.hpp"
+#include "exec/runner.hpp"
+#include "exec/signals.hpp"
+
+namespace pel::exec {
+
+namespace {
+
+/// The items of [0, items) not in `done` (sorted, merged).
+std::vector<ItemRange> complement(const std::vector<ItemRange>& done, std::uint64_t items) {
+    std::vector<ItemRange> todo;
+    std::uint64_t next = 0;
+    for (const ItemRange& d : done) {
+        if (d.begin > next) todo.push_back({next, d.begin});
+        next = std::max(next, d.end);
+    }
+    if (next < items) todo.push_back({next, items});
+    return todo;
+}
+
+std::uint64_t count(const std::vector<ItemRange>& ranges) {
+    std::uint64_t n = 0;
+    for (const ItemRange& r : ranges) n += r.size();
+    return n;
+}
+
+std::vector<std::byte> saved_state(const JobBase& job) {
+    OutArchive out;
+    job.save_state(out);
+    return out.take();
+}
+
+/// Every rank's done ranges, merged, on rank 0 (empty elsewhere). \note collective
+std::vector<ItemRange> gather_done(const mpi::Comm& comm, const std::vector<ItemRange>& mine) {
+    OutArchive out;
+    out(mine);
+    const auto all = comm.gather_bytes(out.bytes(), 0);
+    std::vector<ItemRange> done;
+    for (const auto& bytes : all) {
+        std::vector<ItemRange> theirs;
+        InArchive in(bytes);
+        in(theirs);
+        done.insert(done.end(), theirs.begin(), theirs.end());
+    }
+    return merged(std::move(done));
+}
+
+/// This host's name. TODO(merge): pel::host_name() from pel/host.hpp.
+std::string host_name() {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    return name;
+}
+
+/// Every rank's host name, in rank order, on rank 0 (empty elsewhere). \note collective
+std::vector<std::string> gather_hosts(const mpi::Comm& comm) {
+    const std::string mine = host_name();
+    std::vector<std::string> hosts;
+    for (const auto& bytes : comm.gather_bytes(std::as_bytes(std::span(mine)), 0)) {
+        hosts.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    return hosts;
+}
+
+/// When the next periodic checkpoint is due (now_s() clock), or never.
+double next_checkpoint_at(const Checkpointer& checkpoints, double last) {
+    const CheckpointSettings& settings = checkpoints.settings();
+    if (settings.every_auto) {
+        // Young/Daly: checkpoint every sqrt(2 C M) for a checkpoint cost C and a mean time between failures M.
+        const double cost = checkpoints.last_cost_s() > 0 ? checkpoints.last_cost_s() : 1.0;
+        return last + std::clamp(std::sqrt(2 * cost * settings.mtbf_s), 10.0, 86400.0);
+    }
+    if (settings.every_s > 0) return last + settings.every_s;
+    return std::numeric_limits<double>::infinity();
+}
+
+/// Merges every rank's partial on rank 0 and gives the total to every rank. \note collective
+std::unique_ptr<AnyPartial> combine(JobBase& job, const Context& ctx, const mpi::Comm& comm, const AnyPartial& mine) {
+    OutArchive local;
+    mine.save(local);
+    const auto all = comm.gather_bytes(local.bytes(), 0);
+    std::vector<std::byte> total = mpi::agree(comm, [&] {
+        if (comm.rank() != 0) return std::vector<std::byte>{};
+        auto sum = job.new_partial(ctx);
+        for (const auto& bytes : all) {
+            auto part = job.new_partial(ctx);
+            InArchive in(bytes);
+            part->load(in);
+            sum->merge(*part);
+        }
+        OutArchive out;
+        sum->save(out);
+        return out.take();
+    });
+    comm.bcast_bytes(total, 0);
+    return mpi::agree(comm, [&] {
+        auto result = job.new_partial(ctx);
+        InArchive in(total);
+        result->load(in);
+        return result;
+    });
+}
+
+void add(RankStats& into, const RankStats& s) {
+    into.items += s.items;
+    into.chunks += s.chunks;
+    into.busy_s += s.busy_s;
+    into.idle_s += s.idle_s;
+    into.wait_s += s.wait_s;
+    into.serve_s += s.serve_s;
+    into.requests += s.requests;
+    into.steals += s.steals;
+}
+
+/// One run, step by step. Every member function is collective.
+class Run {
+  public:
+    Run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log,
+        Checkpointer& checkpoints)
+        : job_(job),
+          comm_(comm),
+          out_(out),
+          config_(config),
+          log_(log),
+          checkpoints_(checkpoints),
+          ctx_(comm, out, config.threads, log),
+          hosts_(gather_hosts(comm)),
+          profiles_(comm, config.cost_profile) {}
+
+    RunSummary go() {
+        mpi::agree(comm_, [&] { job_.setup(ctx_); });
+        resume();
+        const std::uint64_t first_phase = point_.phase;
+        for (auto index = static_cast<int>(point_.phase);; ++index) {
+            point_.phase = static_cast<std::uint64_t>(index);
+            point_.job_state = saved_state(job_);
+            const std::optional<Phase> phase = mpi::agree(comm_, [&] { return job_.next_phase(ctx_); });
+            if (!phase) break;
+            // Between phases is the cheapest moment for a periodic checkpoint that has fallen due (no partial rows,
+            // no pause); never after the last phase, whose results are about to be committed.
+            if (checkpoints_.enabled() && static_cast<std::uint64_t>(index) > first_phase &&
+                comm_.allreduce_max(std::int64_t{
+                    comm_.rank() == 0 && now_s() >= next_checkpoint_at(checkpoints_, last_checkpoint_) ? 1 : 0}) != 0) {
+                point_.skipped = summary_.skipped;
+                checkpoint(nullptr, 0);
+            }
+            if (!run_phase(index, *phase)) return summary_;  // stopped for a checkpoint
+        }
+        finish();
+        return summary_;
+    }
+
+  private:
+    /// Where to start: the first phase, or where a checkpoint left off.
+    void resume() {
+        const auto& columns = ctx_.columns();
+        point_.finished_cols.assign(columns.size(), 0);
+        progress_.columns.resize(columns.size());
+        resumed_ = checkpoints_.resume(columns.size());
+        if (!resumed_) return;
+        point_ = resumed_->point;
+        mpi::agree(comm_, [&] {
+            InArchive in(point_.job_state);
+            job_.load_state(in);
+        });
+        progress_ = std::move(resumed_->mine);
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            if (point_.finished_cols[c] == 0) continue;
+            progress_.columns[c].finished.assign(
+                1, mpi::agree(comm_, [&] { return out_.write_rows(columns[c].name, progress_.columns[c].finished); }));
+        }
+        if (comm_.rank() == 0) {
+            log_.info("resuming from " + resumed_->path + ": phase " + std::to_string(point_.phase) + ", " +
+                      std::to_string(count(resumed_->done_all)) + " of its items done");
+        }
+        summary_.resumed_from = resumed_->path;
+        summary_.skipped = point_.skipped;
+    }
+
+    /// Phase `index` until done; false if the run stopped for a checkpoint instead.
+    bool run_phase(int index, const Phase& phase) {
+        ctx_.set_phase(index);
+        log_.info("phase " + std::to_string(index) + " '" + phase.name + "': " + std::to_string(phase.items) +
+                  " items");
+        // This rank's partial of the phase: from the checkpoint, then every round's.
+        auto partial = mpi::agree(comm_, [&] {
+            auto p = job_.new_partial(ctx_);
+            if (resumed_) {
+                for (const auto& bytes : resumed_->partials) {
+                    auto part = job_.new_partial(ctx_);
+                    InArchive in(bytes);
+                    part->load(in);
+                    p->merge(*part);
+                }
+            }
+            return p;
+        });
+        std::vector<ItemRange> done_all = resumed_ ? resumed_->done_all : std::vector<ItemRange>{};
+        const std::uint64_t done_before = count(done_all);
+        if (config_.progress != nullptr) config_.progress->set_phase(index, phase.name, phase.items, done_before);
+        resumed_.reset();
+        if (!done_all.empty() && done_all.back().end > phase.items) {
+            throw mpi::AgreedError(ExitCode::io,
+                                   "the checkpoint's phase " + std::to_string(index) +
+                                       " has more items than the job's (" + std::to_string(phase.items) + ")",
+                                   0);
+        }
+
+        // Rounds: the phase runs until done, pausing for each checkpoint that falls due.
+        PhaseTally tally;
+        while (true) {
+            const bool paused = run_round(index, phase, done_all, *partial, tally);
+            if (comm_.allreduce_max(std::int64_t{paused ? 1 : 0}) == 0) break;
+            done_all = gather_done(comm_, progress_.done);
+            const std::uint64_t done_items =
+                comm_.allreduce_sum(std::uint64_t{comm_.rank() == 0 ? count(done_all) : 0});
+            const std::uint64_t settled_items =
+                comm_.allreduce_sum(std::uint64_t{comm_.rank() == 0 ? count(settled(index, done_all)) : 0});
+            if (settled_items == phase.items) break;  // the pause came when nothing was left to do
+            point_.skipped = summary_.skipped;
+            checkpoint(&partial, done_items);
+            if (const int stop = stop_requested(); stop != 0) {
+                summary_.stopped_by = stop;
+                summary_.makespan_s += tally.phase_s;
+                return false;
+            }
+        }
+        summary_.makespan_s += tally.phase_s;
+        return end_phase(index, phase, *partial, tally, done_before);
+    }
+
+    /// What a phase's rounds add up to on this rank.
+    struct PhaseTally {
+        std::uint64_t processed = 0;
+        std::vector<double> measured;  ///< seconds per bin of items
+        double phase_s = 0;            ///< the rounds' time on the slowest rank
+        double computed = 0;           ///< when the last round's computing ended (now_s())
+    };
+
+    /// Rank 0: the items not to grant again, finished or given up.
+    [[nodiscard]] std::vector<ItemRange> settled(int index, const std::vector<ItemRange>& done_all) const {
+        std::vector<ItemRange> ranges = done_all;
+        for (const SkippedItem& s : summary_.skipped) {
+            if (s.phase == static_cast<std::uint64_t>(index)) ranges.push_back({s.item, s.item + 1});
+        }
+        return merged(std::move(ranges));
+    }
+
+    /// One round of phase `index`: its items not yet settled, until done or paused. True if rank 0 paused it.
+    bool run_round(int index, const Phase& phase, const std::vector<ItemRange>& done_all, AnyPartial& partial,
+                   PhaseTally& tally) {
+        auto round = mpi::agree(comm_, [&] {
+            return std::make_unique<PhaseRun>(
+                job_, ctx_, comm_, config_, phase, index,
+                comm_.rank() == 0 ? complement(settled(index, done_all), phase.items) : std::vector<ItemRange>{},
+                next_checkpoint_at(checkpoints_, last_checkpoint_), hosts_, profiles_.find(phase.items));
+        });
+        // Oversubscribed, the collectives before this spin and ranks reach here up to a tenth of a second apart (64
+        // ranks on 2 cores): they start the phase together instead.
+        if (config_.oversubscribed) comm_.quiet_barrier();
+        const double started = now_s();
+        round->execute();
+        tally.computed = now_s();
+        mpi::detail::settle(comm_, round->failure() ? &*round->failure() : nullptr);
+        const double round_s = comm_.allreduce_max(tally.computed - started);
+        tally.phase_s += round_s;
+
+        tally.processed += round->items();
+        for (const sched::SkippedItem& skip : round->skipped()) {
+            summary_.skipped.push_back({static_cast<std::uint64_t>(index), skip.item, skip.rank});
+        }
+        for (const ItemRange& d : round->done_ranges()) progress_.done.push_back(d);
+        progress_.done = merged(std::move(progress_.done));
+        const auto& columns = ctx_.columns();
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            progress_.columns[c].wrote = progress_.columns[c].wrote || round->wrote(c);
+            for (auto& block : round->rows(c, columns[c].row_bytes)) {
+                progress_.columns[c].current.push_back(std::move(block));
+            }
+        }
+        partial.merge(*round->take_partial());
+        const std::vector<double> bins = round->measured_bins();
+        if (tally.measured.empty()) tally.measured.assign(bins.size(), 0.0);
+        for (std::size_t b = 0; b < bins.size(); ++b) tally.measured[b] += bins[b];
+        add(mine_, round->stats(round_s));
+        return round->paused();
+    }
+
+    /// After a phase's last round: checks the count, learns its costs, combines the partials, writes its rows, and
+    /// tells the job. False if the run then stops for a checkpoint (a stop signal came).
+    bool end_phase(int index, const Phase& phase, AnyPartial& partial, PhaseTally& tally, std::uint64_t done_before) {
+        std::uint64_t skipped_here = 0;  // on rank 0, this run's and the checkpoint's
+        for (const SkippedItem& s : summary_.skipped) skipped_here += s.phase == static_cast<std::uint64_t>(index);
+        const std::uint64_t all_processed = comm_.allreduce_sum(tally.processed) + done_before +
+                                            comm_.allreduce_sum(comm_.rank() == 0 ? skipped_here : 0);
+        if (all_processed != phase.items) {  // the same verdict on every rank, so no agreement is needed
+            throw mpi::AgreedError(ExitCode::internal,
+                                   "internal error: phase '" + phase.name + "' processed " +
+                                       std::to_string(all_processed) + " items of " + std::to_string(phase.items),
+                                   0);
+        }
+        comm_.allreduce_sum(tally.measured);
+        profiles_.learn(phase.items, std::move(tally.measured));
+        const auto total = combine(job_, ctx_, comm_, partial);
+        const auto& columns = ctx_.columns();
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            RankProgress::Column& column = progress_.columns[c];
+            if (comm_.allreduce_max(std::int64_t{column.wrote ? 1 : 0}) == 0) continue;
+            point_.finished_cols[c] = 1;
+            // This rank's block of the written column stays in memory (1 / ranks of it) for later checkpoints.
+            column.finished.assign(1, mpi::agree(comm_, [&] {
+                                       return out_.write_rows(columns[c].name, std::exchange(column.current, {}));
+                                   }));
+        }
+        for (auto& column : progress_.columns) {
+            column.current.clear();
+            column.wrote = false;
+        }
+        progress_.done.clear();
+        mpi::agree(comm_, [&] { job_.end_phase_any(*total, ctx_); });
+        if (comm_.rank() == 0 && log_.verbose()) {
+            char line[160];
+            std::snprintf(line, sizeof line, "phase %d done: compute %.3f s, combine and write %.3f s", index,
+                          tally.phase_s, now_s() - tally.computed);
+            log_.info(line);
+        }
+        summary_.phases = index + 1;
+        if (config_.progress != nullptr) config_.progress->phases_done = index + 1;
+
+        const int stop = stop_requested();
+        if (stop != 0 || (checkpoints_.enabled() && checkpoints_.settings().at_phase_end)) {
+            point_.phase = static_cast<std::uint64_t>(index + 1);
+            point_.job_state = saved_state(job_);
+            point_.skipped = summary_.skipped;
+            checkpoint(nullptr, 0);
+            if (stop != 0) {
+                summary_.stopped_by = stop;
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// A checkpoint of where the run stands, with this rank's partial of the phase in progress (if any).
+    void checkpoint(std::unique_ptr<AnyPartial>* partial, std::uint64_t done_items) {
+        if (partial != nullptr) {
+            OutArchive saved;
+            (*partial)->save(saved);
+            progress_.partial = saved.take();
+        } else {
+            progress_.partial.clear();
+        }
+        checkpoints_.write(point_, progress_, done_items);
+        last_checkpoint_ = now_s();
+        if (config_.trace != nullptr && comm_.rank() == 0) {
+            config_.trace->instant(
+                config_.threads, last_checkpoint_, "checkpoint",
+                "phase " + std::to_string(point_.phase) + ", " + std::to_string(done_items) + " items done");
+        }
+        if (config_.progress != nullptr) ++config_.progress->checkpoints;
+    }
+
+    /// The stop signal any rank has noted (0: none).
+    int stop_requested() { return static_cast<int>(comm_.allreduce_max(std::int64_t{stop_signal()})); }
+
+    /// After the last phase: the cost profile saved, the job's results written, the statistics gathered.
+    void finish() {
+        profiles_.save();
+        FileSink sink(out_);
+        mpi::agree(comm_, [&] { job_.write_results(sink, ctx_); });
+
+        const auto gather = [&](double v) { return comm_.allgather(v); };
+        const auto items = gather(static_cast<double>(mine_.items));
+        const auto chunks = gather(static_cast<double>(mine_.chunks));
+        const auto busy = gather(mine_.busy_s);
+        const auto idle = gather(mine_.idle_s);
+        const auto wait = gather(mine_.wait_s);
+        const auto serve = gather(mine_.serve_s);
+        const auto requests = gather(static_cast<double>(mine_.requests));
+        const auto steals = gather(static_cast<double>(mine_.steals));
+        double busy_total = 0, busy_max = 0;
+        for (std::size_t r = 0; r < items.size(); ++r) {
+            summary_.ranks.push_back({static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]),
+                                      busy[r], idle[r], wait[r], serve[r], static_cast<std::uint64_t>(requests[r]),
+                                      static_cast<std::uint64_t>(steals[r])});
+            busy_total += busy[r];
+            busy_max = std::max(busy_max, busy[r]);
+        }
+        {  // every rank's host, for the statistics
+            std::string joined;
+            for (const auto& h : hosts_) joined += h + "\n";
+            std::vector<std::byte> bytes(reinterpret_cast<const std::byte*>(joined.data()),
+                                         reinterpret_cast<const std::byte*>(joined.data()) + joined.size());
+            comm_.bcast_bytes(bytes, 0);
+            summary_.hosts.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        }
+        {  // the skipped items, known on rank 0, for every rank to write
+            OutArchive saved;
+            saved(summary_.skipped);
+            std::vector<std::byte> bytes = saved.take();
+            comm_.bcast_bytes(bytes, 0);
+            InArchive in(bytes);
+            in(summary_.skipped);
+        }
+        summary_.lower_bound_s = busy_total / static_cast<double>(comm_.size() * config_.threads);
+        summary_.imbalance = busy_total > 0 ? busy_max / (busy_total / static_cast<double>(comm_.size())) : 1.0;
+    }
+
+    JobBase& job_;
+    const mpi::Comm& comm_;
+    io::ResultsFile& out_;
+    const RunConfig& config_;
+    const Log& log_;
+    Checkpointer& checkpoints_;
+    RunContext ctx_;
+    const std::vector<std::string> hosts_;  ///< every rank's, on rank 0, for messages naming a rank
+    CostProfiles profiles_;
+    RunPoint point_;
+    RankProgress progress_;  ///< this rank's part of the phase in progress, and the rows finished phases wrote
+    std::optional<Resumed> resumed_;
+    RunSummary summary_;
+    RankStats mine_;
+    double last_checkpoint_ = now_s();
+};
+
+}  // namespace
+
+RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log,
+               Checkpointer& checkpoints) {
+    return Run(job, comm, out, config, log, checkpoints).go();
+}
+
+}  // namespace pel::exec
