@@ -13,7 +13,11 @@ With --profile, every configuration runs twice with the same --cost-profile file
 saves what it measured) and "warm" (the next run starts from it, so the costliest items go first). This is what a
 user gets from rerunning a job with the same inputs, or from a multi-phase job whose costs repeat.
 
-Usage: /usr/bin/python3 perf/quality/bench.py [--build build] [--reps 3] [--ranks 16 64] [--schedules ...] [--profile]
+With several --build directories, every configuration runs with each build in turn (interleaved, so that they share
+the machine's noise), and a last table gives each build's median over the first build's.
+
+Usage: /usr/bin/python3 perf/quality/bench.py [--build build [OTHER ...]] [--reps 3] [--ranks 16 64] [--schedules ...]
+       [--profile]
 """
 import argparse
 import json
@@ -38,7 +42,7 @@ def run_pel(pel, ranks, args, out, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build")
+    ap.add_argument("--build", nargs="+", default=["build"], help="build directories, compared side by side")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--ranks", type=int, nargs="+", default=[16, 64])
     ap.add_argument("--schedules", nargs="+", default=SCHEDULES)
@@ -51,7 +55,7 @@ def main():
     args = ap.parse_args()
     passes = ["cold", "warm"] if args.profile else ["cold"]
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    pel = os.path.join(args.build, "bin", "pel")
+    builds = args.build
     ratios = {}
     own = {}  # pel's own efficiency: kernel time (sleep overshoot included) spread over all ranks / makespan
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,31 +68,45 @@ def main():
                             job = ["--items", str(args.items_per_rank * ranks), "--distribution", dist,
                                    "--mean-us", str(args.mean_us), "--mode", "sleep", "--seed", str(rep + 1),
                                    "--schedule", schedule, "--chunk-size", args.chunk_size, "--prefetch", prefetch]
-                            profile = os.path.join(tmp, "profile.h5")
-                            if os.path.exists(profile):
-                                os.remove(profile)
-                            for when in passes:
-                                extra = ["--cost-profile", profile] if args.profile else []
-                                makespan, lower, chunks, efficiency = run_pel(pel, ranks, job + extra, out, env)
-                                key = (ranks, dist, schedule, prefetch, when)
-                                ratios.setdefault(key, []).append(makespan / lower)
-                                own.setdefault(key, []).append(efficiency)
-                                print(json.dumps({"rep": rep, "ranks": ranks, "distribution": dist,
-                                                  "schedule": schedule, "prefetch": prefetch, "pass": when,
-                                                  "makespan_s": makespan, "lower_bound_s": lower,
-                                                  "ratio": makespan / lower, "chunks": chunks}), flush=True)
+                            for b, build in enumerate(builds):
+                                pel = os.path.join(build, "bin", "pel")
+                                profile = os.path.join(tmp, "profile%d.h5" % b)
+                                if os.path.exists(profile):
+                                    os.remove(profile)
+                                for when in passes:
+                                    extra = ["--cost-profile", profile] if args.profile else []
+                                    makespan, lower, chunks, efficiency = run_pel(pel, ranks, job + extra, out, env)
+                                    key = (build, ranks, dist, schedule, prefetch, when)
+                                    ratios.setdefault(key, []).append(makespan / lower)
+                                    own.setdefault(key, []).append(efficiency)
+                                    print(json.dumps({"build": build, "rep": rep, "ranks": ranks,
+                                                      "distribution": dist, "schedule": schedule,
+                                                      "prefetch": prefetch, "pass": when, "makespan_s": makespan,
+                                                      "lower_bound_s": lower, "ratio": makespan / lower,
+                                                      "chunks": chunks}), flush=True)
     print(f"\nsynthetic, sleep, {args.items_per_rank} items per rank, mean {args.mean_us:g} us, "
           f"chunk size {args.chunk_size}")
     cols = [(s, p) for s in args.schedules for p in args.prefetch]
     header = "".join(f"{s + ('' if len(args.prefetch) == 1 else '/k' + p):>10}" for s, p in cols)
-    for table, title in ((ratios, "makespan / lower bound"),
-                         (own, "pel's own efficiency (/stats efficiency: measured kernel time / ranks / makespan)")):
-        print(f"\n{title}, median of {args.reps}")
+    med = lambda table, b, r, d, s, p, w: statistics.median(table[(b, r, d, s, p, w)])
+    for build in builds:
+        for table, title in ((ratios, "makespan / lower bound"),
+                             (own, "pel's own efficiency (/stats efficiency: measured kernel time / ranks / makespan)")):
+            print(f"\n{title}, median of {args.reps}" + (f", build {build}" if len(builds) > 1 else ""))
+            print(f"{'ranks':>5} {'costs':>8} {'pass':>5}{header}")
+            for ranks in args.ranks:
+                for dist in args.distributions:
+                    for when in passes:
+                        row = "".join(f"{med(table, build, ranks, dist, s, p, when):10.3f}" for s, p in cols)
+                        print(f"{ranks:>5} {dist:>8} {when:>5}{row}")
+    for build in builds[1:]:
+        print(f"\nmakespan / lower bound of {build} over that of {builds[0]} (medians; below 1: {build} is better)")
         print(f"{'ranks':>5} {'costs':>8} {'pass':>5}{header}")
         for ranks in args.ranks:
             for dist in args.distributions:
                 for when in passes:
-                    row = "".join(f"{statistics.median(table[(ranks, dist, s, p, when)]):10.3f}" for s, p in cols)
+                    row = "".join(f"{med(ratios, build, ranks, dist, s, p, when) / med(ratios, builds[0], ranks, dist, s, p, when):10.3f}"
+                                  for s, p in cols)
                     print(f"{ranks:>5} {dist:>8} {when:>5}{row}")
 
 
