@@ -29,6 +29,7 @@
 #include "exec/signals.hpp"
 #include "exec/trace.hpp"
 #include "io/arrays.hpp"
+#include "mpi/environment.hpp"
 
 namespace pel::exec {
 
@@ -953,7 +954,7 @@ class PhaseRun {
                           "its last checkpoint stays usable with --resume",
                           r, r < hosts_.size() ? hosts_[r].c_str() : "?", now - last_heard_[r]);
             report_error(0, line);
-            MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ExitCode::failure));
+            mpi::Environment::abort(static_cast<int>(ExitCode::failure));
         }
     }
 
@@ -1621,7 +1622,7 @@ RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const 
             const double started = now_s();
             run_phase->execute();
             computed = now_s();
-            mpi::detail::settle(comm, run_phase->failure() ? &*run_phase->failure() : nullptr);
+            mpi::agree_on_outcome(comm, run_phase->failure());
             const double round_s = comm.allreduce_max(computed - started);
             phase_s += round_s;
 

@@ -235,10 +235,8 @@ std::vector<double> Comm::allgather(double value) const {
     return out;
 }
 
-namespace detail {
-
-void settle(const Comm& comm, const Error* local) {
-    const std::int64_t me = local != nullptr ? comm.rank() : INT64_MAX;
+void agree_on_outcome(const Comm& comm, const std::optional<Error>& local) {
+    const std::int64_t me = local ? comm.rank() : INT64_MAX;
     const std::int64_t first = comm.allreduce_min(me);
     if (first == INT64_MAX) return;
     std::vector<std::byte> payload;
@@ -255,7 +253,5 @@ void settle(const Comm& comm, const Error* local) {
     std::string text(reinterpret_cast<const char*>(payload.data()) + sizeof code, payload.size() - sizeof code);
     throw AgreedError(static_cast<ExitCode>(code), text, static_cast<int>(first));
 }
-
-}  // namespace detail
 
 }  // namespace pel::mpi

@@ -160,10 +160,10 @@ class AgreedError : public Error {
 template <class Step>
 auto agree(const Comm& comm, Step&& step) -> decltype(step());
 
-namespace detail {
-/// Settles a step's outcome across ranks; throws AgreedError if any rank failed. \note collective
-void settle(const Comm& comm, const Error* local);
-}  // namespace detail
+/// Settles the outcome of a step that caught its own error: every rank passes the error it had, if any; if any
+/// rank had one, every rank throws an AgreedError carrying the error of the lowest failing rank. agree() is this
+/// around a step that throws. \note collective
+void agree_on_outcome(const Comm& comm, const std::optional<Error>& local);
 
 template <class Step>
 auto agree(const Comm& comm, Step&& step) -> decltype(step()) {
@@ -179,7 +179,7 @@ auto agree(const Comm& comm, Step&& step) -> decltype(step()) {
         } catch (const std::exception& e) {
             failure = Error::Failure(e.what());
         }
-        detail::settle(comm, failure ? &*failure : nullptr);
+        agree_on_outcome(comm, failure);
     } else {
         std::optional<Result> result;
         try {
@@ -191,7 +191,7 @@ auto agree(const Comm& comm, Step&& step) -> decltype(step()) {
         } catch (const std::exception& e) {
             failure = Error::Failure(e.what());
         }
-        detail::settle(comm, failure ? &*failure : nullptr);
+        agree_on_outcome(comm, failure);
         return std::move(*result);
     }
 }
