@@ -274,7 +274,7 @@ class Run {
         const double started = now_s();
         round->execute();
         tally.computed = now_s();
-        mpi::detail::settle(comm_, round->failure() ? &*round->failure() : nullptr);
+        mpi::agree_on_outcome(comm_, round->failure());
         const double round_s = comm_.allreduce_max(tally.computed - started);
         tally.phase_s += round_s;
 

@@ -35,6 +35,40 @@ bool Request::test() {
     return done != 0;
 }
 
+bool Request::cancel() {
+    if (request_ == MPI_REQUEST_NULL) return false;
+    if (kind_ != Kind::receive) {
+        check(MPI_Request_free(&request_), "MPI_Request_free");
+        return false;
+    }
+    // A receive marked for cancellation completes without any other rank's help (the MPI standard, on
+    // MPI_Cancel), so this wait is local and prompt: either the cancel took, or the message had arrived first.
+    check(MPI_Cancel(&request_), "MPI_Cancel");
+    MPI_Status status;
+    check(MPI_Wait(&request_, &status), "MPI_Wait");
+    int cancelled = 0;
+    check(MPI_Test_cancelled(&status, &cancelled), "MPI_Test_cancelled");
+    return cancelled != 0;
+}
+
+void Request::give_up() noexcept {
+    if (request_ == MPI_REQUEST_NULL) return;
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized != 0) {
+        request_ = MPI_REQUEST_NULL;  // MPI is gone, and with it the operation
+        return;
+    }
+    try {
+        cancel();
+    } catch (...) {
+        // MPI refused the cancel or the wait: free the request rather than block. A receive's buffer may then
+        // still be written, which only a broken MPI makes happen.
+        if (request_ != MPI_REQUEST_NULL) MPI_Request_free(&request_);
+        request_ = MPI_REQUEST_NULL;
+    }
+}
+
 Comm::Comm(MPI_Comm parent) {
     check(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
     check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
@@ -77,7 +111,7 @@ Status Comm::recv_exact(std::span<std::byte> data, int source, int tag) const {
 Request Comm::irecv_bytes(std::span<std::byte> data, int source, int tag) const {
     MPI_Request r = MPI_REQUEST_NULL;
     check(MPI_Irecv(data.data(), to_int_count(data.size()), MPI_BYTE, source, tag, comm_, &r), "MPI_Irecv");
-    return Request(r);
+    return Request(r, Request::Kind::receive);
 }
 
 std::optional<Status> Comm::iprobe(int source, int tag) const {
@@ -201,10 +235,8 @@ std::vector<double> Comm::allgather(double value) const {
     return out;
 }
 
-namespace detail {
-
-void settle(const Comm& comm, const Error* local) {
-    const std::int64_t me = local != nullptr ? comm.rank() : INT64_MAX;
+void agree_on_outcome(const Comm& comm, const std::optional<Error>& local) {
+    const std::int64_t me = local ? comm.rank() : INT64_MAX;
     const std::int64_t first = comm.allreduce_min(me);
     if (first == INT64_MAX) return;
     std::vector<std::byte> payload;
@@ -221,7 +253,5 @@ void settle(const Comm& comm, const Error* local) {
     std::string text(reinterpret_cast<const char*>(payload.data()) + sizeof code, payload.size() - sizeof code);
     throw AgreedError(static_cast<ExitCode>(code), text, static_cast<int>(first));
 }
-
-}  // namespace detail
 
 }  // namespace pel::mpi

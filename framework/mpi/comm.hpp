@@ -29,30 +29,47 @@ struct Status {
 /// Matches any source in recv and probe.
 inline constexpr int any_source = MPI_ANY_SOURCE;
 
-/// A pending non-blocking operation; waits for it on destruction if still active.
+/// A pending non-blocking operation. Dropping one that is still active (destroyed, or moved over) never blocks,
+/// so an exception that unwinds past an unanswered receive does not hang the rank: it is given up as by cancel().
 class Request {
   public:
+    /// What the operation is, which decides how it is given up.
+    enum class Kind {
+        receive,  ///< cancelled: afterwards MPI no longer touches its buffer
+        other,    ///< cannot be cancelled (a send, a collective): freed, it completes on its own
+    };
+
     Request() = default;
-    explicit Request(MPI_Request r) : request_(r) {}
-    Request(Request&& other) noexcept : request_(std::exchange(other.request_, MPI_REQUEST_NULL)) {}
+    /// Takes over `r`, an operation of the given kind.
+    Request(MPI_Request r, Kind kind) : request_(r), kind_(kind) {}
+    Request(Request&& other) noexcept : request_(std::exchange(other.request_, MPI_REQUEST_NULL)), kind_(other.kind_) {}
     Request& operator=(Request&& other) noexcept {
         if (this != &other) {
-            wait_quietly();
+            give_up();
             request_ = std::exchange(other.request_, MPI_REQUEST_NULL);
+            kind_ = other.kind_;
         }
         return *this;
     }
-    ~Request() { wait_quietly(); }
+    ~Request() { give_up(); }
 
     [[nodiscard]] bool active() const noexcept { return request_ != MPI_REQUEST_NULL; }
     /// True if the operation has completed (the request is then inactive).
     bool test();
+    /// Gives the operation up without waiting for any other rank; the request is inactive afterwards. A receive
+    /// is cancelled: true if it was, its buffer untouched; false if its message had already arrived, and is then
+    /// in the buffer (and no longer for a later receive). Either way MPI writes nothing to the buffer after this
+    /// returns, so it may be freed. Any other operation is freed and finishes on its own: its buffer must stay as
+    /// it is until the operation is known to be done some other way; returns false. Throws pel::Error if MPI
+    /// fails (the destructor does the same, quietly).
+    bool cancel();
 
   private:
-    void wait_quietly() noexcept {
-        if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
-    }
+    /// cancel() for the destructor and move-assignment: never throws, never blocks.
+    void give_up() noexcept;
+
     MPI_Request request_ = MPI_REQUEST_NULL;
+    Kind kind_ = Kind::receive;
 };
 
 /// An owned duplicate of a communicator, with errors returned (and turned into exceptions) instead of aborting.
@@ -143,10 +160,10 @@ class AgreedError : public Error {
 template <class Step>
 auto agree(const Comm& comm, Step&& step) -> decltype(step());
 
-namespace detail {
-/// Settles a step's outcome across ranks; throws AgreedError if any rank failed. \note collective
-void settle(const Comm& comm, const Error* local);
-}  // namespace detail
+/// Settles the outcome of a step that caught its own error: every rank passes the error it had, if any; if any
+/// rank had one, every rank throws an AgreedError carrying the error of the lowest failing rank. agree() is this
+/// around a step that throws. \note collective
+void agree_on_outcome(const Comm& comm, const std::optional<Error>& local);
 
 template <class Step>
 auto agree(const Comm& comm, Step&& step) -> decltype(step()) {
@@ -162,7 +179,7 @@ auto agree(const Comm& comm, Step&& step) -> decltype(step()) {
         } catch (const std::exception& e) {
             failure = Error::Failure(e.what());
         }
-        detail::settle(comm, failure ? &*failure : nullptr);
+        agree_on_outcome(comm, failure);
     } else {
         std::optional<Result> result;
         try {
@@ -174,7 +191,7 @@ auto agree(const Comm& comm, Step&& step) -> decltype(step()) {
         } catch (const std::exception& e) {
             failure = Error::Failure(e.what());
         }
-        detail::settle(comm, failure ? &*failure : nullptr);
+        agree_on_outcome(comm, failure);
         return std::move(*result);
     }
 }

@@ -2,9 +2,29 @@
 #include "mpi/comm.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdint>
+#include <future>
 
 using pel::mpi::AgreedError;
 using pel::mpi::Comm;
+using pel::mpi::Request;
+
+namespace {
+
+/// Runs `step` on a thread of its own and waits up to `deadline` for it; true if it returned in time. A step that
+/// overruns would hang the suite (a Request that waits for a message no one sends): `unstick` then runs until the
+/// step returns (it sends what the step waits for), so the test fails instead of hanging. While the step runs in
+/// time only its thread calls MPI (MPI_THREAD_SERIALIZED); unsticking breaks that rule, as a last resort.
+template <class Step, class Unstick>
+bool returns_within(std::chrono::seconds deadline, Step step, Unstick unstick) {
+    auto done = std::async(std::launch::async, step);
+    if (done.wait_for(deadline) == std::future_status::ready) return true;
+    while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) unstick();
+    return false;
+}
+
+}  // namespace
 
 TEST_CASE("a duplicated communicator knows its rank and size", "[mpi]") {
     const Comm comm;
@@ -94,4 +114,56 @@ TEST_CASE("a nested agreement's error passes through the outer one without anoth
         CHECK(std::string(e.what()) == "inner");
     }
     comm.barrier();  // would hang if ranks disagreed on how many collectives ran
+}
+
+TEST_CASE("a Request for a receive no one answers is dropped without blocking and without eating later messages",
+          "[mpi]") {
+    const Comm comm;
+    const int self = comm.rank();
+    constexpr int kFirst = 11;
+    constexpr int kSecond = 12;
+    std::uint64_t dropped = 1;
+    std::uint64_t moved_over = 2;
+    std::uint64_t last = 3;
+    const bool in_time = returns_within(
+        std::chrono::seconds(10),
+        [&] {
+            // One destroyed while active; one moved over while active, and what took its place destroyed too.
+            { const Request unanswered = comm.irecv(dropped, self, kFirst); }
+            Request request = comm.irecv(moved_over, self, kFirst);
+            request = comm.irecv(last, self, kSecond);
+        },
+        [&] {
+            comm.send(std::uint64_t{99}, self, kFirst);
+            comm.send(std::uint64_t{99}, self, kSecond);
+        });
+    REQUIRE(in_time);
+    CHECK(dropped == 1);  // cancelled: MPI wrote nothing
+    CHECK(moved_over == 2);
+    CHECK(last == 3);
+    // A cancelled receive is no longer posted: the next message with its tag goes to the next receive.
+    comm.send(std::uint64_t{7}, self, kFirst);
+    std::uint64_t received = 0;
+    comm.recv(received, self, kFirst);
+    CHECK(received == 7);
+}
+
+TEST_CASE("cancel() tells a cancelled receive from one whose message had arrived", "[mpi]") {
+    const Comm comm;
+    const int self = comm.rank();
+    constexpr int kTag = 13;
+    std::uint64_t value = 1;
+    Request pending = comm.irecv(value, self, kTag);
+    CHECK(pending.cancel());
+    CHECK_FALSE(pending.active());
+    CHECK(value == 1);
+    CHECK_FALSE(pending.cancel());  // nothing left to give up
+
+    comm.send(std::uint64_t{5}, self, kTag);
+    while (!comm.iprobe(self, kTag)) {
+    }
+    Request arrived = comm.irecv(value, self, kTag);
+    CHECK_FALSE(arrived.cancel());
+    CHECK_FALSE(arrived.active());
+    CHECK(value == 5);
 }
