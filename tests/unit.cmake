@@ -3,6 +3,7 @@
 
 add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/unit_main.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/app/run_options_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/archive_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/exact_sum_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/job_test.cpp"
@@ -12,7 +13,7 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/io/checksum_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/sched/policy_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/sched/scheduler_test.cpp")
-target_link_libraries(pel_unit_tests PRIVATE pel::core pel::sched pel::io pel::exec Catch2::Catch2 pel_warnings)
+target_link_libraries(pel_unit_tests PRIVATE pel::core pel::sched pel::io pel::exec pel::app Catch2::Catch2 pel_warnings)
 add_test(NAME unit COMMAND pel_unit_tests)
 set_tests_properties(unit PROPERTIES LABELS "unit" TIMEOUT 60)
 

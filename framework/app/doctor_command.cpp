@@ -1,6 +1,5 @@
 // app/doctor_command.cpp: `pel doctor`: every rank checks MPI, HDF5, its threads and their binding, Slurm, the job
-// plugins and the output directory; rank 0 prints one report, ranks with the same findings together, with a fix
-// under each problem.
+// plugins and the output directory; rank 0 prints one report of the findings (doctor_report.hpp).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -16,11 +15,14 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "app/allocation.hpp"
 #include "app/cli.hpp"
 #include "app/cpus.hpp"
+#include "app/doctor_report.hpp"
 #include "io/results_file.hpp"
 #include "mpi/environment.hpp"
 #include "pel/archive.hpp"
+#include "pel/host.hpp"
 #include "pel/plugin.hpp"
 #include "plugin/loader.hpp"
 
@@ -28,50 +30,9 @@ namespace fs = std::filesystem;
 
 namespace pel::app {
 
+namespace doctor {
+
 namespace {
-
-enum class Verdict : std::uint8_t { ok, note, problem };
-
-/// What one check found on one rank: a line of the report, and for a problem the command or setting that fixes it.
-struct Finding {
-    std::string check;
-    Verdict verdict = Verdict::ok;
-    std::string text;
-    std::string fix;
-
-    bool operator==(const Finding&) const = default;
-    template <class A>
-    void fields(A& a) {
-        a(check)(verdict)(text)(fix);
-    }
-};
-
-/// The checks, in the order the report lists them.
-constexpr const char* kMpiLibrary = "MPI library";
-constexpr const char* kThreadLevel = "MPI thread level";
-constexpr const char* kHdf5 = "HDF5";
-constexpr const char* kThreads = "OpenMP threads";
-constexpr const char* kBinding = "OpenMP binding";
-constexpr const char* kHostCpus = "CPUs per host";
-constexpr const char* kSlurm = "Slurm";
-constexpr const char* kPlugins = "job plugins";
-constexpr const char* kOutputDir = "output directory";
-constexpr const char* kCheckOrder[] = {kMpiLibrary, kThreadLevel, kHdf5,    kThreads,  kBinding,
-                                       kHostCpus,   kSlurm,       kPlugins, kOutputDir};
-
-/// What one rank sends rank 0: where it runs, what it may run on, and what it found.
-struct RankReport {
-    std::string host;
-    std::int32_t threads = 1;
-    std::vector<std::int32_t> cpus;  ///< the CPUs this rank may run on
-    std::int32_t online_cpus = 0;    ///< the CPUs its host has online
-    std::vector<Finding> findings;
-
-    template <class A>
-    void fields(A& a) {
-        a(host)(threads)(cpus)(online_cpus)(findings);
-    }
-};
 
 struct DoctorOptions {
     std::int64_t threads = 0;
@@ -84,52 +45,15 @@ std::string env_or_empty(const char* name) {
     return value != nullptr ? value : "";
 }
 
-std::string plural(std::size_t n, const std::string& one, const std::string& many) {
-    return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
-std::string this_host() {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    return name;
-}
-
-/// A thread count as OpenMP and Slurm variables give it ("4", or "4,2" for nested levels: the first counts), or 0
-/// when the text is not a count from 1 to 4096.
-int parse_count(const std::string& value) {
-    const std::string first = value.substr(0, value.find(','));
-    char* end = nullptr;
-    const long n = std::strtol(first.c_str(), &end, 10);
-    if (first.empty() || *end != '\0' || n < 1 || n > 4096) return 0;
-    return static_cast<int>(n);
-}
-
-/// `dir` made absolute and tidy, for messages: "." becomes the current directory.
-std::string shown_path(const std::string& dir) {
-    std::string p = fs::absolute(dir).lexically_normal().string();
-    if (p.size() > 1 && p.back() == '/') p.pop_back();
-    return p;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // MPI
 
 Finding check_mpi_library() {
-    char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
-    int length = 0;
-    mpi::check(MPI_Get_library_version(text, &length), "MPI_Get_library_version");
-    std::string library(text, static_cast<std::size_t>(std::max(length, 0)));
-    library = library.substr(0, library.find('\n'));
-    while (!library.empty() && (library.back() == ' ' || library.back() == '\0')) library.pop_back();
-    int major = 0, minor = 0;
-    mpi::check(MPI_Get_version(&major, &minor), "MPI_Get_version");
-    return {kMpiLibrary, Verdict::ok,
-            library + " (MPI " + std::to_string(major) + "." + std::to_string(minor) + " standard)", ""};
+    return {kMpiLibrary, Verdict::ok, mpi::library_version() + " (MPI " + mpi::standard_version() + " standard)", ""};
 }
 
 Finding check_thread_level() {
-    int provided = 0;
-    mpi::check(MPI_Query_thread(&provided), "MPI_Query_thread");
+    const int provided = mpi::provided_thread_level();
     const int needed = mpi::Environment::required_thread_level();
     const std::string text = std::string(mpi::Environment::thread_level_name(provided)) + " provided, pel needs " +
                              mpi::Environment::thread_level_name(needed);
@@ -142,26 +66,15 @@ Finding check_thread_level() {
 // ---------------------------------------------------------------------------------------------------------------
 // OpenMP threads and their CPUs
 
-/// The threads per rank `pel run` would use, and where that number comes from.
-struct ThreadCount {
-    int count = 1;
-    std::string source;
-};
-
-/// As `pel run` chooses: --threads, else OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1. `pel run` refuses a
-/// variable that is not a count: that is a problem here, and the next source is used.
-ThreadCount resolve_threads(std::int64_t option, std::vector<Finding>& findings) {
-    if (option > 0) return {static_cast<int>(option), "--threads"};
-    for (const char* var : {"OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK"}) {
-        const std::string value = env_or_empty(var);
-        if (value.empty()) continue;
-        if (const int n = parse_count(value); n > 0) return {n, var};
-        findings.push_back({kThreads, Verdict::problem,
-                            std::string(var) + "='" + value + "' is not a thread count (1 to 4096): pel run refuses it",
-                            std::string("set it to the threads each rank should run (export ") + var +
-                                "=4), unset it, or pass --threads N"});
+/// The threads per rank `pel run` would use (resolve_threads): a variable `pel run` refuses is a problem here.
+ThreadCount threads_as_run_would(std::int64_t option, std::vector<Finding>& findings) {
+    ThreadCount threads = resolve_threads(option);
+    for (const auto& var : threads.refused) {
+        findings.push_back(
+            {kThreads, Verdict::problem, refused_message(var) + ": pel run refuses it",
+             "set it to the threads each rank should run (export " + var.name + "=4), unset it, or pass --threads N"});
     }
-    return {1, "default"};
+    return threads;
 }
 
 /// How many physical cores `cpus` span, from sysfs (hyperthreads of one core count once); the number of CPUs when
@@ -281,30 +194,30 @@ void check_hosts(std::vector<RankReport>& reports) {
 // Slurm
 
 std::vector<Finding> check_slurm(const ThreadCount& threads, int ranks) {
-    const std::string job = env_or_empty("SLURM_JOB_ID");
-    if (job.empty()) return {{kSlurm, Verdict::ok, "not a Slurm job (SLURM_JOB_ID is not set)", ""}};
+    const SlurmJob slurm = SlurmJob::from_environment();
+    if (slurm.id.empty()) return {{kSlurm, Verdict::ok, "not a Slurm job (SLURM_JOB_ID is not set)", ""}};
     std::vector<Finding> findings;
     const std::string t = std::to_string(threads.count);
-    const std::string cpus = env_or_empty("SLURM_CPUS_PER_TASK");
+    const std::string& cpus = slurm.cpus_per_task;
     if (!cpus.empty()) {
-        const int n = parse_count(cpus);
+        const int n = slurm.cpus();
         if (n == 0) {
             findings.push_back({kSlurm, Verdict::problem,
                                 "SLURM_CPUS_PER_TASK='" + cpus + "' is not a CPU count: pel run refuses it",
                                 "ask for CPUs per task with sbatch --cpus-per-task=N, and do not set the variable "
                                 "by hand"});
-        } else if (n != threads.count) {
+        } else if (slurm.cpus_differ(threads.count)) {
             findings.push_back(
                 {kSlurm, Verdict::problem,
                  plural(static_cast<std::size_t>(threads.count), "thread", "threads") + " per rank (from " +
                      threads.source + "), but Slurm gave each task SLURM_CPUS_PER_TASK=" + cpus +
-                     " CPUs: " + (n < threads.count ? "threads will share cores" : "CPUs will idle"),
+                     " CPUs: " + threads_for_cpus(threads.count, n),
                  "run --threads " + cpus + " (or export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK), or ask Slurm for " + t +
                      ": sbatch --cpus-per-task=" + t});
         }
     }
-    const std::string tasks = env_or_empty("SLURM_NTASKS");
-    if (!tasks.empty() && tasks != std::to_string(ranks)) {
+    const std::string& tasks = slurm.ntasks;
+    if (slurm.tasks_differ(ranks)) {
         const std::string r = std::to_string(ranks);
         findings.push_back({kSlurm, Verdict::problem,
                             plural(static_cast<std::size_t>(ranks), "rank", "ranks") +
@@ -314,7 +227,7 @@ std::vector<Finding> check_slurm(const ThreadCount& threads, int ranks) {
     }
     if (findings.empty()) {
         findings.push_back({kSlurm, Verdict::ok,
-                            "job " + job + ": SLURM_CPUS_PER_TASK=" + (cpus.empty() ? "(unset)" : cpus) +
+                            "job " + slurm.id + ": SLURM_CPUS_PER_TASK=" + (cpus.empty() ? "(unset)" : cpus) +
                                 ", SLURM_NTASKS=" + (tasks.empty() ? "(unset)" : tasks) + ", as run",
                             ""});
     }
@@ -452,7 +365,7 @@ std::vector<Finding> check_output(const mpi::Comm& comm, const std::string& outp
     const std::string dir = shown_path(output_dir);
     std::vector<Finding> findings;
     // One name for this doctor run, from rank 0, so that ranks can look for each other's files.
-    const std::string own_tag = ".pel-doctor-" + this_host() + "-" + std::to_string(::getpid());
+    const std::string own_tag = ".pel-doctor-" + host_name() + "-" + std::to_string(::getpid());
     std::vector<std::byte> tag_bytes(reinterpret_cast<const std::byte*>(own_tag.data()),
                                      reinterpret_cast<const std::byte*>(own_tag.data()) + own_tag.size());
     comm.bcast_bytes(tag_bytes, 0);
@@ -530,77 +443,9 @@ std::vector<Finding> check_output(const mpi::Comm& comm, const std::string& outp
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The report
+// The command
 
-/// "rank 3", "ranks 0-3", "ranks 0-1,4".
-std::string rank_label(const std::vector<int>& ranks) {
-    std::string out;
-    for (std::size_t i = 0; i < ranks.size(); ++i) {
-        std::size_t j = i;
-        while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-        out += (out.empty() ? "" : ",") + std::to_string(ranks[i]) + (j > i ? "-" + std::to_string(ranks[j]) : "");
-        i = j;
-    }
-    return (ranks.size() == 1 ? "rank " : "ranks ") + out;
-}
-
-/// One line of the report, and the ranks that found it.
-struct Group {
-    Finding finding;
-    std::vector<int> ranks;
-};
-
-/// The report rank 0 prints: check by check, each distinct finding once with the ranks that found it; `problems`
-/// counts the problem lines.
-std::string render(const std::vector<RankReport>& reports, const std::string& output_dir, int& problems) {
-    std::vector<Group> groups;
-    for (const char* check : kCheckOrder) {
-        const auto first = static_cast<std::ptrdiff_t>(groups.size());
-        for (std::size_t r = 0; r < reports.size(); ++r) {
-            for (const auto& f : reports[r].findings) {
-                if (f.check != check) continue;
-                const auto same =
-                    std::find_if(groups.begin() + first, groups.end(), [&](const Group& g) { return g.finding == f; });
-                if (same == groups.end()) {
-                    groups.push_back({f, {static_cast<int>(r)}});
-                } else if (same->ranks.back() != static_cast<int>(r)) {
-                    same->ranks.push_back(static_cast<int>(r));
-                }
-            }
-        }
-    }
-    std::size_t width = 0;
-    for (const auto& g : groups) width = std::max(width, rank_label(g.ranks).size());
-
-    std::set<std::string> hosts;
-    for (const auto& r : reports) hosts.insert(r.host);
-    std::string where = hosts.size() == 1 ? "host " + *hosts.begin() : plural(hosts.size(), "host", "hosts");
-    std::ostringstream os;
-    os << "pel doctor: " << plural(reports.size(), "rank", "ranks") << " on " << where << ", "
-       << plural(static_cast<std::size_t>(reports.front().threads), "thread", "threads")
-       << " per rank, output directory " << shown_path(output_dir) << "\n";
-    problems = 0;
-    for (const auto& [f, ranks] : groups) {
-        std::string verdict = f.verdict == Verdict::ok ? "ok" : f.verdict == Verdict::note ? "note" : "PROBLEM";
-        verdict.resize(9, ' ');
-        std::string label = rank_label(ranks);
-        label.resize(width, ' ');
-        os << verdict << label << "  " << f.check << ": " << f.text << "\n";
-        if (f.verdict != Verdict::problem) continue;
-        ++problems;
-        if (!f.fix.empty()) os << std::string(9 + width + 2, ' ') << "fix: " << f.fix << "\n";
-    }
-    if (problems == 0) {
-        os << "pel doctor: no problems found\n";
-    } else {
-        os << "pel doctor: " << plural(static_cast<std::size_t>(problems), "problem", "problems") << " found\n";
-    }
-    return os.str();
-}
-
-}  // namespace
-
-int doctor_command(const mpi::Comm& comm, std::vector<std::string> args) {
+int command(const mpi::Comm& comm, std::vector<std::string> args) {
     DoctorOptions o;
     CLI::App app(
         "pel doctor: check MPI, HDF5, threads and their binding, Slurm, job plugins and the output directory on "
@@ -629,13 +474,13 @@ int doctor_command(const mpi::Comm& comm, std::vector<std::string> args) {
     }
 
     RankReport mine;
-    mine.host = this_host();
+    mine.host = host_name();
     mine.cpus = rank_cpus();
     mine.online_cpus = static_cast<std::int32_t>(sysconf(_SC_NPROCESSORS_ONLN));
     auto& findings = mine.findings;
     findings.push_back(check_mpi_library());
     findings.push_back(check_thread_level());
-    const ThreadCount threads = resolve_threads(o.threads, findings);
+    const ThreadCount threads = threads_as_run_would(o.threads, findings);
     mine.threads = threads.count;
     for (auto& f : check_threads(threads, mine.cpus)) findings.push_back(std::move(f));
     for (auto& f : check_binding(threads.count, mine.cpus.size())) findings.push_back(std::move(f));
@@ -652,6 +497,14 @@ int doctor_command(const mpi::Comm& comm, std::vector<std::string> args) {
         print0(comm, render(reports, o.output_dir, problems));
     }
     return comm.allreduce_max(std::int64_t{problems}) > 0 ? static_cast<int>(ExitCode::failure) : 0;
+}
+
+}  // namespace
+
+}  // namespace doctor
+
+int doctor_command(const mpi::Comm& comm, std::vector<std::string> args) {
+    return doctor::command(comm, std::move(args));
 }
 
 }  // namespace pel::app

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
-#include <unistd.h>
 
 #include "pel/error.hpp"
+#include "pel/host.hpp"
 
 namespace pel::exec {
 
@@ -21,10 +21,8 @@ bool status_line_showing = false;  // guarded by print_mutex
 /// The host's name up to its first dot, read once.
 const std::string& short_host() {
     static const std::string host = [] {
-        char name[256] = {};
-        if (gethostname(name, sizeof name - 1) != 0) return std::string("?");
-        std::string text = name;
-        return text.substr(0, text.find('.'));
+        const std::string name = host_name();
+        return name.substr(0, name.find('.'));
     }();
     return host;
 }

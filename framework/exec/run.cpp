@@ -6,7 +6,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <unistd.h>
+#include "pel/host.hpp"
 
 #include "exec/clock.hpp"
 #include "exec/cost_profiles.hpp"
@@ -56,13 +56,6 @@ std::vector<ItemRange> gather_done(const mpi::Comm& comm, const std::vector<Item
         done.insert(done.end(), theirs.begin(), theirs.end());
     }
     return merged(std::move(done));
-}
-
-/// This host's name. TODO(merge): pel::host_name() from pel/host.hpp.
-std::string host_name() {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    return name;
 }
 
 /// Every rank's host name, in rank order, on rank 0 (empty elsewhere). \note collective

@@ -1,6 +1,7 @@
-// mpi/environment.cpp: MPI initialisation and finalisation.
+// mpi/environment.cpp: MPI initialisation and finalisation, and what the library says about itself.
 #include "mpi/environment.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mpi.h>
 #include <string>
@@ -52,6 +53,28 @@ Environment::~Environment() {
 void Environment::abort(int code) {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
+}
+
+std::string library_version() {
+    char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int length = 0;
+    check(MPI_Get_library_version(text, &length), "MPI_Get_library_version");
+    std::string library(text, static_cast<std::size_t>(std::max(length, 0)));
+    library = library.substr(0, library.find('\n'));
+    while (!library.empty() && (library.back() == ' ' || library.back() == '\0')) library.pop_back();
+    return library;
+}
+
+std::string standard_version() {
+    int major = 0, minor = 0;
+    check(MPI_Get_version(&major, &minor), "MPI_Get_version");
+    return std::to_string(major) + "." + std::to_string(minor);
+}
+
+int provided_thread_level() {
+    int provided = 0;
+    check(MPI_Query_thread(&provided), "MPI_Query_thread");
+    return provided;
 }
 
 }  // namespace pel::mpi

@@ -1,6 +1,8 @@
 // mpi/environment.hpp: MPI's lifetime as an object.
 #pragma once
 
+#include <string>
+
 namespace pel::mpi {
 
 /// Initialises MPI if nobody did, at a thread level chosen explicitly and checked; finalises only what it
@@ -27,5 +29,12 @@ class Environment {
     bool owned_ = false;
     int provided_ = 0;
 };
+
+/// The MPI library's name and version: the first line of what MPI_Get_library_version says.
+std::string library_version();
+/// The version of the MPI standard the library implements, as "3.1".
+std::string standard_version();
+/// The thread level MPI gives this process (MPI_Query_thread); MPI must be initialised.
+int provided_thread_level();
 
 }  // namespace pel::mpi

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <pel/host.hpp>
 #include <pel/plugin.hpp>
 
 #include "launch.hpp"
@@ -88,12 +89,6 @@ std::uint64_t hash_text(const std::string& text) {
         h *= 1099511628211ULL;
     }
     return h == 0 ? 1 : h;
-}
-
-std::string host_name() {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    return name;
 }
 
 double epoch_seconds() {
@@ -206,7 +201,7 @@ class TaskFarm final : public pel::Job<Farmed> {
         for (char** e = environ; *e != nullptr; ++e) {
             if (!launcher_variable(*e)) environment_.emplace_back(*e);
         }
-        host_ = host_name();
+        host_ = pel::host_name();
         host_id_ = hash_text(host_);
         const auto n = tasks_.size();
         exit_column_ = ctx.item_output<std::int32_t>(

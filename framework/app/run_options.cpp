@@ -1,0 +1,302 @@
+// app/run_options.cpp: the table of `pel run`'s framework options, and what is made from it.
+#include "app/run_options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <type_traits>
+
+#include "app/allocation.hpp"
+#include "pel/error.hpp"
+
+namespace pel::app {
+
+namespace {
+
+/// The shortest text that reads back as `v` exactly.
+std::string number_text(double v) {
+    char text[32];
+    const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+    return std::string(text, end);
+}
+
+/// A value of a field as text.
+template <class T>
+std::string value_text(const T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+        return v ? "true" : "false";
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        return v;
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return number_text(v);
+    } else {
+        return std::to_string(v);
+    }
+}
+
+/// An option bound to a field of RunSettings: CLI11 converts the text (a flag for a bool); written back as it is.
+template <class T>
+RunOption field(std::string name, T RunSettings::*member, std::string help) {
+    RunOption o;
+    o.name = std::move(name);
+    o.help = std::move(help);
+    o.quoted = std::is_same_v<T, std::string>;
+    o.show_default = !std::is_same_v<T, bool>;
+    o.bind = [member](CLI::App& app, const std::string& flag, const std::string& text, RunSettings& s) {
+        if constexpr (std::is_same_v<T, bool>) {
+            return app.add_flag(flag, s.*member, text);
+        } else {
+            return app.add_option(flag, s.*member, text);
+        }
+    };
+    o.text = [member](const RunSettings& s) { return value_text(s.*member); };
+    return o;
+}
+
+/// An option given as text that `set` turns into typed settings (throwing Error::Usage for text it cannot read),
+/// and `get` gives back.
+RunOption converted(std::string name, std::string help, std::function<void(RunSettings&, const std::string&)> set,
+                    std::function<std::string(const RunSettings&)> get) {
+    RunOption o;
+    o.name = std::move(name);
+    o.help = std::move(help);
+    o.quoted = true;
+    o.bind = [set](CLI::App& app, const std::string& flag, const std::string& text, RunSettings& s) {
+        return app.add_option_function<std::string>(
+            flag, [set, &s](const std::string& v) { set(s, v); }, text);
+    };
+    o.text = std::move(get);
+    return o;
+}
+
+/// --prefetch as the runner takes it: the depth, or -1 for auto.
+int prefetch_depth(const std::string& text) {
+    if (text == "auto") return -1;
+    char* end = nullptr;
+    const long depth = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || end != text.c_str() + text.size() || depth < 0 || depth > 64) {
+        throw Error::Usage("--prefetch: '" + text + "' is not a depth from 0 to 64 or auto");
+    }
+    return static_cast<int>(depth);
+}
+
+/// --checkpoint-every: "auto", or seconds between checkpoints (0: off).
+void set_checkpoint_every(RunSettings& s, const std::string& text) {
+    s.checkpoint_auto = text == "auto";
+    if (s.checkpoint_auto) {
+        s.checkpoint_every_s = 0;
+        return;
+    }
+    char* end = nullptr;
+    const double seconds = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(seconds >= 0) || seconds > 1e9) {
+        throw Error::Usage("--checkpoint-every: '" + text + "' is not a number of seconds (0 for none) or auto");
+    }
+    s.checkpoint_every_s = seconds;
+}
+
+std::vector<RunOption> make_table() {
+    using S = RunSettings;
+    std::string techniques;
+    for (const auto& n : sched::technique_names()) techniques += (techniques.empty() ? "" : ", ") + n;
+    const std::string logs = "Progress and logs", checkpoints = "Checkpoints", faults = "Faults";
+    std::vector<RunOption> t;
+    t.push_back(field("job", &S::job, "the job to run (normally given first: pel run JOB)").in(""));
+    t.push_back(field("output", &S::output, "HDF5 results file (default: JOB.h5, or RUN_DIR/JOB.h5)"));
+    t.push_back(field("run-dir", &S::run_dir,
+                      "a directory for the run: results, checkpoints, config.toml, per-rank logs and status.json, "
+                      "which `pel status DIR` reads while the run goes on; auto: pel-JOB-$SLURM_JOB_ID"));
+    t.push_back(field("threads", &S::threads,
+                      "OpenMP threads per rank (default: OMP_NUM_THREADS, then SLURM_CPUS_PER_TASK, then 1)")
+                    .check(CLI::Range(std::int64_t{1}, std::int64_t{4096}))
+                    .no_default());
+    t.push_back(field("chunk-size", &S::chunk_size, "items per chunk (ss), else the smallest chunk")
+                    .check(CLI::PositiveNumber));
+    t.push_back(converted(
+        "schedule", "chunk-size technique: " + techniques,
+        [](S& s, const std::string& v) { s.schedule = sched::parse_technique(v); },
+        [](const S& s) { return sched::technique_name(s.schedule); }));
+    t.push_back(converted(
+        "prefetch",
+        "chunk requests a worker keeps in flight while it computes: 0-64, or auto (one, more while the worker still "
+        "waits for grants, fewer when it no longer does)",
+        [](S& s, const std::string& v) { s.prefetch = prefetch_depth(v); },
+        [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); }));
+    t.push_back(field("cost-profile", &S::cost_profile,
+                      "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end"));
+    t.push_back(field("no-steal", &S::no_steal, "turn work stealing off (for comparisons)"));
+    t.push_back(field("trace", &S::trace,
+                      "write a Chrome trace event file (Perfetto, chrome://tracing): a process per rank, a thread per "
+                      "OpenMP thread, an event per batch of items, steals, pauses, checkpoints and signals"));
+    t.push_back(field("trace-events", &S::trace_events,
+                      "batches recorded over all ranks, for --trace and the results' /stats/chunk_log (beyond it, "
+                      "counted as dropped); 0: record nothing")
+                    .check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40)));
+    t.push_back(field("job-path", &S::job_path, "colon-separated directories to search for job plugins first"));
+
+    t.push_back(field("progress", &S::progress,
+                      "live progress on rank 0: bar (a line refreshed once a second, for a terminal), log (a plain "
+                      "time-stamped line every --progress-every seconds, for a batch log), off; auto: bar when "
+                      "stderr is a terminal, else log")
+                    .check(CLI::IsMember({"auto", "bar", "log", "off"}))
+                    .in(logs));
+    t.push_back(field("progress-every", &S::progress_every_s,
+                      "seconds between two progress lines in a log (and in the run directory's rank-0 log); 30 shows "
+                      "a run moving in tail -f and keeps a day-long job's log under 3,000 such lines")
+                    .verified_by([](const S& s) {
+                        if (s.progress_every_s > 0 && std::isfinite(s.progress_every_s)) return;
+                        throw Error::Usage("--progress-every: " + number_text(s.progress_every_s) +
+                                           " is not a number of seconds above 0");
+                    })
+                    .in(logs));
+    t.push_back(converted(
+                    "log-level",
+                    "what rank 0 prints on stderr: error, warn, info (phases, checkpoints, layout), debug; the run "
+                    "directory's per-rank logs get every level",
+                    [](S& s, const std::string& v) { s.log_level = exec::parse_log_level(v); },
+                    [](const S& s) { return std::string(exec::log_level_name(s.log_level)); })
+                    .check(CLI::IsMember({"error", "warn", "info", "debug"}))
+                    .in(logs));
+    t.push_back(
+        field("verbose", &S::verbose, "the same as --log-level info (the more talkative of the two wins)").in(logs));
+    t.push_back(field("log-all-ranks", &S::log_all_ranks,
+                      "every rank prints up to --log-level on stderr (by default the other ranks print only their "
+                      "own warnings and errors)")
+                    .in(logs));
+
+    t.push_back(
+        field("checkpoint-dir", &S::checkpoint_dir, "where checkpoints go (default: OUTPUT without .h5, + .ckpt)")
+            .in(checkpoints));
+    t.push_back(converted("checkpoint-every",
+                          "seconds between checkpoints (at a phase boundary when one falls due there); 0: only on "
+                          "SIGUSR1/SIGTERM; auto: Young/Daly interval from the measured checkpoint cost and --mtbf",
+                          set_checkpoint_every,
+                          [](const S& s) {
+                              return s.checkpoint_auto ? std::string("auto") : number_text(s.checkpoint_every_s);
+                          })
+                    .in(checkpoints));
+    t.push_back(field("mtbf", &S::mtbf_s, "mean time between failures in seconds, for --checkpoint-every auto")
+                    .check(CLI::PositiveNumber)
+                    .in(checkpoints));
+    t.push_back(field("keep", &S::keep, "checkpoints kept (older ones are deleted)")
+                    .check(CLI::Range(std::int64_t{1}, std::int64_t{1000}))
+                    .in(checkpoints));
+    // How this invocation relates to earlier attempts, not what it computes: a replayed config starts afresh
+    // unless it is told otherwise on its own command line.
+    t.push_back(field("resume", &S::resume, "continue from the newest valid checkpoint (an error if there is none)")
+                    .per_invocation()
+                    .in(checkpoints));
+    t.push_back(field("auto-resume", &S::auto_resume,
+                      "continue from the newest valid checkpoint if there is one, else start afresh (for requeued "
+                      "jobs)")
+                    .per_invocation()
+                    .in(checkpoints));
+    t.push_back(field("force-resume", &S::force_resume,
+                      "resume even from a checkpoint written by another job version or with other job options")
+                    .per_invocation()
+                    .in(checkpoints));
+
+    t.push_back(field("max-retries", &S::max_retries,
+                      "when the job's kernel throws, run each item of that batch again alone, up to this many more "
+                      "times, on another rank where there is one")
+                    .check(CLI::Range(std::int64_t{0}, std::int64_t{100}))
+                    .in(faults));
+    t.push_back(converted(
+                    "on-error", "an item that still fails: abort the run, or skip it (listed in /skipped)",
+                    [](S& s, const std::string& v) { s.skip_failed = v == "skip"; },
+                    [](const S& s) { return std::string(s.skip_failed ? "skip" : "abort"); })
+                    .check(CLI::IsMember({"abort", "skip"}))
+                    .in(faults));
+    t.push_back(field("heartbeat-timeout", &S::heartbeat_s,
+                      "seconds without a word from a rank after which rank 0 ends the run naming it (0: never)")
+                    .check(CLI::Range(0.0, 1e7))
+                    .in(faults));
+
+    t.push_back(field("time-limit", &S::time_limit_s,
+                      "seconds this run may last (0: no limit; default from SLURM_JOB_END_TIME when set): no chunk "
+                      "that would end later is started, and the run checkpoints and exits 75 --time-margin before it")
+                    .check(CLI::Range(0.0, 1e9))
+                    .no_default()
+                    .in(checkpoints));
+    t.push_back(
+        field("time-margin", &S::time_margin_s, "seconds kept free at the end of --time-limit for the checkpoint")
+            .check(CLI::Range(0.0, 1e9))
+            .in(checkpoints));
+    return t;
+}
+
+/// `text` as a TOML basic string.
+std::string quoted(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
+/// The default checkpoint directory: beside the output, named after it.
+std::string default_checkpoint_dir(const std::string& output) {
+    std::filesystem::path p(output);
+    if (p.extension() == ".h5") p.replace_extension();
+    return p.string() + ".ckpt";
+}
+
+}  // namespace
+
+const std::vector<RunOption>& run_options() {
+    static const std::vector<RunOption> table = make_table();
+    return table;
+}
+
+void add_run_options(CLI::App& app, RunSettings& settings) {
+    app.set_config("--config", "", "read options from this TOML file (keys as option names; the command line wins)");
+    const RunSettings defaults;
+    for (const auto& o : run_options()) {
+        CLI::Option* option = o.bind(app, "--" + o.name, o.help, settings);
+        for (const auto& check : o.checks) option->check(check);
+        if (o.show_default) option->default_str(o.text(defaults));
+        option->group(o.group);
+    }
+}
+
+void resolve(RunSettings& s) {
+    const ThreadCount threads = resolve_threads(s.threads);
+    if (!threads.refused.empty()) throw Error::Usage(refused_message(threads.refused.front()));
+    s.threads = threads.count;
+    if (s.run_dir == "auto") {
+        // One directory per Slurm job: a requeued job has the same id, so it finds its checkpoints again.
+        const char* id = std::getenv("SLURM_JOB_ID");
+        if (id == nullptr || *id == '\0') {
+            throw Error::Usage("--run-dir auto: SLURM_JOB_ID is not set (not a Slurm job); name the directory");
+        }
+        s.run_dir = "pel-" + s.job + "-" + id;
+    }
+    if (s.output.empty()) {
+        s.output = s.run_dir.empty() ? s.job + ".h5" : (std::filesystem::path(s.run_dir) / (s.job + ".h5")).string();
+    }
+    if (s.checkpoint_dir.empty()) {
+        s.checkpoint_dir = s.run_dir.empty() ? default_checkpoint_dir(s.output)
+                                             : (std::filesystem::path(s.run_dir) / "checkpoints").string();
+    }
+    for (const auto& o : run_options()) {
+        if (o.verify) o.verify(s);
+    }
+    if (!s.trace.empty() && s.trace_events == 0) {
+        throw Error::Usage("pel run: --trace needs events to write: --trace-events must be more than 0");
+    }
+    if (s.resume && s.auto_resume) throw Error::Usage("pel run: --resume and --auto-resume exclude each other");
+}
+
+std::string kept_options(const RunSettings& settings) {
+    std::string lines;
+    for (const auto& o : run_options()) {
+        if (o.replay != Replay::kept) continue;
+        const std::string value = o.text(settings);
+        lines += o.name + " = " + (o.quoted ? quoted(value) : value) + "\n";
+    }
+    return lines;
+}
+
+}  // namespace pel::app

@@ -1,0 +1,219 @@
+// tests/app/run_options_test.cpp: the option table of `pel run`: the command line, a config file and the effective
+// config all read and write every option the same way, and replaying the effective config keeps every option.
+#include "app/run_options.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pel/error.hpp"
+
+namespace {
+
+using pel::app::Replay;
+using pel::app::RunSettings;
+
+/// Parses `args` (without the program name) as `pel run`'s framework options.
+RunSettings parse_args(std::vector<std::string> args) {
+    RunSettings s;
+    CLI::App app("test");
+    pel::app::add_run_options(app, s);
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
+    return s;
+}
+
+/// Parses `toml` as a config file of `pel run`.
+RunSettings parse_config(const std::string& toml) {
+    RunSettings s;
+    CLI::App app("test");
+    pel::app::add_run_options(app, s);
+    app.allow_config_extras(CLI::config_extras_mode::error);
+    std::istringstream in(toml);
+    app.parse_from_stream(in);
+    return s;
+}
+
+/// A value other than the default for every option the effective config keeps.
+const std::vector<std::string> kEveryOption = {"--job",
+                                               "synthetic",
+                                               "--output",
+                                               "o.h5",
+                                               "--run-dir",
+                                               "rd",
+                                               "--threads",
+                                               "3",
+                                               "--chunk-size",
+                                               "7",
+                                               "--schedule",
+                                               "fac2",
+                                               "--prefetch",
+                                               "4",
+                                               "--cost-profile",
+                                               "cost.h5",
+                                               "--no-steal",
+                                               "--trace",
+                                               "t.json",
+                                               "--trace-events",
+                                               "123",
+                                               "--job-path",
+                                               "/opt/jobs:/more",
+                                               "--progress",
+                                               "log",
+                                               "--progress-every",
+                                               "2.5",
+                                               "--log-level",
+                                               "debug",
+                                               "--verbose",
+                                               "--log-all-ranks",
+                                               "--checkpoint-dir",
+                                               "ck",
+                                               "--checkpoint-every",
+                                               "auto",
+                                               "--mtbf",
+                                               "3600.25",
+                                               "--keep",
+                                               "5",
+                                               "--resume",
+                                               "--force-resume",
+                                               "--max-retries",
+                                               "3",
+                                               "--on-error",
+                                               "skip",
+                                               "--heartbeat-timeout",
+                                               "45",
+                                               "--time-limit",
+                                               "7200",
+                                               "--time-margin",
+                                               "30.5"};
+
+}  // namespace
+
+TEST_CASE("every option has a unique name and help; only the resume flags are per invocation", "[app][options]") {
+    std::set<std::string> names, dropped;
+    for (const auto& o : pel::app::run_options()) {
+        CHECK(names.insert(o.name).second);
+        CHECK(!o.help.empty());
+        CHECK(o.bind);
+        CHECK(o.text);
+        if (o.replay == Replay::dropped) dropped.insert(o.name);
+    }
+    CHECK(dropped == std::set<std::string>{"resume", "auto-resume", "force-resume"});
+}
+
+TEST_CASE("the command line sets typed settings", "[app][options]") {
+    const RunSettings s = parse_args(kEveryOption);
+    CHECK(s.threads == 3);
+    CHECK(s.schedule == pel::sched::Technique::fac2);
+    CHECK(s.prefetch == 4);
+    CHECK(s.no_steal);
+    CHECK(s.log_level == pel::exec::LogLevel::debug);
+    CHECK(s.checkpoint_auto);
+    CHECK(s.mtbf_s == 3600.25);
+    CHECK(s.keep == 5);
+    CHECK(s.skip_failed);
+    CHECK(s.resume);
+    CHECK(s.force_resume);
+    CHECK(!s.auto_resume);
+    CHECK(parse_args({"--checkpoint-every", "90.5"}).checkpoint_every_s == 90.5);
+    CHECK(!parse_args({"--checkpoint-every", "90.5"}).checkpoint_auto);
+    CHECK(parse_args({"--prefetch", "auto"}).prefetch == -1);
+}
+
+TEST_CASE("the effective config keeps every option but the resume flags, and replays to the same settings",
+          "[app][options]") {
+    const RunSettings given = parse_args(kEveryOption);
+    const RunSettings defaults;
+    for (const auto& o : pel::app::run_options()) {
+        INFO("--" << o.name);
+        // The test gives every kept option a value of its own, so a dropped one cannot hide behind its default.
+        if (o.replay == Replay::kept) CHECK(o.text(given) != o.text(defaults));
+    }
+    const std::string config = pel::app::kept_options(given);
+    CHECK(config.find("mtbf = 3600.25\n") != std::string::npos);
+    CHECK(config.find("checkpoint-every = \"auto\"\n") != std::string::npos);
+    CHECK(config.find("resume") == std::string::npos);
+
+    const RunSettings replayed = parse_config(config);
+    CHECK(pel::app::kept_options(replayed) == config);
+    for (const auto& o : pel::app::run_options()) {
+        INFO("--" << o.name);
+        if (o.replay == Replay::kept) CHECK(o.text(replayed) == o.text(given));
+        if (o.replay == Replay::dropped) CHECK(o.text(replayed) == o.text(defaults));
+    }
+    // The defaults, as resolved, replay as themselves too (flags written as false, empty texts as "").
+    RunSettings resolved;
+    resolved.job = "synthetic";
+    resolved.threads = 1;
+    pel::app::resolve(resolved);
+    CHECK(pel::app::kept_options(parse_config(pel::app::kept_options(resolved))) == pel::app::kept_options(resolved));
+}
+
+TEST_CASE("--config reads a file of the same keys; the command line wins over it", "[app][options]") {
+    std::string dir = (std::filesystem::temp_directory_path() / "pel-options-XXXXXX").string();
+    REQUIRE(mkdtemp(dir.data()) != nullptr);
+    const std::string file = dir + "/c.toml";
+    std::ofstream(file) << "mtbf = 100\nkeep = 4\nno-steal = true\nschedule = \"ss\"\n";
+    const RunSettings s = parse_args({"--config", file, "--mtbf", "250"});
+    std::filesystem::remove_all(dir);
+    CHECK(s.mtbf_s == 250);
+    CHECK(s.keep == 4);
+    CHECK(s.no_steal);
+    CHECK(s.schedule == pel::sched::Technique::ss);
+}
+
+TEST_CASE("values an option cannot read are usage errors naming it", "[app][options]") {
+    const auto message = [](std::vector<std::string> args) -> std::string {
+        try {
+            parse_args(std::move(args));
+        } catch (const pel::Error& e) {
+            CHECK(e.code() == pel::ExitCode::usage);
+            return e.what();
+        } catch (const CLI::ParseError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    CHECK(message({"--prefetch", "65"}) == "--prefetch: '65' is not a depth from 0 to 64 or auto");
+    CHECK(message({"--checkpoint-every", "soon"}) ==
+          "--checkpoint-every: 'soon' is not a number of seconds (0 for none) or auto");
+    CHECK(message({"--schedule", "nope"}).starts_with("--schedule: unknown technique 'nope'"));
+    CHECK(message({"--threads", "0"}).starts_with("--threads: "));
+    CHECK(message({"--on-error", "ignore"}).starts_with("--on-error: "));
+    CHECK(message({"--log-level", "loud"}).starts_with("--log-level: loud"));
+}
+
+TEST_CASE("resolve fills the defaults that depend on other options and checks them together", "[app][options]") {
+    RunSettings s;
+    s.job = "mandelbrot";
+    s.threads = 2;
+    pel::app::resolve(s);
+    CHECK(s.output == "mandelbrot.h5");
+    CHECK(s.checkpoint_dir == "mandelbrot.ckpt");
+    CHECK(s.threads == 2);
+
+    RunSettings in_dir;
+    in_dir.job = "kmeans";
+    in_dir.threads = 1;
+    in_dir.run_dir = "rd";
+    pel::app::resolve(in_dir);
+    CHECK(in_dir.output == "rd/kmeans.h5");
+    CHECK(in_dir.checkpoint_dir == "rd/checkpoints");
+
+    RunSettings both;
+    both.job = "kmeans";
+    both.threads = 1;
+    both.resume = both.auto_resume = true;
+    CHECK_THROWS_WITH(pel::app::resolve(both), Catch::Contains("exclude each other"));
+
+    RunSettings slow;
+    slow.job = "kmeans";
+    slow.threads = 1;
+    slow.progress_every_s = 0;
+    CHECK_THROWS_WITH(pel::app::resolve(slow), "--progress-every: 0 is not a number of seconds above 0");
+}
