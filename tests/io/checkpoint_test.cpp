@@ -1,7 +1,7 @@
 // tests/io/checkpoint_test.cpp: the checkpoint store under MPI: round trips with blobs of every size, pruning, and
 // damaged or unwritable files: a truncated or bit-flipped checkpoint is named and skipped, a failed write throws
 // the same error on every rank and leaves earlier checkpoints as they were.
-#include "io/checkpoint.hpp"
+#include "io/checkpoint_dir.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

@@ -5,7 +5,7 @@
 #include <set>
 #include <vector>
 
-#include "io/checkpoint.hpp"
+#include "io/checksum.hpp"
 
 using pel::io::checksum;
 
