@@ -189,7 +189,8 @@ int report_command(const std::vector<std::string>& args) {
     const exec::Provenance provenance = exec::read_provenance(file);
     const auto [stats, totals] = [&] {
         try {
-            return std::pair(exec::read_stats(file), exec::read_run_totals(file));
+            exec::RunStats read = exec::read_stats(file);  // first: its absence says "not a pel results file"
+            return std::pair(std::move(read), exec::read_run_totals(file));
         } catch (const Error& e) {
             throw Error(e.code(), std::string("pel report: ") + e.what());
         }

@@ -106,7 +106,7 @@ std::filesystem::path detail::write_checkpoint(const mpi::Comm& comm, const std:
                                                const std::map<std::string, std::string>& attributes,
                                                std::span<const std::byte> meta, std::span<const std::byte> mine,
                                                int keep, std::uint64_t piece_bytes) {
-    const fs::path target = dir / checkpoint_name(sequence);
+    fs::path target = dir / checkpoint_name(sequence);
     mpi::agree(comm, [&] {
         if (comm.rank() == 0) prepare_directory(dir, target);
     });

@@ -242,7 +242,9 @@ TEST_CASE("a final name that is a directory, a FIFO or a device node is refused"
     } else {
         WARN("cannot make a device node here (" << std::strerror(errno) << "): that case is not checked");
     }
-    for (const auto& [path, kind] : cases) {
+    for (const auto& item : cases) {
+        const fs::path& path = item.first;
+        const std::string& kind = item.second;
         INFO(path);
         const auto before = names_in(dir.path());
         CHECK_THAT(io_error_of([&] { pel::write_file_durably(path, "data"); }),
