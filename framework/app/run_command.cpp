@@ -1,12 +1,10 @@
 // app/run_command.cpp: `pel run JOB [options]`: parse, load the job, run it, write the results file.
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -18,9 +16,11 @@
 #include "app/progress_printer.hpp"
 #include "app/run_dir.hpp"
 #include "app/run_options.hpp"
+#include "exec/results_layout.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
 #include "io/results_file.hpp"
+#include "pel/durable_file.hpp"
 #include "pel/host.hpp"
 #include "pel/version.hpp"
 #include "plugin/loader.hpp"
@@ -138,50 +138,6 @@ Parsed parse(std::vector<std::string> args) {
     return p;
 }
 
-/// Stores the run's statistics in group /stats: a dataset per measure with one value per rank, and the run's
-/// makespan, lower bound, imbalance and efficiency as attributes. \note collective
-void write_stats(io::ResultsFile& out, const exec::RunSummary& summary, const std::string& schedule) {
-    const auto column = [&](const char* name, auto field) {
-        using T = std::remove_cvref_t<decltype(field(summary.ranks.front()))>;
-        std::vector<T> values;
-        for (const auto& r : summary.ranks) values.push_back(field(r));
-        out.write_whole(std::string("stats/") + name, scalar_type_of<T>::value, {values.size()},
-                        std::as_bytes(std::span(values)));
-    };
-    column("items", [](const exec::RankStats& r) { return r.items; });
-    column("chunks", [](const exec::RankStats& r) { return r.chunks; });
-    column("busy_s", [](const exec::RankStats& r) { return r.busy_s; });
-    column("idle_s", [](const exec::RankStats& r) { return r.idle_s; });
-    column("wait_s", [](const exec::RankStats& r) { return r.wait_s; });
-    column("serve_s", [](const exec::RankStats& r) { return r.serve_s; });
-    column("requests", [](const exec::RankStats& r) { return r.requests; });
-    const double efficiency = summary.efficiency();
-    out.attribute_on("stats", "makespan_s", ScalarType::f64, &summary.makespan_s);
-    out.attribute_on("stats", "lower_bound_s", ScalarType::f64, &summary.lower_bound_s);
-    out.attribute_on("stats", "imbalance", ScalarType::f64, &summary.imbalance);
-    out.attribute_on("stats", "efficiency", ScalarType::f64, &efficiency);
-    out.attribute_on("stats", "schedule", schedule);
-    out.attribute_on("stats", "hosts", summary.hosts);
-}
-
-/// Lists the items given up (--on-error skip) in group /skipped: phase, item and the rank it failed on last, one
-/// row each; the root attribute `skipped_items` counts them (0 in a run that skipped none). \note collective
-void write_skipped(io::ResultsFile& out, const std::vector<exec::SkippedItem>& skipped) {
-    const std::uint64_t n = skipped.size();
-    out.attribute("skipped_items", ScalarType::u64, &n);
-    if (skipped.empty()) return;
-    std::vector<std::uint64_t> phase, item;
-    std::vector<std::int64_t> rank;
-    for (const auto& s : skipped) {
-        phase.push_back(s.phase);
-        item.push_back(s.item);
-        rank.push_back(s.rank);
-    }
-    out.write_whole("skipped/phase", ScalarType::u64, {n}, std::as_bytes(std::span(phase)));
-    out.write_whole("skipped/item", ScalarType::u64, {n}, std::as_bytes(std::span(item)));
-    out.write_whole("skipped/rank", ScalarType::i64, {n}, std::as_bytes(std::span(rank)));
-}
-
 /// The job's options, one "name = value" per line: what makes two runs the same computation.
 std::string job_options(const Parsed& p) {
     std::ostringstream os;
@@ -217,9 +173,11 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
             std::error_code ec;
             std::filesystem::create_directories(dir / "logs", ec);
             if (ec) throw Error::Io("--run-dir: cannot create '" + (dir / "logs").string() + "': " + ec.message());
-            std::ofstream config(dir / "config.toml", std::ios::trunc);
-            config << effective_config(p);
-            if (!config) throw Error::Io("--run-dir: cannot write '" + (dir / "config.toml").string() + "'");
+            try {
+                write_file_durably(dir / "config.toml", effective_config(p));
+            } catch (const Error& e) {
+                throw Error::Io(std::string("--run-dir: ") + e.what());
+            }
         });
         mpi::agree(comm,
                    [&] { log.also_to((dir / "logs" / ("rank-" + std::to_string(comm.rank()) + ".log")).string()); });
@@ -235,18 +193,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, s.output); });
     mpi::agree(comm, [&] {
-        out->attribute("job", p.plugin.name);
-        out->attribute("job_version", p.plugin.version);
-        out->attribute("options", effective_config(p));
-        out->attribute("command_line", command_line);
-        out->attribute("pel_version", version);
-        out->attribute("start_time", start_time);
-        out->attribute("host", host_name());
-        out->attribute("schedule", sched::technique_name(s.schedule));
-        const std::int64_t ranks = comm.size(), threads = s.threads, chunk = s.chunk_size;
-        out->attribute("ranks", ScalarType::i64, &ranks);
-        out->attribute("threads", ScalarType::i64, &threads);
-        out->attribute("chunk_size", ScalarType::i64, &chunk);
+        exec::write_provenance(*out, {p.plugin.name, p.plugin.version, effective_config(p), command_line, version,
+                                      start_time, host_name(), sched::technique_name(s.schedule), comm.size(),
+                                      s.threads, s.chunk_size});
     });
 
     exec::RunConfig config;
@@ -305,11 +254,11 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         if (!s.trace.empty()) {
             mpi::agree(comm, [&] {  // a trace file that cannot be written is said now, not after the run
                 if (comm.rank() != 0) return;
-                const std::string part = s.trace + ".part";
-                if (std::ofstream probe(part); !probe) {
-                    throw Error::Io("--trace: cannot write '" + part + "': " + std::strerror(errno));
+                try {
+                    DurableFile::create(s.trace).discard();
+                } catch (const Error& e) {
+                    throw Error::Io(std::string("--trace: ") + e.what());
                 }
-                std::filesystem::remove(part);
             });
         }
         comm.barrier();  // every rank's events count from here
@@ -349,12 +298,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
 
     const double wall = comm.allreduce_max(seconds_since(started));
     mpi::agree(comm, [&] {
-        write_stats(*out, summary, sched::technique_name(s.schedule));
-        const std::int64_t phases = summary.phases;
-        out->attribute("phases", ScalarType::i64, &phases);
-        out->attribute("wall_time_s", ScalarType::f64, &wall);
-        if (!summary.resumed_from.empty()) out->attribute("resumed_from", summary.resumed_from);
-        write_skipped(*out, summary.skipped);
+        exec::write_stats(*out, exec::RunStats::of(summary, sched::technique_name(s.schedule)));
+        exec::write_run_totals(*out, {summary.phases, wall, summary.resumed_from});
+        exec::write_skipped(*out, summary.skipped);
         if (trace) exec::write_chunk_log(*out, comm, *trace);
         out->commit();
     });

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "app/progress_printer.hpp"
+#include "pel/durable_file.hpp"
 #include "pel/error.hpp"
 
 namespace pel::app {
@@ -85,16 +86,7 @@ void StatusWriter::write(const std::string& state, int exit_code, const std::str
     j["checkpoints"] = f.checkpoints;
     if (exit_code != 0 || state != "running") j["exit_code"] = exit_code;
     if (!message.empty()) j["message"] = message;
-    const std::filesystem::path path = std::filesystem::path(dir_) / "status.json";
-    const std::filesystem::path tmp = std::filesystem::path(dir_) / ".status.json.tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << j.dump(2) << "\n";
-        if (!out) throw Error::Io("cannot write '" + tmp.string() + "'");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw Error::Io("cannot write '" + path.string() + "': " + ec.message());
+    write_file_durably(std::filesystem::path(dir_) / "status.json", j.dump(2) + "\n");
 }
 
 int status_command(const std::vector<std::string>& args) {

@@ -26,7 +26,7 @@ struct RunFacts {
 };
 
 /// Rank 0's writer of DIR/status.json: every `every_s` seconds while the run goes on, and once at the end. Each
-/// write goes to a temporary file renamed over the old one, so a reader never sees half a file.
+/// write is durable (a pel::DurableFile renamed over the old one), so a reader never sees half a file.
 class StatusWriter {
   public:
     StatusWriter(std::string dir, RunFacts facts, const exec::Progress& progress, double every_s);

@@ -7,7 +7,8 @@
 #include <ctime>
 #include <filesystem>
 
-#include "io/checkpoint.hpp"
+#include "io/checkpoint_dir.hpp"
+#include "io/checksum.hpp"
 #include "pel/archive.hpp"
 #include "pel/error.hpp"
 
@@ -132,8 +133,7 @@ std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
         if (comm_.rank() != 0) return;
         const auto existing = io::list_checkpoints(settings_.dir);
         for (const auto& path : existing) {
-            const std::string name = path.filename().string();  // ckpt-NNNNNNNN.h5
-            sequence_ = std::max<std::uint64_t>(sequence_, std::strtoull(name.c_str() + 5, nullptr, 10) + 1);
+            sequence_ = std::max<std::uint64_t>(sequence_, io::checkpoint_sequence(path).value_or(0) + 1);
         }
         if (!settings_.resume && !settings_.auto_resume) return;
         std::vector<std::string> warnings;
@@ -231,18 +231,7 @@ std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
 
 void Checkpointer::remove_all() {
     mpi::agree(comm_, [&] {
-        if (comm_.rank() != 0) return;
-        std::error_code ec;
-        for (const auto& path : io::list_checkpoints(settings_.dir)) std::filesystem::remove(path, ec);
-        // Temporaries of writes that were killed, and files named after them (MPI-IO lock files).
-        std::vector<std::filesystem::path> leftovers;
-        for (std::filesystem::directory_iterator it(settings_.dir, ec), end; !ec && it != end; it.increment(ec)) {
-            const std::string name = it->path().filename().string();
-            if (name.starts_with("ckpt-") && name.find(".h5.part") != std::string::npos)
-                leftovers.push_back(it->path());
-        }
-        for (const auto& path : leftovers) std::filesystem::remove(path, ec);
-        std::filesystem::remove(settings_.dir, ec);  // only if empty: other files there stay
+        if (comm_.rank() == 0) io::remove_checkpoints(settings_.dir);
     });
 }
 

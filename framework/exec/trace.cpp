@@ -1,16 +1,16 @@
-// exec/trace.cpp: the chunk log and the Chrome trace file.
+// exec/trace.cpp: the per-thread event buffers and the Chrome trace file.
 #include "exec/trace.hpp"
 
 #include <algorithm>
-#include <cerrno>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <memory>
 #include <span>
 #include <sstream>
+#include <string_view>
 
 #include "pel/archive.hpp"
+#include "pel/durable_file.hpp"
 #include "pel/error.hpp"
 
 namespace pel::exec {
@@ -52,6 +52,43 @@ std::string json_escaped(const std::string& text) {
     return out;
 }
 
+/// Formatted text into a DurableFile, a megabyte at a time.
+class TextOut {
+  public:
+    explicit TextOut(DurableFile& file) : file_(file) {}
+    void puts(std::string_view text) {
+        buffer_ += text;
+        if (buffer_.size() >= kFlushBytes) flush();
+    }
+    [[gnu::format(printf, 2, 3)]] void printf(const char* format, ...) {
+        char line[512];
+        std::va_list args;
+        va_start(args, format);
+        const int n = std::vsnprintf(line, sizeof line, format, args);
+        va_end(args);
+        if (n < 0) throw Error::Internal("trace file: bad format");
+        if (static_cast<std::size_t>(n) < sizeof line) {
+            puts(std::string_view(line, static_cast<std::size_t>(n)));
+            return;
+        }
+        std::string long_line(static_cast<std::size_t>(n) + 1, '\0');
+        va_start(args, format);
+        std::vsnprintf(long_line.data(), long_line.size(), format, args);
+        va_end(args);
+        long_line.pop_back();
+        puts(long_line);
+    }
+    void flush() {
+        file_.write(buffer_);
+        buffer_.clear();
+    }
+
+  private:
+    static constexpr std::size_t kFlushBytes = std::size_t{1} << 20;
+    DurableFile& file_;
+    std::string buffer_;
+};
+
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
@@ -59,14 +96,61 @@ std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
-/// The rows of one column of the chunk log that this rank writes, from `first` on.
-template <class T, class Field>
-io::RowBlock column(const std::vector<ChunkEvent>& events, std::uint64_t first, Field field) {
-    std::vector<T> values;
-    values.reserve(events.size());
-    for (const ChunkEvent& e : events) values.push_back(static_cast<T>(field(e)));
-    const auto bytes = std::as_bytes(std::span(values));
-    return {first, values.size(), std::vector<std::byte>(bytes.begin(), bytes.end())};
+/// Writes the Chrome trace file `path` from every rank's events, durably. Rank 0 only.
+void write_chrome_trace(const std::string& path, int ranks, int threads,
+                        const std::vector<std::vector<std::byte>>& all_chunks,
+                        const std::vector<std::vector<std::byte>>& all_instants, const std::string& hosts,
+                        const std::string& job, std::uint64_t dropped) {
+    DurableFile file = DurableFile::create(path);
+    TextOut f(file);
+    const std::vector<std::string> host = lines_of(hosts);
+    f.printf(
+        "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"job\":\"%s\",\"ranks\":%d,\"threads\":%d,"
+        "\"dropped_events\":%llu},\n\"traceEvents\":[\n",
+        json_escaped(job).c_str(), ranks, threads, static_cast<unsigned long long>(dropped));
+    bool first = true;
+    const auto sep = [&] {
+        if (!first) f.puts(",\n");
+        first = false;
+    };
+    for (int r = 0; r < ranks; ++r) {
+        const auto ur = static_cast<std::size_t>(r);
+        const std::string name =
+            "rank " + std::to_string(r) + (ur < host.size() ? " (" + host[ur] + ")" : std::string());
+        sep();
+        f.printf(R"({"name":"process_name","ph":"M","pid":%d,"args":{"name":"%s"}})", r, json_escaped(name).c_str());
+        sep();
+        f.printf(R"({"name":"process_sort_index","ph":"M","pid":%d,"args":{"sort_index":%d}})", r, r);
+        for (int t = 0; t <= threads; ++t) {
+            const std::string thread = t < threads ? "thread " + std::to_string(t)
+                                                   : (r == 0 ? std::string("scheduler") : std::string("helper"));
+            sep();
+            f.printf(R"({"name":"thread_name","ph":"M","pid":%d,"tid":%d,"args":{"name":"%s"}})", r, t, thread.c_str());
+        }
+        const auto& bytes = all_chunks[ur];
+        std::vector<ChunkEvent> events(bytes.size() / sizeof(ChunkEvent));
+        std::memcpy(events.data(), bytes.data(), events.size() * sizeof(ChunkEvent));
+        for (const ChunkEvent& e : events) {
+            sep();
+            f.printf(R"J({"name":"[%llu, %llu)","cat":"chunk","ph":"X","ts":%.3f,"dur":%.3f,"pid":%d,)J"
+                     R"J("tid":%d,"args":{"phase":%d,"begin":%llu,"end":%llu,"items":%llu}})J",
+                     static_cast<unsigned long long>(e.begin), static_cast<unsigned long long>(e.end), e.start_s * 1e6,
+                     (e.stop_s - e.start_s) * 1e6, r, e.thread, e.phase, static_cast<unsigned long long>(e.begin),
+                     static_cast<unsigned long long>(e.end), static_cast<unsigned long long>(e.end - e.begin));
+        }
+        std::vector<InstantEvent> instants;
+        InArchive in(all_instants[ur]);
+        in(instants);
+        for (const InstantEvent& e : instants) {
+            sep();
+            f.printf(R"({"name":"%s","cat":"event","ph":"i","s":"p","ts":%.3f,"pid":%d,"tid":%d,)"
+                     R"("args":{"detail":"%s"}})",
+                     json_escaped(e.name).c_str(), e.at_s * 1e6, r, e.thread, json_escaped(e.detail).c_str());
+        }
+    }
+    f.puts("\n]}\n");
+    f.flush();
+    file.commit();
 }
 
 }  // namespace
@@ -106,33 +190,6 @@ std::uint64_t Trace::dropped() const {
     return n + instants_dropped_;
 }
 
-void write_chunk_log(io::ResultsFile& out, const mpi::Comm& comm, const Trace& trace) {
-    const std::vector<ChunkEvent> mine = trace.chunks();
-    const std::vector<double> counts = comm.allgather(static_cast<double>(mine.size()));
-    std::uint64_t first = 0;
-    std::uint64_t total = 0;
-    for (int r = 0; r < comm.size(); ++r) {
-        const auto n = static_cast<std::uint64_t>(counts[static_cast<std::size_t>(r)]);
-        if (r < comm.rank()) first += n;
-        total += n;
-    }
-    const auto rank = comm.rank();
-    const auto write = [&](const char* name, ScalarType type, io::RowBlock block) {
-        const std::string path = std::string("stats/chunk_log/") + name;
-        out.create_dataset(path, type, {total});
-        out.write_rows(path, {std::move(block)});
-    };
-    write("rank", ScalarType::i32, column<std::int32_t>(mine, first, [rank](const ChunkEvent&) { return rank; }));
-    write("thread", ScalarType::i32, column<std::int32_t>(mine, first, [](const ChunkEvent& e) { return e.thread; }));
-    write("phase", ScalarType::i32, column<std::int32_t>(mine, first, [](const ChunkEvent& e) { return e.phase; }));
-    write("begin", ScalarType::u64, column<std::uint64_t>(mine, first, [](const ChunkEvent& e) { return e.begin; }));
-    write("end", ScalarType::u64, column<std::uint64_t>(mine, first, [](const ChunkEvent& e) { return e.end; }));
-    write("start_s", ScalarType::f64, column<double>(mine, first, [](const ChunkEvent& e) { return e.start_s; }));
-    write("stop_s", ScalarType::f64, column<double>(mine, first, [](const ChunkEvent& e) { return e.stop_s; }));
-    const std::uint64_t dropped = comm.allreduce_sum(trace.dropped());
-    out.attribute_on("stats/chunk_log", "dropped", ScalarType::u64, &dropped);
-}
-
 void write_trace_file(const std::string& path, const mpi::Comm& comm, const Trace& trace, const std::string& hosts,
                       const std::string& job) {
     const std::vector<ChunkEvent> chunks = trace.chunks();
@@ -144,68 +201,11 @@ void write_trace_file(const std::string& path, const mpi::Comm& comm, const Trac
     const std::uint64_t dropped = comm.allreduce_sum(trace.dropped());
     mpi::agree(comm, [&] {
         if (comm.rank() != 0) return;
-        const std::string part = path + ".part";
-        const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(part.c_str(), "w"), &std::fclose);
-        if (!file) throw Error::Io("cannot write trace file '" + part + "': " + std::strerror(errno));
-        std::FILE* f = file.get();
-        const std::vector<std::string> host = lines_of(hosts);
-        const int threads = trace.threads();
-        std::fprintf(f,
-                     "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"job\":\"%s\",\"ranks\":%d,\"threads\":%d,"
-                     "\"dropped_events\":%llu},\n\"traceEvents\":[\n",
-                     json_escaped(job).c_str(), comm.size(), threads, static_cast<unsigned long long>(dropped));
-        bool first = true;
-        const auto sep = [&] {
-            if (!first) std::fputs(",\n", f);
-            first = false;
-        };
-        for (int r = 0; r < comm.size(); ++r) {
-            const auto ur = static_cast<std::size_t>(r);
-            const std::string name =
-                "rank " + std::to_string(r) + (ur < host.size() ? " (" + host[ur] + ")" : std::string());
-            sep();
-            std::fprintf(f, R"({"name":"process_name","ph":"M","pid":%d,"args":{"name":"%s"}})", r,
-                         json_escaped(name).c_str());
-            sep();
-            std::fprintf(f, R"({"name":"process_sort_index","ph":"M","pid":%d,"args":{"sort_index":%d}})", r, r);
-            for (int t = 0; t <= threads; ++t) {
-                const std::string thread = t < threads ? "thread " + std::to_string(t)
-                                                       : (r == 0 ? std::string("scheduler") : std::string("helper"));
-                sep();
-                std::fprintf(f, R"({"name":"thread_name","ph":"M","pid":%d,"tid":%d,"args":{"name":"%s"}})", r, t,
-                             thread.c_str());
-            }
-            const auto& bytes = all_chunks[ur];
-            std::vector<ChunkEvent> events(bytes.size() / sizeof(ChunkEvent));
-            std::memcpy(events.data(), bytes.data(), events.size() * sizeof(ChunkEvent));
-            for (const ChunkEvent& e : events) {
-                sep();
-                std::fprintf(f,
-                             R"J({"name":"[%llu, %llu)","cat":"chunk","ph":"X","ts":%.3f,"dur":%.3f,"pid":%d,)J"
-                             R"J("tid":%d,"args":{"phase":%d,"begin":%llu,"end":%llu,"items":%llu}})J",
-                             static_cast<unsigned long long>(e.begin), static_cast<unsigned long long>(e.end),
-                             e.start_s * 1e6, (e.stop_s - e.start_s) * 1e6, r, e.thread, e.phase,
-                             static_cast<unsigned long long>(e.begin), static_cast<unsigned long long>(e.end),
-                             static_cast<unsigned long long>(e.end - e.begin));
-            }
-            std::vector<InstantEvent> instants;
-            InArchive in(all_instants[ur]);
-            in(instants);
-            for (const InstantEvent& e : instants) {
-                sep();
-                std::fprintf(f,
-                             R"({"name":"%s","cat":"event","ph":"i","s":"p","ts":%.3f,"pid":%d,"tid":%d,)"
-                             R"("args":{"detail":"%s"}})",
-                             json_escaped(e.name).c_str(), e.at_s * 1e6, r, e.thread, json_escaped(e.detail).c_str());
-            }
+        try {
+            write_chrome_trace(path, comm.size(), trace.threads(), all_chunks, all_instants, hosts, job, dropped);
+        } catch (const Error& e) {
+            throw Error(e.code(), std::string("trace file: ") + e.what());
         }
-        std::fputs("\n]}\n", f);
-        if (std::ferror(f) != 0 || std::fflush(f) != 0) {
-            throw Error::Io("cannot write trace file '" + part + "': " + std::strerror(errno));
-        }
-        std::error_code ec;
-        std::filesystem::rename(part, path, ec);
-        if (ec) throw Error::Io("cannot rename trace file '" + part + "' to '" + path + "': " + ec.message());
     });
 }
 

@@ -2,8 +2,8 @@
 //
 // Every batch of items a thread processes is one event (its items, start and stop); steals, pauses, checkpoints
 // and signals are instant events. Threads append to buffers of their own, without locks, up to a cap; what does
-// not fit is counted. After the run the events become the results file's chunk log (/stats/chunk_log) and, with
-// --trace, a Chrome trace event file that Perfetto and chrome://tracing open.
+// not fit is counted. After the run the events become the results file's chunk log (/stats/chunk_log, written by
+// exec/results_layout.hpp) and, with --trace, a Chrome trace event file that Perfetto and chrome://tracing open.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "io/results_file.hpp"
 #include "mpi/comm.hpp"
 #include "pel/types.hpp"
 
@@ -93,14 +92,10 @@ class Trace {
     std::uint64_t instants_dropped_ = 0;
 };
 
-/// Writes every rank's chunk events as the group /stats/chunk_log of `out`: datasets rank, thread, phase, begin,
-/// end, start_s, stop_s (one row per event, by rank then start time) and the attribute `dropped`. \note collective
-void write_chunk_log(io::ResultsFile& out, const mpi::Comm& comm, const Trace& trace);
-
 /// Gathers every rank's events on rank 0 and writes them to `path` in the Chrome trace event format: a process per
 /// rank named with its host (`hosts`, one line per rank), a thread per compute thread, a complete event per batch
-/// with its item range, instant events; `otherData` tells how many events were dropped. Throws pel::Error (io) on
-/// every rank if the file cannot be written. \note collective
+/// with its item range, instant events; `otherData` tells how many events were dropped. Written durably (a
+/// pel::DurableFile). Throws pel::Error (io) on every rank if the file cannot be written. \note collective
 void write_trace_file(const std::string& path, const mpi::Comm& comm, const Trace& trace, const std::string& hosts,
                       const std::string& job);
 

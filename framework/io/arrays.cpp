@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "io/h5.hpp"
+#include "pel/durable_file.hpp"
 #include "pel/error.hpp"
 
 namespace fs = std::filesystem;
@@ -53,7 +54,8 @@ void write_array(const std::string& file, const std::string& dataset, ScalarType
 }
 
 void write_arrays(const std::string& file, const std::vector<NamedArray>& arrays) {
-    const std::string tmp = file + ".tmp";
+    DurableFile out = DurableFile::create(file);
+    const std::string tmp = out.temporary_path().string();
     {
         h5::Handle f =
             h5::checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "cannot create '" + tmp + "'");
@@ -67,9 +69,7 @@ void write_arrays(const std::string& file, const std::vector<NamedArray>& arrays
         }
         f.close("closing '" + tmp + "'");
     }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec) throw Error::Io("cannot rename '" + tmp + "' to '" + file + "': " + ec.message());
+    out.commit();
 }
 
 }  // namespace pel::io

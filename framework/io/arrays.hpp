@@ -32,11 +32,11 @@ struct NamedArray {
     std::span<const std::byte> data;
 };
 
-/// Writes `data` with shape `dims` as dataset `dataset` of a new file `file` (via a temporary and a rename).
+/// Writes `data` with shape `dims` as dataset `dataset` of a new file `file`, durably (through a pel::DurableFile).
 /// Serial (one process).
 void write_array(const std::string& file, const std::string& dataset, ScalarType type,
                  const std::vector<std::uint64_t>& dims, std::span<const std::byte> data);
-/// Writes several datasets into a new file `file` (via a temporary and a rename). Serial (one process).
+/// Writes several datasets into a new file `file`, durably (through a pel::DurableFile). Serial (one process).
 void write_arrays(const std::string& file, const std::vector<NamedArray>& arrays);
 
 }  // namespace pel::io

@@ -1,11 +1,18 @@
 // io/h5.cpp: checked HDF5 calls.
 #include "io/h5.hpp"
 
+#include <algorithm>
+
 #include "pel/error.hpp"
 
 namespace pel::h5 {
 
 namespace {
+
+herr_t collect_name(hid_t /*object*/, const char* name, const H5A_info_t* /*info*/, void* names) {
+    static_cast<std::vector<std::string>*>(names)->emplace_back(name);
+    return 0;
+}
 
 herr_t innermost_reason(unsigned /*n*/, const H5E_error2_t* err, void* data) {
     auto* out = static_cast<std::string*>(data);
@@ -16,6 +23,13 @@ herr_t innermost_reason(unsigned /*n*/, const H5E_error2_t* err, void* data) {
 }  // namespace
 
 void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+QuietErrors::QuietErrors() noexcept {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+QuietErrors::~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
 
 std::int64_t check(std::int64_t status, const std::string& what) {
     if (status >= 0) return status;
@@ -124,6 +138,40 @@ void write_attribute(hid_t object, const std::string& name, const std::string& v
                           "creating attribute '" + name + "'");
     const char* text = value.c_str();
     check(H5Awrite(attr.id(), type.id(), &text), "writing attribute '" + name + "'");
+}
+
+void write_fixed_text(hid_t object, const std::string& name, const std::string& value) {
+    Handle type = checked(H5Tcopy(H5T_C_S1), "H5Tcopy");
+    check(H5Tset_size(type.id(), std::max<std::size_t>(value.size(), 1)), "H5Tset_size");
+    check(H5Tset_strpad(type.id(), H5T_STR_NULLPAD), "H5Tset_strpad");
+    check(H5Tset_cset(type.id(), H5T_CSET_UTF8), "H5Tset_cset");
+    Handle space = checked(value.empty() ? H5Screate(H5S_NULL) : H5Screate(H5S_SCALAR), "H5Screate");
+    Handle attr = checked(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                          "creating attribute '" + name + "'");
+    if (!value.empty()) check(H5Awrite(attr.id(), type.id(), value.data()), "writing attribute '" + name + "'");
+}
+
+std::string read_fixed_text(hid_t attr, const std::string& name, const std::string& where) {
+    Handle type = checked(H5Aget_type(attr), where + ": H5Aget_type");
+    Handle space = checked(H5Aget_space(attr), where + ": H5Aget_space");
+    if (H5Tget_class(type.id()) != H5T_STRING || H5Tis_variable_str(type.id()) != 0) {
+        throw Error::Io(where + ": attribute '" + name + "' is not fixed-length text");
+    }
+    if (H5Sget_simple_extent_type(space.id()) == H5S_NULL) return {};
+    if (H5Sget_simple_extent_npoints(space.id()) != 1) {
+        throw Error::Io(where + ": attribute '" + name + "' is not a single string");
+    }
+    std::string value(H5Tget_size(type.id()), '\0');
+    check(H5Aread(attr, type.id(), value.data()), where + ": cannot read attribute '" + name + "'");
+    return value;
+}
+
+std::vector<std::string> attribute_names(hid_t object, const std::string& where) {
+    std::vector<std::string> names;
+    hsize_t at = 0;
+    check(H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &at, collect_name, &names),
+          where + ": cannot list attributes");
+    return names;
 }
 
 Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims) {

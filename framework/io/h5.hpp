@@ -14,6 +14,19 @@ namespace pel::h5 {
 /// Turns off HDF5's automatic error printing; pel reports errors itself. Call once per process.
 void silence_library_errors();
 
+/// Silences HDF5's error printing while it lives (for reading possibly damaged files), then restores it as it was.
+class QuietErrors {
+  public:
+    QuietErrors() noexcept;
+    ~QuietErrors();
+    QuietErrors(const QuietErrors&) = delete;
+    QuietErrors& operator=(const QuietErrors&) = delete;
+
+  private:
+    H5E_auto2_t func_ = nullptr;
+    void* data_ = nullptr;
+};
+
 /// Throws pel::Error (I/O) naming `what` and HDF5's innermost reason if `status` is negative; returns it otherwise.
 std::int64_t check(std::int64_t status, const std::string& what);
 
@@ -60,6 +73,16 @@ bool path_exists(hid_t file, const std::string& name);
 /// Writes a scalar or text attribute on `object`. \note collective on parallel files
 void write_attribute(hid_t object, const std::string& name, ScalarType type, const void* value);
 void write_attribute(hid_t object, const std::string& name, const std::string& value);
+
+/// Writes a text attribute as a fixed-length string of exactly its bytes (any bytes, NULs included; an empty one
+/// has a null dataspace), so it sits in the object's header rather than in a global heap. \note collective on
+/// parallel files
+void write_fixed_text(hid_t object, const std::string& name, const std::string& value);
+/// Reads back what write_fixed_text wrote to attribute `attr` (called `name`); `where` begins every error message.
+std::string read_fixed_text(hid_t attr, const std::string& name, const std::string& where);
+
+/// The names of `object`'s attributes, in name order.
+std::vector<std::string> attribute_names(hid_t object, const std::string& where);
 
 /// Creates dataset `name` (and its parent groups) with `dims`. \note collective on parallel files
 Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims);

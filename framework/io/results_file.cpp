@@ -41,6 +41,9 @@ h5::Handle collective_transfer() {
 ResultsFile::ResultsFile(const mpi::Comm& comm, std::string path)
     : comm_(comm), path_(std::move(path)), part_path_(path_ + ".part") {
     check_writable(path_);
+    mpi::agree(comm_, [&] {
+        if (comm_.rank() == 0) part_.emplace(DurableFile::reserve(path_, part_path_));
+    });
     h5::Handle fapl = h5::file_access(comm_.native());
     file_ = h5::checked(H5Fcreate(part_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()),
                         "cannot create output '" + part_path_ + "'");
@@ -50,10 +53,7 @@ ResultsFile::~ResultsFile() {
     if (committed_) return;
     datasets_.clear();
     file_.reset();
-    if (comm_.rank() == 0) {
-        std::error_code ec;
-        fs::remove(part_path_, ec);
-    }
+    part_.reset();  // removes the temporary
 }
 
 void ResultsFile::attribute(const std::string& name, const std::string& value) {
@@ -203,17 +203,9 @@ void ResultsFile::commit() {
     datasets_.clear();
     file_.close("closing output '" + part_path_ + "'");
     comm_.barrier();
-    std::vector<std::byte> problem;  // rank 0's rename error, shared so that every rank throws or none does
-    if (comm_.rank() == 0) {
-        std::error_code ec;
-        fs::rename(part_path_, path_, ec);
-        if (ec) {
-            const std::string text = "cannot rename '" + part_path_ + "' to '" + path_ + "': " + ec.message();
-            for (char c : text) problem.push_back(static_cast<std::byte>(c));
-        }
-    }
-    comm_.bcast_bytes(problem, 0);
-    if (!problem.empty()) throw Error::Io(std::string(reinterpret_cast<const char*>(problem.data()), problem.size()));
+    mpi::agree(comm_, [&] {
+        if (comm_.rank() == 0) part_->commit();
+    });
     committed_ = true;
 }
 

@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "io/h5.hpp"
 #include "mpi/comm.hpp"
+#include "pel/durable_file.hpp"
 
 namespace pel::io {
 
@@ -19,11 +21,13 @@ struct RowBlock {
     std::vector<std::byte> bytes;
 };
 
-/// One HDF5 file, written in parallel to `path + ".part"` and renamed to `path` by commit(), so a half-written
-/// file never carries the final name. Every member function is collective.
+/// One HDF5 file, written in parallel to `path + ".part"` (reserved by rank 0 as a pel::DurableFile: a link there
+/// is never followed) and made durable and renamed to `path` by commit(), so a half-written file never carries the
+/// final name. Every member function is collective.
 class ResultsFile {
   public:
-    /// Creates the file. Throws pel::Error if the path cannot be written; the caller agrees on it across ranks.
+    /// Creates the file. Throws pel::Error if the path cannot be written (it is a directory, a device node or a
+    /// FIFO, or its directory is missing or read-only); the caller agrees on it across ranks.
     ResultsFile(const mpi::Comm& comm, std::string path);
     /// Closes and removes the unfinished file if commit() was not reached.
     ~ResultsFile();
@@ -48,7 +52,7 @@ class ResultsFile {
     void write_whole(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                      std::span<const std::byte> data);
 
-    /// Flushes, closes and renames the file to its final name.
+    /// Flushes, closes, syncs and renames the file to its final name.
     void commit();
 
   private:
@@ -61,6 +65,7 @@ class ResultsFile {
     const mpi::Comm& comm_;
     std::string path_;
     std::string part_path_;
+    std::optional<DurableFile> part_;  ///< rank 0's reservation of part_path_
     h5::Handle file_;
     std::map<std::string, Dataset> datasets_;
     bool committed_ = false;

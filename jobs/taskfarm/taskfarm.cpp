@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <pel/durable_file.hpp>
 #include <pel/host.hpp>
 #include <pel/plugin.hpp>
 
@@ -421,7 +422,7 @@ class TaskFarm final : public pel::Job<Farmed> {
         }
     }
 
-    /// Writes the joblog: a header, then a row per task in task order, to a temporary file renamed into place.
+    /// Writes the joblog: a header, then a row per task in task order, durably (a temporary renamed into place).
     void write_joblog() const {
         std::string text = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
         std::size_t k = 0;
@@ -446,16 +447,11 @@ class TaskFarm final : public pel::Job<Farmed> {
                     std::to_string(received) + "\t" + std::to_string(exitval) + "\t" + std::to_string(signal) + "\t" +
                     tasks_[t].command + "\n";
         }
-        const std::string temporary = joblog_ + ".tmp";
-        {
-            std::ofstream out(temporary, std::ios::trunc);
-            out << text;
-            out.flush();
-            if (!out) throw pel::Error::Io("taskfarm: cannot write joblog '" + temporary + "'");
+        try {
+            pel::write_file_durably(joblog_, text);
+        } catch (const pel::Error& e) {
+            throw pel::Error::Io(std::string("taskfarm: joblog: ") + e.what());
         }
-        std::error_code ec;
-        std::filesystem::rename(temporary, joblog_, ec);
-        if (ec) throw pel::Error::Io("taskfarm: cannot write joblog '" + joblog_ + "': " + ec.message());
     }
 
     // Options.

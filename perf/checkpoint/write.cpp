@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "io/checkpoint.hpp"
+#include "io/checkpoint_dir.hpp"
+#include "io/checksum.hpp"
 #include "io/h5.hpp"
 #include "mpi/environment.hpp"
 

@@ -14,7 +14,7 @@
 
 #include "exec/signals.hpp"
 #include "io/arrays.hpp"
-#include "io/checkpoint.hpp"
+#include "io/checkpoint_dir.hpp"
 #include "pel/exact_sum.hpp"
 #include "pel/random.hpp"
 #include "support/scratch.hpp"

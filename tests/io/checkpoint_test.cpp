@@ -1,20 +1,23 @@
 // tests/io/checkpoint_test.cpp: the checkpoint store under MPI: round trips with blobs of every size, pruning, and
 // damaged or unwritable files: a truncated or bit-flipped checkpoint is named and skipped, a failed write throws
-// the same error on every rank and leaves earlier checkpoints as they were.
-#include "io/checkpoint.hpp"
-
+// the same error on every rank and leaves earlier checkpoints as they were; a link at the temporary's name is never
+// followed; the stored checksums of a fixed checkpoint are pinned.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <hdf5.h>
 #include <iterator>
+#include <map>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "io/arrays.hpp"
+#include "io/checkpoint_dir.hpp"
 #include "support/scratch.hpp"
 
 namespace fs = std::filesystem;
@@ -376,5 +379,50 @@ TEST_CASE("reserved or empty attribute names are refused on every rank", "[io][c
         }
     }
     CHECK(pel::io::list_checkpoints(scratch.path()).empty());
+    comm.barrier();
+}
+
+TEST_CASE("a link planted at a checkpoint's temporary name is never followed", "[io][checkpoint]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const fs::path dir = scratch.path();
+    const fs::path victim = dir / "victim.txt";
+    if (comm.rank() == 0) {
+        std::ofstream(victim) << "precious";
+        fs::create_symlink(victim, dir / "ckpt-00000003.h5.part");
+    }
+    comm.barrier();
+    const auto blob = blob_of(comm.rank(), comm.size(), 8);
+    const fs::path path = pel::io::write_checkpoint(comm, dir, 3, {{"job", "x"}}, pattern(10, 1), blob, 2);
+    std::ifstream in(victim);
+    CHECK(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == "precious");
+    CHECK_FALSE(fs::exists(fs::symlink_status(dir / "ckpt-00000003.h5.part")));
+    CHECK(pel::io::read_checkpoint(path).blobs.at(static_cast<std::size_t>(comm.rank())) == blob);
+    comm.barrier();
+}
+
+TEST_CASE("the stored header checksum is pinned: checkpoints on disk stay readable", "[io][checkpoint]") {
+    // Written by pel before its checkpoint records went through pel::OutArchive (format 1): the same inputs must
+    // give the same stored checksums, or files already on disk would read as damaged.
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir scratch(comm);
+    const std::map<int, std::vector<std::uint64_t>> pinned{
+        {1, {0x99672E7649BBF6BCULL, 0x94D0404669418F92ULL, 0xAEB169EE35406052ULL}},
+        {2, {0x17F3594A8C4F4790ULL, 0x94D0404669418F92ULL, 0xAEB169EE35406052ULL, 0x8F1C0B33B423CD35ULL}},
+        {4,
+         {0xD10CDE9F4B4E10DAULL, 0x94D0404669418F92ULL, 0xAEB169EE35406052ULL, 0x8F1C0B33B423CD35ULL,
+          0x6524E94C839641D5ULL, 0x00F65C72D7B4E43AULL}}};
+    std::vector<std::byte> meta(100), blob(50 + 7 * static_cast<std::size_t>(comm.rank()));
+    for (std::size_t i = 0; i < meta.size(); ++i) meta[i] = static_cast<std::byte>(i * 3);
+    for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<std::byte>(i * 5 + std::size_t(comm.rank()));
+    const fs::path path = pel::io::write_checkpoint(
+        comm, scratch.path(), 42, {{"job", "pin"}, {"options", "a = 1\n"}, {"empty", ""}}, meta, blob, 1);
+    std::vector<std::uint64_t> dims;
+    const auto bytes = pel::io::read_array(path, "checksums", pel::ScalarType::u64, dims);
+    std::vector<std::uint64_t> sums(bytes.size() / 8);
+    std::memcpy(sums.data(), bytes.data(), bytes.size());
+    const auto found = pinned.find(comm.size());
+    if (found != pinned.end()) CHECK(sums == found->second);
+    CHECK(pel::io::read_checkpoint(path).meta == meta);
     comm.barrier();
 }

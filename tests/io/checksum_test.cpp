@@ -1,11 +1,11 @@
 // tests/io/checksum_test.cpp: the checkpoint checksum: stable values, and every byte, the length, the seed and the
 // position of the data change it.
+#include "io/checksum.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <set>
 #include <vector>
-
-#include "io/checkpoint.hpp"
 
 using pel::io::checksum;
 

@@ -1,10 +1,16 @@
 // tests/io/results_file_test.cpp: the parallel results file: rows from every rank land in place, the file only
-// gets its final name on commit, and unwritable paths are named.
+// gets its final name on commit, unwritable paths are named, and links, FIFOs and device nodes in the way are
+// neither followed nor replaced.
 #include "io/results_file.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <utility>
 
 #include "io/arrays.hpp"
 #include "support/scratch.hpp"
@@ -128,4 +134,59 @@ TEST_CASE("reading a missing input names the file or the dataset", "[io]") {
     const auto data = pel::io::read_array(dir.file("in.h5"), "/points", ScalarType::f64, dims);
     CHECK(dims == std::vector<std::uint64_t>{2});
     CHECK(data.size() == 16);
+}
+
+TEST_CASE("a link planted at the temporary's name is never followed", "[io]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const std::string path = dir.file("out.h5");
+    const std::string victim = dir.file("victim.txt");
+    if (comm.rank() == 0) {
+        std::ofstream(victim) << "precious";
+        std::filesystem::create_symlink(victim, path + ".part");
+    }
+    comm.barrier();
+    {
+        ResultsFile out(comm, path);
+        const std::vector<double> v{1, 2, 3};
+        out.write_whole("values", ScalarType::f64, {3}, std::as_bytes(std::span(v)));
+        out.commit();
+    }
+    comm.barrier();
+    std::ifstream in(victim);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == "precious");
+    CHECK(std::filesystem::is_regular_file(std::filesystem::symlink_status(path)));
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path + ".part")));
+    std::vector<std::uint64_t> dims;
+    CHECK(pel::io::read_array(path, "values", ScalarType::f64, dims).size() == 3 * sizeof(double));
+}
+
+TEST_CASE("an output that is a FIFO or a device node is refused, never replaced", "[io]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const std::string fifo = dir.file("fifo.h5");
+    const std::string device = dir.file("null.h5");  // a node like /dev/null's, inside the test's own directory
+    bool have_device = false;
+    if (comm.rank() == 0) {
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        have_device = ::mknod(device.c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0;
+    }
+    std::vector<std::byte> flag{static_cast<std::byte>(have_device ? 1 : 0)};
+    comm.bcast_bytes(flag, 0);
+    std::vector<std::pair<std::string, std::string>> cases{{fifo, "a FIFO"}};
+    if (flag[0] == std::byte{1}) cases.emplace_back(device, "a character device");
+    for (const auto& [path, kind] : cases) {
+        try {
+            ResultsFile out(comm, path);
+            FAIL("no error for " << path);
+        } catch (const pel::Error& e) {
+            CHECK(e.code() == pel::ExitCode::io);
+            CHECK_THAT(e.what(), Catch::Contains(path) && Catch::Contains("it is " + kind + ", not a regular file"));
+        }
+        comm.barrier();
+        CHECK_FALSE(std::filesystem::exists(path + ".part"));
+    }
+    CHECK(std::filesystem::is_fifo(std::filesystem::symlink_status(fifo)));
+    if (flag[0] == std::byte{1}) CHECK(std::filesystem::is_character_file(std::filesystem::symlink_status(device)));
 }

@@ -1,0 +1,107 @@
+// exec/results_layout.hpp: the run's own records in the results file, in one place: their names, a struct per
+// record, its writer and its typed reader side by side.
+//
+// The layout (scripts/pel-plots.py, perf/*.py and the tests read these names and types: they never change):
+//   /                  provenance, at the start: job, job_version, options, command_line, pel_version, start_time,
+//                      host, schedule (text); ranks, threads, chunk_size (i64)
+//                      totals, at the end: phases (i64), wall_time_s (f64), resumed_from (text, only if resumed);
+//                      skipped_items (u64)
+//   /stats             items, chunks, requests (u64 [ranks]); busy_s, idle_s, wait_s, serve_s (f64 [ranks]);
+//                      attributes makespan_s, lower_bound_s, imbalance, efficiency (f64), schedule, hosts (text)
+//   /stats/chunk_log   rank, thread, phase (i32 [events]); begin, end (u64); start_s, stop_s (f64); attribute
+//                      dropped (u64). Absent when nothing was recorded (--trace-events 0).
+//   /skipped           phase, item (u64 [skipped]); rank (i64). Absent when nothing was skipped.
+// Text attributes are variable-length UTF-8 strings. The job's own datasets sit beside these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "exec/checkpoint.hpp"
+#include "exec/runner.hpp"
+#include "exec/trace.hpp"
+#include "io/results_file.hpp"
+#include "mpi/comm.hpp"
+
+namespace pel::exec {
+
+/// Where a run's results came from: the root attributes written when the results file is created.
+struct Provenance {
+    std::string job;
+    std::string job_version;
+    std::string options;  ///< the effective config, as `pel run --config` takes it
+    std::string command_line;
+    std::string pel_version;
+    std::string start_time;  ///< UTC, ISO 8601
+    std::string host;        ///< rank 0's
+    std::string schedule;
+    std::int64_t ranks = 0;
+    std::int64_t threads = 0;
+    std::int64_t chunk_size = 0;
+    bool operator==(const Provenance&) const = default;
+};
+
+/// Writes `p` as root attributes. \note collective
+void write_provenance(io::ResultsFile& out, const Provenance& p);
+/// Reads the provenance of results file `file`; an attribute it lacks (a file of another program) reads as empty
+/// or 0. Throws pel::Error (I/O) if `file` is not an HDF5 file. Not collective.
+Provenance read_provenance(const std::string& file);
+
+/// What the whole run came to: root attributes written at its end.
+struct RunTotals {
+    std::int64_t phases = 0;
+    double wall_time_s = 0;    ///< from the start of `pel run` to the end of the run, slowest rank
+    std::string resumed_from;  ///< the checkpoint the run started from; empty (and not stored) if none
+    bool operator==(const RunTotals&) const = default;
+};
+
+/// \note collective
+void write_run_totals(io::ResultsFile& out, const RunTotals& totals);
+/// Throws pel::Error (I/O) naming `file` and the attribute if one is missing. Not collective.
+RunTotals read_run_totals(const std::string& file);
+
+/// Group /stats: what each rank did and how well the run was balanced.
+struct RunStats {
+    std::vector<RankStats> ranks;  ///< one per rank; `steals` is not stored (it reads back as 0)
+    double makespan_s = 0;
+    double lower_bound_s = 0;
+    double imbalance = 1;
+    double efficiency = 1;
+    std::string schedule;
+    std::string hosts;  ///< every rank's host, one line each
+
+    /// The stats of `summary`, run with chunk-size technique `schedule`.
+    static RunStats of(const RunSummary& summary, const std::string& schedule);
+};
+
+/// \note collective
+void write_stats(io::ResultsFile& out, const RunStats& stats);
+/// Throws pel::Error (I/O) naming `file` and what is missing ("not a pel results file?"). Not collective.
+RunStats read_stats(const std::string& file);
+
+/// Group /skipped and the root attribute `skipped_items`: the items given up (--on-error skip), in order.
+/// \note collective
+void write_skipped(io::ResultsFile& out, const std::vector<SkippedItem>& skipped);
+/// Throws pel::Error (I/O) if `file` has no `skipped_items` or its /skipped does not match it. Not collective.
+std::vector<SkippedItem> read_skipped(const std::string& file);
+
+/// One row of the chunk log: a batch of items one thread of one rank processed.
+struct ChunkLogRow {
+    std::int32_t rank = 0;
+    ChunkEvent event;
+};
+
+/// Group /stats/chunk_log: every rank's chunk events, by rank then start time.
+struct ChunkLog {
+    std::vector<ChunkLogRow> rows;
+    std::uint64_t dropped = 0;  ///< events not recorded (over the cap)
+};
+
+/// Writes every rank's chunk events in `trace` as /stats/chunk_log. \note collective
+void write_chunk_log(io::ResultsFile& out, const mpi::Comm& comm, const Trace& trace);
+/// The chunk log of `file`, or nothing if it has none. Throws pel::Error (I/O) if it is damaged. Not collective.
+std::optional<ChunkLog> read_chunk_log(const std::string& file);
+
+}  // namespace pel::exec
