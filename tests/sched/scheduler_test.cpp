@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <deque>
 #include <map>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -180,14 +181,25 @@ TEST_CASE("a goodbye waits for the answers to the steal requests sent to that wo
     CHECK(s.all_acknowledged());
 }
 
-TEST_CASE("with known costs, a request sent ahead is held back while the rank has long work in hand", "[sched]") {
-    FakeOwn own;
-    // Item 0 costs 10 s, the others 0.1 s: item 0 goes first, alone, to rank 0; worker 1 gets the next.
+namespace {
+
+/// gss on 2 ranks over 100 items whose item 0 costs 10 s and the others 0.1 s, known: item 0 goes first, alone, to
+/// rank 0; worker 1 gets the next chunk. Started.
+std::unique_ptr<Scheduler> heavy_first(FakeOwn& own) {
     std::vector<double> bins(100, 0.1);
     bins[0] = 10;
-    Scheduler s(settings(Technique::gss), 100, 2, {{0, 100}}, own);
-    s.use_profile(CostProfile(100, bins));
-    s.start(0.0);
+    auto s = std::make_unique<Scheduler>(settings(Technique::gss), 100, 2, std::vector<ItemRange>{{0, 100}}, own);
+    s->use_profile(CostProfile(100, bins));
+    s->start(0.0);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("with known costs, a request sent ahead is held back while the rank has long work in hand", "[sched]") {
+    FakeOwn own;
+    auto scheduler = heavy_first(own);
+    Scheduler& s = *scheduler;
     auto a = take(s);
     own.take(*std::get<OwnGrant>(a[0]).chunk);
     CHECK(own.chunk == ItemRange{0, 1});
@@ -205,11 +217,8 @@ TEST_CASE("with known costs, a request sent ahead is held back while the rank ha
 
 TEST_CASE("a request sent with nothing in hand releases the oldest held back before it", "[sched]") {
     FakeOwn own;
-    std::vector<double> bins(100, 0.1);
-    bins[0] = 10;
-    Scheduler s(settings(Technique::gss), 100, 2, {{0, 100}}, own);
-    s.use_profile(CostProfile(100, bins));
-    s.start(0.0);
+    auto scheduler = heavy_first(own);
+    Scheduler& s = *scheduler;
     take(s);
     s.receive(1, WorkRequest{{0, 0}, true}, 0.01);
     CHECK(take(s).empty());
