@@ -209,8 +209,8 @@ void RootLink::carry_out() {
             },
             action);
     }
-    if (config_.progress != nullptr) {
-        const std::uint64_t reported = scheduler_.items_reported();
+    if (const std::uint64_t reported = scheduler_.items_reported();
+        config_.progress != nullptr && reported != reported_) {
         config_.progress->items_done += reported - reported_;
         reported_ = reported;
     }

@@ -6,8 +6,8 @@ rank 1 does nothing but ask rank 0 for chunks, so its time per chunk is the cost
 Beside it, a plain MPI ping-pong of a message of a grant's size between the same two ranks. Over shared memory
 and over TCP (--mca btl self,tcp, a stand-in for a network). Interleaved repetitions; medians.
 
-With several --build directories, each build's pel runs in turn within every repetition (interleaved, so that they
-share the machine's noise); the ping-pong is the first build's.
+With several --build directories, each build's pel runs in turn within every repetition (interleaved, in an order rotated
+at each repetition, so that they share the machine's noise); the ping-pong is the first build's.
 
 Usage: /usr/bin/python3 perf/grant_rate/bench.py [--build build [OTHER ...]] [--reps 5] [--items 200000]
 """
@@ -46,7 +46,7 @@ def main():
                 print(json.dumps({"rep": rep, "transport": transport, "round_trip_us": rtt[transport][-1]}),
                       flush=True)
                 for k in args.prefetch:
-                    for build in builds:
+                    for build in builds[rep % len(builds):] + builds[:rep % len(builds)]:  # rotated per rep
                         pel = os.path.join(build, "bin", "pel")
                         subprocess.run(["mpirun", *mca, "-np", "2", pel, "run", "synthetic", "--items",
                                         str(args.items), "--mean-us", "0", "--schedule", "ss", "--chunk-size", "1",

@@ -68,7 +68,8 @@ def main():
                             job = ["--items", str(args.items_per_rank * ranks), "--distribution", dist,
                                    "--mean-us", str(args.mean_us), "--mode", "sleep", "--seed", str(rep + 1),
                                    "--schedule", schedule, "--chunk-size", args.chunk_size, "--prefetch", prefetch]
-                            for b, build in enumerate(builds):
+                            order = list(enumerate(builds))
+                            for b, build in order[rep % len(order):] + order[:rep % len(order)]:  # rotated per rep
                                 pel = os.path.join(build, "bin", "pel")
                                 profile = os.path.join(tmp, "profile%d.h5" % b)
                                 if os.path.exists(profile):
