@@ -45,6 +45,7 @@ struct Options {
     double sleep_overshoot_us = 60;
     double start_spread_us = 0;
     std::int64_t start_seed = 1;
+    double end_spread_us = 0;
     double heartbeat_timeout_s = 300;
     std::string server_core = "shared";
     double poll_us = 0.2;
@@ -118,6 +119,7 @@ Config make_config(const Options& o, std::int64_t ranks, const std::string& sche
     c.sleep_overshoot_s = o.sleep_overshoot_us * 1e-6;
     c.start_spread_s = o.start_spread_us * 1e-6;
     c.start_seed = static_cast<std::uint64_t>(o.start_seed);
+    c.end_spread_s = o.end_spread_us * 1e-6;
     c.heartbeat_timeout_s = o.heartbeat_timeout_s;
     c.charge_scheduler = o.charge_scheduler;
     if (o.profile == "drawn") {
@@ -144,7 +146,7 @@ void print_row(const Options& o, std::int64_t ranks, const std::string& schedule
         std::printf(
             "{\"ranks\": %lld, \"schedule\": \"%s\", \"items\": %llu, \"distribution\": \"%s\", \"mean_us\": %g, "
             "\"chunk_size\": %lld, \"threads\": %lld, \"latency_us\": %g, \"service_us\": %g, \"prefetch\": \"%s\", "
-            "\"profile\": \"%s\", \"seed\": %lld, \"start_seed\": %lld, \"start_spread_us\": %g, "
+            "\"profile\": \"%s\", \"seed\": %lld, \"start_seed\": %lld, \"start_spread_us\": %g, \"end_spread_us\": %g, "
             "\"item_overhead_us\": %g, \"sleep_overshoot_us\": %g, "
             "\"makespan_s\": %.9g, \"last_batch_s\": %.9g, \"lower_bound_s\": %.9g, \"ratio\": %.6f, \"utilisation\": %.6f, "
             "\"serve_s\": %.9g, \"queue_mean_us\": %.6g, \"queue_max_us\": %.6g, \"chunks\": %llu, "
@@ -155,7 +157,8 @@ void print_row(const Options& o, std::int64_t ranks, const std::string& schedule
             static_cast<long long>(ranks), schedule.c_str(), static_cast<unsigned long long>(items),
             o.distribution.c_str(), mean_us, static_cast<long long>(o.chunk_size), static_cast<long long>(o.threads),
             o.latency_us, o.service_us, o.prefetch.c_str(), o.profile.c_str(), static_cast<long long>(o.seed),
-            static_cast<long long>(o.start_seed), o.start_spread_us, o.item_overhead_us, o.sleep_overshoot_us,
+            static_cast<long long>(o.start_seed), o.start_spread_us, o.end_spread_us, o.item_overhead_us,
+            o.sleep_overshoot_us,
             r.makespan_s, r.last_batch_s, r.lower_bound_s, r.ratio(), r.utilisation(), r.serve_s, r.queue_mean_s * 1e6,
             r.queue_max_s * 1e6, static_cast<unsigned long long>(r.chunks), static_cast<unsigned long long>(r.max_chunk),
             static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.requests),
@@ -428,7 +431,12 @@ int main(int argc, char** argv) {
                    "workers enter the phase spread uniformly over this long after rank 0 (drawn from --start-seed)")
         ->check(CLI::Range(0.0, 1e9))
         ->capture_default_str();
-    app.add_option("--start-seed", o.start_seed, "seed of the workers' entry times")->capture_default_str();
+    app.add_option("--start-seed", o.start_seed, "seed of the workers' entry and exit times")->capture_default_str();
+    app.add_option("--end-spread-us", o.end_spread_us,
+                   "workers leave the phase spread uniformly over this long after their goodbye is acknowledged "
+                   "(drawn from --start-seed)")
+        ->check(CLI::Range(0.0, 1e9))
+        ->capture_default_str();
     app.add_option("--heartbeat-timeout-s", o.heartbeat_timeout_s,
                    "pel's --heartbeat-timeout: workers beat every min(it / 4, 2 s); rank 0 stops on a silent one")
         ->check(CLI::Range(0.0, 1e9))

@@ -54,6 +54,10 @@ struct Config {
     /// they do when they leave the barrier before the phase at different times (many ranks on few cores).
     double start_spread_s = 0;
     std::uint64_t start_seed = 1;
+    /// A worker leaves the phase up to end_spread_s after its goodbye is acknowledged (uniform, drawn from
+    /// start_seed): on an oversubscribed node the ranks that are done spin in the collective after the phase, and
+    /// the last ones to be acknowledged wait for a core.
+    double end_spread_s = 0;
     /// pel's --heartbeat-timeout (seconds): rank 0 ends the run when a worker is silent this long, and workers
     /// beat every min(timeout / 4, 2 s). 0: off.
     double heartbeat_timeout_s = 300;

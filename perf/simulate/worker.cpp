@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "pel/error.hpp"
+#include "pel/random.hpp"
 #include "simulation.hpp"
 
 namespace pel::simulate {
@@ -152,7 +153,7 @@ void Simulation::worker_looks(int w, double t) {
         k.poll_at = -1;
         k.wait_s += t - k.wait_since;
         k.acked = true;
-        team(w).ended = t;
+        team(w).ended = t + config_.end_spread_s * Rng(config_.start_seed, static_cast<std::uint64_t>(w), 8).uniform();
         return;
     }
     answer_steals(w, t);
