@@ -162,7 +162,10 @@ void Simulation::check_complete() const {
         const SimWorker& k = workers_[static_cast<std::size_t>(r)];
         over = over && k.acked && k.answers.empty() && k.controls.empty() && team(r).ended >= 0;
     }
-    if (over && once == items && items_done_ == items && scheduler_.items_reported() == items) return;
+    // Rank 0 reports its last batches to nobody: its other threads may still compute after it was told the phase is
+    // over for it (exec's RootLink has no report after the team).
+    const std::uint64_t reported = scheduler_.items_reported() + team(0).unreported_items;
+    if (over && once == items && items_done_ == items && reported == items) return;
     throw Error::Internal("simulate: the phase " + std::string(over ? "ended" : "never ended") + " with " +
                           std::to_string(once) + " of " + std::to_string(items) + " items processed exactly once (" +
                           std::to_string(items_done_) + " processings, " +
@@ -175,6 +178,23 @@ std::string Simulation::state() const {
                     (server_done_ ? "done" : "running") + ", " + std::to_string(inbox_.size()) +
                     " messages unserved, lock holder " + std::to_string(sched_holder_) + ", own waiter " +
                     std::to_string(own_waiter_);
+    const auto team_state = [&](int r) {
+        const SimTeam& tm = team(r);
+        std::string t = ", unreported " + std::to_string(tm.unreported_items) + ", lock " +
+                        std::to_string(tm.lock_holder) + ", current ";
+        if (tm.current >= 0) {
+            const SimChunk& c = chunks_[static_cast<std::size_t>(tm.current)];
+            t += std::to_string(c.next) + ".." + std::to_string(c.end);
+        }
+        for (int tid = 0; tid < threads_per_rank_; ++tid) {
+            const SimThread& th = threads_[static_cast<std::size_t>(r) * threads_per_rank_ + tid];
+            t += ", thread " + std::to_string(tid) + (th.done ? " done" : th.computing ? " computing" : "") +
+                 " blocked " + std::to_string(static_cast<int>(th.blocked)) + " chunk " + std::to_string(th.chunk) +
+                 (th.drained ? " drained" : "");
+        }
+        return t;
+    };
+    s += team_state(0);
     int shown = 0;
     for (int r = 1; r < ranks_ && shown < 8; ++r) {
         const SimWorker& k = workers_[static_cast<std::size_t>(r)];
@@ -184,7 +204,7 @@ std::string Simulation::state() const {
              std::to_string(k.ready.size()) + ", answers " + std::to_string(k.answers.size()) + ", controls " +
              std::to_string(k.controls.size()) + ", final " + std::to_string(k.final) + ", bye " +
              std::to_string(k.bye_sent) + ", wait " + std::to_string(static_cast<int>(k.wait)) + ", threads running " +
-             std::to_string(team(r).running);
+             std::to_string(team(r).running) + team_state(r);
     }
     return s;
 }

@@ -60,6 +60,7 @@ void Simulation::batch_done(int rank, int tid, double t) {
     items_done_ += batch.size();
     result_.last_batch_s = std::max(result_.last_batch_s, t);
     if (config_.batches != nullptr) config_.batches->push_back({rank, tid, batch.begin, batch.end, t - th.batch_s, t});
+    if (rank > 0) arm_poll(rank, t);  // a thread of this rank waiting for rank 0 reports it at its next look
     if (rank == 0) {
         result_.root_items += batch.size();
         // Rank 0's unreported work changed: a parked thief may now be told the phase is over.
