@@ -146,9 +146,10 @@ void print_row(const Options& o, std::int64_t ranks, const std::string& schedule
         std::printf(
             "{\"ranks\": %lld, \"schedule\": \"%s\", \"items\": %llu, \"distribution\": \"%s\", \"mean_us\": %g, "
             "\"chunk_size\": %lld, \"threads\": %lld, \"latency_us\": %g, \"service_us\": %g, \"prefetch\": \"%s\", "
-            "\"profile\": \"%s\", \"seed\": %lld, \"start_seed\": %lld, \"start_spread_us\": %g, \"end_spread_us\": %g, "
-            "\"item_overhead_us\": %g, \"sleep_overshoot_us\": %g, "
-            "\"makespan_s\": %.9g, \"last_batch_s\": %.9g, \"lower_bound_s\": %.9g, \"ratio\": %.6f, \"utilisation\": %.6f, "
+            "\"profile\": \"%s\", \"seed\": %lld, \"start_seed\": %lld, \"start_spread_us\": %g, "
+            "\"end_spread_us\": %g, \"item_overhead_us\": %g, \"sleep_overshoot_us\": %g, "
+            "\"makespan_s\": %.9g, \"last_batch_s\": %.9g, \"lower_bound_s\": %.9g, \"ratio\": %.6f, "
+            "\"utilisation\": %.6f, "
             "\"serve_s\": %.9g, \"queue_mean_us\": %.6g, \"queue_max_us\": %.6g, \"chunks\": %llu, "
             "\"max_chunk\": %llu, \"messages\": %llu, \"requests\": %llu, \"updates\": %llu, \"givens\": %llu, "
             "\"goodbyes\": %llu, \"steals\": %llu, \"held\": %llu, \"root_items\": %llu, "
@@ -158,14 +159,14 @@ void print_row(const Options& o, std::int64_t ranks, const std::string& schedule
             o.distribution.c_str(), mean_us, static_cast<long long>(o.chunk_size), static_cast<long long>(o.threads),
             o.latency_us, o.service_us, o.prefetch.c_str(), o.profile.c_str(), static_cast<long long>(o.seed),
             static_cast<long long>(o.start_seed), o.start_spread_us, o.end_spread_us, o.item_overhead_us,
-            o.sleep_overshoot_us,
-            r.makespan_s, r.last_batch_s, r.lower_bound_s, r.ratio(), r.utilisation(), r.serve_s, r.queue_mean_s * 1e6,
-            r.queue_max_s * 1e6, static_cast<unsigned long long>(r.chunks), static_cast<unsigned long long>(r.max_chunk),
-            static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.requests),
-            static_cast<unsigned long long>(r.updates), static_cast<unsigned long long>(r.givens),
-            static_cast<unsigned long long>(r.goodbyes), static_cast<unsigned long long>(r.steals),
-            static_cast<unsigned long long>(r.held), static_cast<unsigned long long>(r.root_items), r.worker_wait_s,
-            r.sched_mean_s * 1e6, r.sched_max_s * 1e6, static_cast<unsigned long long>(r.events), r.wall_s);
+            o.sleep_overshoot_us, r.makespan_s, r.last_batch_s, r.lower_bound_s, r.ratio(), r.utilisation(), r.serve_s,
+            r.queue_mean_s * 1e6, r.queue_max_s * 1e6, static_cast<unsigned long long>(r.chunks),
+            static_cast<unsigned long long>(r.max_chunk), static_cast<unsigned long long>(r.messages),
+            static_cast<unsigned long long>(r.requests), static_cast<unsigned long long>(r.updates),
+            static_cast<unsigned long long>(r.givens), static_cast<unsigned long long>(r.goodbyes),
+            static_cast<unsigned long long>(r.steals), static_cast<unsigned long long>(r.held),
+            static_cast<unsigned long long>(r.root_items), r.worker_wait_s, r.sched_mean_s * 1e6, r.sched_max_s * 1e6,
+            static_cast<unsigned long long>(r.events), r.wall_s);
     } else {
         std::printf(
             "%8lld %-7s %9g %11.6f %11.6f %7.4f %6.3f %10.2f %10.1f %9llu %9llu %7llu %6llu %10.3f %9.3f %8.2f\n",

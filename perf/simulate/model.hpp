@@ -33,8 +33,8 @@ struct Config {
     int ranks = 1000;
     int threads = 1;  ///< compute threads per rank (pel's --threads)
     sched::Params schedule;
-    int prefetch = -1;  ///< pel's --prefetch: a fixed depth, or -1 for auto (sched::PrefetchDepth)
-    bool steal = true;  ///< pel's default; false: --no-steal
+    int prefetch = -1;                 ///< pel's --prefetch: a fixed depth, or -1 for auto (sched::PrefetchDepth)
+    bool steal = true;                 ///< pel's default; false: --no-steal
     double latency_s = 1.5e-6;         ///< one-way message latency
     double service_s = 0.3e-6;         ///< rank 0's time to receive, decide on and answer one message
     double serve_interval_s = 200e-6;  ///< exec's kServeInterval: a batch lasts about this long
@@ -80,9 +80,9 @@ struct Result {
     double worker_wait_s = 0;  ///< mean over workers of the time their threads waited in fetch and at the goodbye
     double sched_mean_s = 0;   ///< measured wall time of one Scheduler call in this process, mean and max
     double sched_max_s = 0;
-    std::uint64_t chunks = 0;      ///< chunks received over all ranks (stolen ones included), as /stats chunks
-    std::uint64_t max_chunk = 0;   ///< items in the largest chunk received
-    std::uint64_t messages = 0;    ///< messages rank 0 served, as /stats requests[0]
+    std::uint64_t chunks = 0;     ///< chunks received over all ranks (stolen ones included), as /stats chunks
+    std::uint64_t max_chunk = 0;  ///< items in the largest chunk received
+    std::uint64_t messages = 0;   ///< messages rank 0 served, as /stats requests[0]
     /// Of those: work requests, updates of idle workers, answers to steal requests, goodbyes (the rest are
     /// heartbeats).
     std::uint64_t requests = 0;

@@ -219,56 +219,53 @@ void Simulation::carry_out(double t, bool spaced) {
     scheduler_.take_actions(actions_);
     double at = t;
     for (const sched::Action& action : actions_) {
-        std::visit(Overloaded{
-                       [&](const sched::Reply& a) {
-                           if (spaced) at += config_.service_s;
-                           if (const auto* grant = std::get_if<sched::Grant>(&a.answer)) {
-                               result_.held += grant->origin == sched::Origin::held ? 1 : 0;
-                           }
-                           SimWorker& k = worker(a.to);
-                           k.answers.push_back({at + config_.latency_s, a.answer});
-                           arm_poll(a.to, at);
-                       },
-                       [&](const sched::Order& a) {
-                           if (std::holds_alternative<sched::PauseNotice>(a.control)) {
-                               throw Error::Internal("simulate: the model does not simulate pauses");
-                           }
-                           worker(a.to).controls.push_back({at + config_.latency_s, a.control});
-                           arm_poll(a.to, at);
-                           arm_helper(a.to, at + config_.latency_s);
-                       },
-                       [&](const sched::OwnGrant& a) {
-                           if (starting_) {
-                               if (a.chunk) set_current(0, *a.chunk);
-                               return;
-                           }
-                           if (own_waiter_ < 0) throw Error::Internal("simulate: rank 0 got a chunk it did not ask for");
-                           own_grant_ = a.chunk;
-                           own_granted_ = true;
-                           if (thread(0, own_waiter_).blocked == SimThread::Blocked::own_grant) {
-                               schedule(at, EventKind::thread_resumes, 0, own_waiter_);
-                           }
-                       },
-                       [&](const sched::Pausing&) {
-                           throw Error::Internal("simulate: the scheduler paused the phase, which the model does not "
-                                                 "simulate");
-                       },
-                       [&](const sched::TimeLimitReached&) {
-                           throw Error::Internal("simulate: the scheduler reached a time limit, which the model does "
-                                                 "not set");
-                       },
-                       [&](const sched::Stolen&) {},
-                       [&](const sched::ItemGaveUp& a) {
-                           throw Error::Internal("simulate: the scheduler gave up on item " + std::to_string(a.item) +
-                                                 ", but no item fails in the model");
-                       },
-                       [&](const sched::Silent& a) {
-                           throw Error::Internal("simulate: rank 0 found worker " + std::to_string(a.rank) +
-                                                 " silent for " + std::to_string(a.silent_s) + " s at t = " +
-                                                 std::to_string(t) + " s (--heartbeat-timeout-s)");
-                       },
-                   },
-                   action);
+        std::visit(
+            Overloaded{
+                [&](const sched::Reply& a) {
+                    if (spaced) at += config_.service_s;
+                    if (const auto* grant = std::get_if<sched::Grant>(&a.answer)) {
+                        result_.held += grant->origin == sched::Origin::held ? 1 : 0;
+                    }
+                    SimWorker& k = worker(a.to);
+                    k.answers.push_back({at + config_.latency_s, a.answer});
+                    arm_poll(a.to, at);
+                },
+                [&](const sched::Order& a) {
+                    if (std::holds_alternative<sched::PauseNotice>(a.control)) {
+                        throw Error::Internal("simulate: the model does not simulate pauses");
+                    }
+                    worker(a.to).controls.push_back({at + config_.latency_s, a.control});
+                    arm_poll(a.to, at);
+                    arm_helper(a.to, at + config_.latency_s);
+                },
+                [&](const sched::OwnGrant& a) {
+                    if (starting_) {
+                        if (a.chunk) set_current(0, *a.chunk);
+                        return;
+                    }
+                    if (own_waiter_ < 0) throw Error::Internal("simulate: rank 0 got a grant unasked");
+                    own_grant_ = a.chunk;
+                    own_granted_ = true;
+                    if (thread(0, own_waiter_).blocked == SimThread::Blocked::own_grant) {
+                        schedule(at, EventKind::thread_resumes, 0, own_waiter_);
+                    }
+                },
+                [&](const sched::Pausing&) { throw Error::Internal("simulate: the model does not simulate pauses"); },
+                [&](const sched::TimeLimitReached&) {
+                    throw Error::Internal("simulate: the model sets no time limit");
+                },
+                [&](const sched::Stolen&) {},
+                [&](const sched::ItemGaveUp& a) {
+                    throw Error::Internal("simulate: the scheduler gave up on item " + std::to_string(a.item) +
+                                          ", but no item fails in the model");
+                },
+                [&](const sched::Silent& a) {
+                    throw Error::Internal("simulate: rank 0 found worker " + std::to_string(a.rank) + " silent for " +
+                                          std::to_string(a.silent_s) + " s at t = " + std::to_string(t) +
+                                          " s (--heartbeat-timeout-s)");
+                },
+            },
+            action);
     }
 }
 

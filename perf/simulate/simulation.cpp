@@ -52,8 +52,7 @@ Result Simulation::run() {
     const auto started = std::chrono::steady_clock::now();
     root_begin();
     for (int w = 1; w < ranks_; ++w) {
-        const double at =
-            config_.start_spread_s * Rng(config_.start_seed, static_cast<std::uint64_t>(w), 7).uniform();
+        const double at = config_.start_spread_s * Rng(config_.start_seed, static_cast<std::uint64_t>(w), 7).uniform();
         schedule(at, EventKind::rank_starts, w);
     }
     // A phase that runs on for ever (a livelock of the protocol) is stopped and described.
@@ -168,8 +167,8 @@ void Simulation::check_complete() const {
     if (over && once == items && items_done_ == items && reported == items) return;
     throw Error::Internal("simulate: the phase " + std::string(over ? "ended" : "never ended") + " with " +
                           std::to_string(once) + " of " + std::to_string(items) + " items processed exactly once (" +
-                          std::to_string(items_done_) + " processings, " +
-                          std::to_string(scheduler_.items_reported()) + " reported to rank 0)" + state());
+                          std::to_string(items_done_) + " processings, " + std::to_string(scheduler_.items_reported()) +
+                          " reported to rank 0)" + state());
 }
 
 /// What every rank was doing, for an error message.
@@ -188,7 +187,10 @@ std::string Simulation::state() const {
         }
         for (int tid = 0; tid < threads_per_rank_; ++tid) {
             const SimThread& th = threads_[static_cast<std::size_t>(r) * threads_per_rank_ + tid];
-            t += ", thread " + std::to_string(tid) + (th.done ? " done" : th.computing ? " computing" : "") +
+            t += ", thread " + std::to_string(tid) +
+                 (th.done        ? " done"
+                  : th.computing ? " computing"
+                                 : "") +
                  " blocked " + std::to_string(static_cast<int>(th.blocked)) + " chunk " + std::to_string(th.chunk) +
                  (th.drained ? " drained" : "");
         }

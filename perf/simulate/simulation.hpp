@@ -80,7 +80,7 @@ struct SimThread {
 
 /// A rank's team (exec's Team).
 struct SimTeam {
-    std::int32_t current = -1;     ///< the chunk its threads join
+    std::int32_t current = -1;      ///< the chunk its threads join
     std::int32_t lock_holder = -1;  ///< the thread holding the team's lock
     std::vector<std::int32_t> lock_waiters;
     bool finished = false;  ///< the link had no more
@@ -88,7 +88,7 @@ struct SimTeam {
     std::uint64_t unreported_items = 0;
     double unreported_busy_s = 0;
     double entered = -1;  ///< when the rank entered the phase (negative: not yet)
-    double ended = -1;   ///< when the rank's part of the phase ended (its makespan is ended - entered)
+    double ended = -1;    ///< when the rank's part of the phase ended (its makespan is ended - entered)
     std::uint64_t chunks = 0;
 };
 
@@ -112,11 +112,11 @@ struct SimWorker {
     std::int32_t waiter = -1;
     bool late = false;  ///< the wait in fetch is for a chunk asked for ahead of time
     double wait_since = 0;
-    double poll_at = -1;  ///< the next look scheduled (negative: none)
-    double helper_at = -1;        ///< the helper's next wake that does something (negative: none)
+    double poll_at = -1;            ///< the next look scheduled (negative: none)
+    double helper_at = -1;          ///< the helper's next wake that does something (negative: none)
     std::int64_t helper_next = 0;   ///< its number, counted from the worker's start
     std::int64_t helper_wakes = 0;  ///< the number of the last wake that did something
-    bool helper_blocked = false;  ///< a heartbeat is due and the helper waits for the team's lock
+    bool helper_blocked = false;    ///< a heartbeat is due and the helper waits for the team's lock
     double next_beat = std::numeric_limits<double>::infinity();
     double wait_s = 0;
 };

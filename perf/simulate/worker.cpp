@@ -81,8 +81,7 @@ void Simulation::accept_front(int w) {
         return;
     }
     if (std::holds_alternative<sched::GoodbyeAck>(answer)) {
-        throw Error::Internal("simulate: rank 0 acknowledged a goodbye worker " + std::to_string(w) +
-                              " did not say");
+        throw Error::Internal("simulate: rank 0 acknowledged a goodbye worker " + std::to_string(w) + " did not say");
     }
     if (std::holds_alternative<sched::Abort>(answer)) throw Error::Internal("simulate: rank 0 aborted the phase");
     k.final = true;

@@ -43,8 +43,7 @@ sched::CostProfile read_profile(const std::string& path, std::uint64_t items) {
     if (!in.eof()) throw Error::Usage("--profile: '" + path + "' holds something that is not a number");
     if (seconds.size() != sched::CostProfile::bins_for(items)) {
         throw Error::Usage("--profile: '" + path + "' has " + std::to_string(seconds.size()) + " bins, a profile of " +
-                           std::to_string(items) + " items has " +
-                           std::to_string(sched::CostProfile::bins_for(items)));
+                           std::to_string(items) + " items has " + std::to_string(sched::CostProfile::bins_for(items)));
     }
     return {items, std::move(seconds)};
 }
