@@ -3,7 +3,6 @@
 // the checksums in the results show a lost or doubled item.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -13,12 +12,14 @@
 #include <pel/plugin.hpp>
 #include <pel/random.hpp>
 
+#include "costs.hpp"
 #include "cpu_work.hpp"
 
 namespace {
 
 using pel::synthetic::calibrate_cpu_work;
 using pel::synthetic::cpu_work;
+using pel::synthetic::Distribution;
 
 /// What the items of a phase add up to. Every field merges exactly and in any order.
 struct Totals {
@@ -64,10 +65,7 @@ class Synthetic final : public pel::Job<Totals> {
     }
 
     void setup(pel::SetupContext& ctx) override {
-        kind_ = distribution_ == "normal"    ? Kind::normal
-                : distribution_ == "bimodal" ? Kind::bimodal
-                : distribution_ == "pareto"  ? Kind::pareto
-                                             : Kind::uniform;
+        kind_ = pel::synthetic::distribution_named(distribution_).value_or(Distribution::uniform);
         spend_ = mode_ == "sleep" ? Spend::sleep : mode_ == "work" ? Spend::work : Spend::spin;
         if (spend_ == Spend::work) {
             // Once per process: every item's work is a number of steps, so a rank's items cost the same however its
@@ -131,7 +129,6 @@ class Synthetic final : public pel::Job<Totals> {
     void load_state(pel::InArchive& in) override { in(done_)(total_); }
 
   private:
-    enum class Kind { uniform, normal, bimodal, pareto };
     enum class Spend { spin, sleep, work };
 
     /// Spends `us` microseconds as --mode says.
@@ -154,30 +151,9 @@ class Synthetic final : public pel::Job<Totals> {
         }
     }
 
-    /// The cost of item `i` in microseconds: a function of the seed and the item only. Every distribution has
-    /// mean mean-us, except as noted.
+    /// The cost of item `i` in microseconds (see costs.hpp).
     [[nodiscard]] double cost_us(std::uint64_t i) const {
-        pel::Rng rng(static_cast<std::uint64_t>(seed_), i);
-        const double m = mean_us_;
-        switch (kind_) {
-            case Kind::uniform:
-                return 2.0 * m * rng.uniform();
-            case Kind::normal:
-                // sd = mean/4; clipping at 0 (4 sd below the mean, p ~ 3e-5) raises the mean negligibly.
-                return std::max(0.0, m + 0.25 * m * rng.normal());
-            case Kind::bimodal:
-                // 80% cost mean/2 and 20% cost 3*mean: 0.8 * 0.5 + 0.2 * 3 = 1, so the mean is exact.
-                return rng.uniform() < 0.2 ? 3.0 * m : 0.5 * m;
-            case Kind::pareto: {
-                // Pareto with shape alpha = 1.5 and scale xm = mean/3 (mean alpha*xm/(alpha-1) = mean), by inversion.
-                // Its variance is infinite, so costs are truncated at 100*mean; this lowers the mean slightly, by
-                // E[(X - c)+] = xm^alpha c^(1-alpha) / (alpha-1) = 2 (1/3)^1.5 / 10 * mean, about 3.8%.
-                constexpr double kAlpha = 1.5;
-                const double x = (m / 3.0) * std::pow(rng.uniform_open(), -1.0 / kAlpha);
-                return std::min(x, 100.0 * m);
-            }
-        }
-        return m;
+        return pel::synthetic::cost_us(kind_, mean_us_, static_cast<std::uint64_t>(seed_), i);
     }
 
     std::int64_t items_ = 10000;
@@ -190,7 +166,7 @@ class Synthetic final : public pel::Job<Totals> {
     std::int64_t fail_every_ = 0;
     std::int64_t fail_rank_ = -1;
 
-    Kind kind_ = Kind::uniform;
+    Distribution kind_ = Distribution::uniform;
     Spend spend_ = Spend::spin;
     double steps_per_us_ = 0;  ///< --mode work: cpu_work steps per microsecond, calibrated in setup
     pel::ItemColumn<double> cost_column_;
