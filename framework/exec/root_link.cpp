@@ -68,6 +68,12 @@ void RootLink::begin() {
 }
 
 void RootLink::end() {
+    {
+        // What rank 0's threads finished after the last of them fetched: no fetch reports it otherwise.
+        const std::lock_guard lock(sched_mutex_);
+        scheduler_.own_report(team_.take_report());
+        carry_out();
+    }
     if (server_.joinable()) server_.join();
     if (server_error_) std::rethrow_exception(server_error_);
 }

@@ -23,7 +23,25 @@ constexpr double kBeatPeriod = 2.0;
 }  // namespace
 
 WorkerLink::WorkerLink(const mpi::Comm& comm, const RunConfig& config, Team& team)
-    : comm_(comm), config_(config), team_(team), depth_(config.prefetch) {}
+    : comm_(comm),
+      config_(config),
+      team_(team),
+      depth_(config.prefetch),
+      beat_period_s_(config.heartbeat_s > 0 ? std::min(config.heartbeat_s / 4, kBeatPeriod) : 0) {}
+
+/// Every message to rank 0 goes through here (under the team's lock), so that heartbeats count from the last one.
+void WorkerLink::send(const sched::ToRoot& message) {
+    channel::send(comm_, message);
+    sent_.store(now_s(), std::memory_order_relaxed);
+}
+
+/// With heartbeats on, tells rank 0 this rank is alive (and what it finished) when it has said nothing for a beat
+/// period. Under the team's lock.
+void WorkerLink::beat_if_due() {
+    if (beat_period_s_ > 0 && now_s() - sent_.load(std::memory_order_relaxed) >= beat_period_s_) {
+        send(sched::Heartbeat{team_.take_report()});
+    }
+}
 
 WorkerLink::~WorkerLink() {
     quit_ = true;
@@ -31,6 +49,7 @@ WorkerLink::~WorkerLink() {
 }
 
 void WorkerLink::begin() {
+    sent_ = now_s();
     pending_.emplace_back().post(comm_);  // the chunk rank 0 sends unasked
     helper_ = std::thread([this] { help(); });
 }
@@ -66,7 +85,7 @@ std::optional<ItemRange> WorkerLink::fetch() {
 /// hold the request back until it has less).
 void WorkerLink::top_up(int depth, bool ahead) {
     while (!final_ && !team_.stopped() && pending_.size() + ready_.size() < static_cast<std::size_t>(depth)) {
-        channel::send(comm_, sched::WorkRequest{team_.take_report(), ahead});
+        send(sched::WorkRequest{team_.take_report(), ahead});
         pending_.emplace_back().post(comm_);
     }
 }
@@ -76,15 +95,18 @@ void WorkerLink::collect_arrived() {
     while (!pending_.empty() && pending_.front().request.test()) accept_front();
 }
 
-/// Waits for the oldest outstanding answer, answering steals meanwhile, and takes it in.
+/// Waits for the oldest outstanding answer, answering steals meanwhile, and takes it in. The wait may be long (rank
+/// 0 parks a request while another rank still has work): heartbeats go on from here, since the helper thread
+/// cannot take the team's lock meanwhile.
 void WorkerLink::wait_for_front() {
     Backoff backoff(config_.oversubscribed);
     while (!pending_.front().request.test()) {
         answer_steals();
         if (team_.unreported() > 0) {
             // Idle here: tell rank 0 what is finished, so that it does not wait for work this rank no longer has.
-            channel::send(comm_, sched::Update{team_.take_report()});
+            send(sched::Update{team_.take_report()});
         }
+        beat_if_due();
         backoff.pause();
     }
     accept_front();
@@ -126,7 +148,7 @@ void WorkerLink::answer_steals() {
             config_.trace->instant(config_.threads, now_s(), "signal",
                                    "signal " + std::to_string(stop_signal()) + " on this rank: told rank 0");
         }
-        channel::send(comm_, sched::StopSignal{});
+        send(sched::StopSignal{});
     }
     while (channel::control_waiting(comm_)) {
         const sched::Control control = channel::receive_control(comm_);
@@ -134,6 +156,7 @@ void WorkerLink::answer_steals() {
             take_pause_notice();
             continue;
         }
+        collect_arrived();  // a chunk granted ahead may be here, not yet taken in: it is the first to give
         ItemRange given;
         if (!ready_.empty()) {
             given = ready_.back();
@@ -141,7 +164,7 @@ void WorkerLink::answer_steals() {
         } else if (Chunk* chunk = team_.current()) {
             given = chunk->split();
         }
-        channel::send(comm_, sched::ItemsGiven{given});
+        send(sched::ItemsGiven{given});
     }
 }
 
@@ -154,7 +177,7 @@ void WorkerLink::take_pause_notice() {
 
 void WorkerLink::hand_back(ItemRange batch) {
     const std::lock_guard lock(team_.lock());
-    channel::send(comm_, sched::ItemsFailed{batch});
+    send(sched::ItemsFailed{batch});
 }
 
 /// The helper thread, awake every kHelperNap while the compute threads may all be inside long items:
@@ -165,13 +188,11 @@ void WorkerLink::hand_back(ItemRange batch) {
 /// Stops at the goodbye. An error stops the team and is thrown again by end().
 void WorkerLink::help() noexcept {
     try {
-        const bool beats = config_.heartbeat_s > 0;
-        const auto period = std::chrono::duration<double>(beats ? std::min(config_.heartbeat_s / 4, kBeatPeriod) : 0);
-        auto next = std::chrono::steady_clock::now() + period;
         while (true) {
             std::this_thread::sleep_for(kHelperNap);
             if (bye_sent_ || quit_) return;
-            const bool beat_due = beats && std::chrono::steady_clock::now() >= next;
+            const bool beat_due =
+                beat_period_s_ > 0 && now_s() - sent_.load(std::memory_order_relaxed) >= beat_period_s_;
             std::unique_lock lock(team_.lock(), std::try_to_lock);  // a thread holding it answers steals itself
             if (!lock.owns_lock()) {
                 if (!beat_due) continue;
@@ -179,9 +200,7 @@ void WorkerLink::help() noexcept {
             }
             if (bye_sent_ || quit_) return;
             answer_steals();
-            if (!beat_due) continue;
-            channel::send(comm_, sched::Heartbeat{team_.take_report()});
-            next = std::chrono::steady_clock::now() + period;
+            if (beat_due) beat_if_due();
         }
     } catch (...) {
         helper_error_ = std::current_exception();
@@ -194,13 +213,14 @@ void WorkerLink::end() {
         const std::lock_guard lock(team_.lock());
         const double t0 = now_s();
         while (!pending_.empty()) wait_for_front();  // after a failure, chunks still arriving are dropped
-        channel::send(comm_, sched::Goodbye{team_.take_report(), team_.failure().has_value()});
+        send(sched::Goodbye{team_.take_report(), team_.failure().has_value()});
         bye_sent_ = true;
         channel::PendingAnswer ack;
         ack.post(comm_);
         Backoff backoff(config_.oversubscribed);
         while (!ack.request.test()) {
             answer_steals();
+            beat_if_due();
             backoff.pause();
         }
         const sched::Answer answer = ack.answer();

@@ -38,6 +38,8 @@ class WorkerLink final : public Link {
     [[nodiscard]] double wait_s() const noexcept { return wait_s_; }
 
   private:
+    void send(const sched::ToRoot& message);
+    void beat_if_due();
     void top_up(int depth, bool ahead);
     void collect_arrived();
     void wait_for_front();
@@ -60,6 +62,8 @@ class WorkerLink final : public Link {
     bool signal_sent_ = false;   ///< rank 0 was told of a stop signal here
     double wait_s_ = 0;
     std::atomic<double> polled_{0};  ///< when a thread last looked for steal requests between batches
+    std::atomic<double> sent_{0};    ///< when this rank last sent rank 0 anything (now_s())
+    double beat_period_s_ = 0;       ///< with heartbeats on: the longest it goes without (0: heartbeats off)
     std::atomic<bool> bye_sent_{false};
     std::atomic<bool> quit_{false};
     std::thread helper_;

@@ -239,10 +239,39 @@ void Scheduler::steal_for(int thief) {
 
 /// Tries again for every parked thief, after news that may have freed or finished work.
 void Scheduler::retry_parked() {
+    if (!parked_.empty() && !settle_parked_quickly()) {
+        std::vector<int> waiting;
+        waiting.swap(parked_);
+        for (int thief : waiting) steal_for(thief);
+    }
+    for (int r = 1; deferred_ > 0 && r < ranks_; ++r) release_deferred(r);
+}
+
+/// The common case of the tail, in one pass over the ranks instead of one per parked thief: when no rank has two
+/// unclaimed items a steal could take (and no retries wait), every parked thief either waits on (another rank still
+/// has unfinished work) or is done. Returns false, deciding nothing, when a steal may be possible: steal_for then
+/// looks for each thief.
+bool Scheduler::settle_parked_quickly() {
+    if (abort_ || pausing_ || !retries_.empty() || !settings_.steal) return false;
+    int with_work = 0;  // ranks in the phase with unfinished items or an open steal
+    for (std::size_t r = 0; r < ranks_state_.size(); ++r) {
+        const RankState& v = ranks_state_[r];
+        if (v.said_bye) continue;
+        if (!v.skip && (r == 0 ? own_.unclaimed() : outstanding(r)) > 1) return false;
+        with_work += outstanding(r) > 0 || v.steals_open > 0 ? 1 : 0;
+    }
     std::vector<int> waiting;
     waiting.swap(parked_);
-    for (int thief : waiting) steal_for(thief);
-    for (int r = 1; deferred_ > 0 && r < ranks_; ++r) release_deferred(r);
+    for (int thief : waiting) {
+        const RankState& t = ranks_state_[static_cast<std::size_t>(thief)];
+        const bool own_work = !t.said_bye && (outstanding(static_cast<std::size_t>(thief)) > 0 || t.steals_open > 0);
+        if (with_work - (own_work ? 1 : 0) > 0) {
+            parked_.push_back(thief);
+        } else {
+            finish(thief, false);
+        }
+    }
+    return true;
 }
 
 void Scheduler::give(int rank, ItemRange chunk, Origin origin) {

@@ -191,6 +191,7 @@ class Scheduler {
     void release_deferred(int rank);
     void steal_for(int thief);
     void retry_parked();
+    bool settle_parked_quickly();
     void give(int rank, ItemRange chunk, Origin origin = Origin::fresh);
     void finish(int rank, bool abort);
     [[nodiscard]] bool past_time_limit(ItemRange chunk, double now);

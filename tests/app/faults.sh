@@ -41,6 +41,12 @@ expect_error 1 "failed on items [" 2 run synthetic "${args[@]}" --fail-every 250
 [ -e "$TMP/a.h5" ] && fail "a failed run left a results file" || pass
 expect_error 2 "--on-error" 1 run synthetic --items 10 --on-error ignore
 
+# A worker that waits a long time for rank 0 (parked: another rank still has work that may come back) keeps sending
+# heartbeats: rank 1 is 25 times slower, so ranks 0 and 2 wait for it far longer than the timeout. (Its helper
+# thread could not take the lock the waiting thread held: the run ended with "rank 2 sent nothing for 2 s".)
+expect_ok 3 run synthetic --items 6 --mean-us 120000 --mode sleep --slow-rank 1 --slow-factor 25 \
+  --heartbeat-timeout 2 --schedule gss --output "$TMP/parked.h5"
+
 # A worker that stops answering (SIGSTOP) ends the run within the heartbeat timeout, naming its rank and host.
 # (The heartbeat is watched while a phase runs: wait until the status file shows progress before stopping it.)
 timeout 60 "$MPIRUN" -np 3 "$PEL" run synthetic --items 4000 --mean-us 2000 --mode sleep --heartbeat-timeout 1.5 \

@@ -371,3 +371,54 @@ TEST_CASE("a stop signal writes a checkpoint; the resumed run ends with the same
     for (std::uint64_t i = 0; i < 1000; ++i) wrong += (rows[2 * i] != i * 7 + 1 || rows[2 * i + 1] != i % 5) ? 1 : 0;
     CHECK(wrong == 0);  // phase 0's rows came back from the checkpoint
 }
+
+namespace {
+
+/// Item 1 sleeps `long_s`, every other item 5 ms: the worker that gets item 1 first is inside it while rank 0 works
+/// through the rest.
+class OneLongItemJob final : public pel::Job<pel::NoPartial> {
+  public:
+    explicit OneLongItemJob(double long_s) : long_s_(long_s) {}
+    std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
+        if (ran_) return std::nullopt;
+        ran_ = true;
+        return pel::Phase{"only", 30};
+    }
+    void process(ItemRange items, pel::NoPartial& /*p*/, pel::ItemSink& /*out*/,
+                 const pel::Context& /*ctx*/) const override {
+        for (auto i = items.begin; i < items.end; ++i) {
+            std::this_thread::sleep_for(std::chrono::duration<double>(i == 1 ? long_s_ : 0.005));
+        }
+    }
+
+  private:
+    double long_s_;
+    bool ran_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("a chunk a worker was granted ahead is stolen while the worker is inside a long item", "[exec]") {
+    // Rank 1 starts with item 1 (1.5 s) and asks ahead for one more chunk, which arrives at once. Rank 0 runs out
+    // long before item 1 ends and asks rank 1 for work: the chunk waiting there is the one to give. Before the
+    // worker took in arrived grants when answering a steal, it had nothing to give and kept that chunk for after
+    // its long item: rank 1 then processed two items instead of one.
+    const pel::mpi::Comm comm;
+    if (comm.size() != 2) return;
+    const pel::test::ScratchDir dir(comm);
+    const pel::exec::Log log(comm.rank(), false);
+    OneLongItemJob job(1.5);
+    const std::string path = dir.file("ahead.h5");
+    pel::io::ResultsFile out(comm, path);
+    pel::exec::RunConfig config;
+    config.job_name = "ahead";
+    config.schedule = {pel::sched::Technique::ss, 1};
+    config.prefetch = 1;
+    auto checkpoints = checkpointer(comm, path, 0, log);
+    const auto summary = pel::exec::run(job, comm, out, config, log, checkpoints);
+    out.commit();
+    REQUIRE(summary.ranks.size() == 2);
+    CHECK(summary.ranks[1].items == 1);
+    CHECK(summary.ranks[0].items == 29);
+    CHECK(summary.ranks[0].steals >= 1);
+}
