@@ -101,7 +101,8 @@ void WorkerLink::collect_arrived() {
 void WorkerLink::wait_for_front() {
     Backoff backoff(config_.oversubscribed);
     while (!pending_.front().request.test()) {
-        answer_steals();
+        answer_steals();  // may take the answer in itself (to give a chunk away)
+        if (pending_.empty()) return;
         if (team_.unreported() > 0) {
             // Idle here: tell rank 0 what is finished, so that it does not wait for work this rank no longer has.
             send(sched::Update{team_.take_report()});

@@ -97,6 +97,7 @@ void Simulation::answer_steals(int w, double t) {
         if (std::holds_alternative<sched::PauseNotice>(control)) {
             throw Error::Internal("simulate: the model does not simulate pauses");
         }
+        collect_arrived(w, t);  // a chunk granted ahead may be here, not yet taken in: it is the first to give
         ItemRange given;
         if (!k.ready.empty()) {
             given = k.ready.back();
@@ -109,6 +110,7 @@ void Simulation::answer_steals(int w, double t) {
 }
 
 void Simulation::send_to_root(int w, const sched::ToRoot& message, double t) {
+    if (beat_period_s_ > 0) worker(w).next_beat = t + beat_period_s_;  // exec counts a beat from any message
     inbox_.push_back({t + config_.latency_s, w, message});
     schedule(t + config_.latency_s, EventKind::root_arrival);
 }
@@ -156,10 +158,19 @@ void Simulation::worker_looks(int w, double t) {
         return;
     }
     answer_steals(w, t);
+    if (k.wait == SimWorker::Wait::front && k.pending == 0) {  // the steal answer took the answer in: wait no more
+        k.wait = SimWorker::Wait::none;
+        k.poll_at = -1;
+        k.wait_s += t - k.wait_since;
+        if (k.late && k.last_fresh && !k.tail) k.depth.late();
+        return worker_fetch(w, k.waiter, t);
+    }
     // Idle here: tell rank 0 what is finished, so that it does not wait for work this rank no longer has.
     if (k.wait == SimWorker::Wait::front && team(w).unreported_items > 0) {
         send_to_root(w, sched::Update{take_report(w)}, t);
     }
+    // A long wait beats itself (the helper cannot take the lock this thread holds).
+    if (beat_period_s_ > 0 && t >= k.next_beat) send_to_root(w, sched::Heartbeat{take_report(w)}, t);
     arm_poll(w, t);
 }
 
@@ -171,6 +182,7 @@ void Simulation::arm_poll(int w, double t) {
     if (!k.controls.empty()) earliest = std::min(earliest, k.controls.front().arrival);
     // Another thread finished a batch meanwhile: the next look reports it.
     if (k.wait == SimWorker::Wait::front && team(w).unreported_items > 0) earliest = std::min(earliest, t);
+    if (beat_period_s_ > 0) earliest = std::min(earliest, k.next_beat);
     if (earliest == std::numeric_limits<double>::infinity()) return;
     const double at = backoff_look(k.wait_since, std::max(earliest, t));
     if (k.poll_at >= 0 && k.poll_at <= at) return;
@@ -217,10 +229,7 @@ void Simulation::helper_works(int w, double t) {
     k.helper_blocked = false;
     if (k.bye_sent) return;
     answer_steals(w, t);
-    if (t >= k.next_beat) {
-        send_to_root(w, sched::Heartbeat{take_report(w)}, t);
-        k.next_beat = t + beat_period_s_;
-    }
+    if (t >= k.next_beat) send_to_root(w, sched::Heartbeat{take_report(w)}, t);
     if (!k.controls.empty()) arm_helper(w, k.controls.front().arrival);
     if (beat_period_s_ > 0) arm_helper(w, k.next_beat);
 }
