@@ -8,10 +8,12 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME pel)
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Parallel Execution Layer: MPI x OpenMP job runner with HDF5 results")
-set(CPACK_PACKAGE_DESCRIPTION
-    "pel runs batch work on HPC clusters as job plugins over MPI ranks and OpenMP threads, with a work-stealing\n"
-    "scheduler, one parallel HDF5 results file, checkpoints, and Slurm scripts that requeue and resume. The results\n"
-    "are bit-identical on any number of ranks and threads. Includes the headers and CMake package to build jobs.")
+string(CONCAT CPACK_PACKAGE_DESCRIPTION  # one string (a list would show its ';'), lines under 80 for dpkg
+       "pel runs batch work on HPC clusters as job plugins over MPI ranks and\n"
+       "OpenMP threads, with a work-stealing scheduler, one parallel HDF5 results\n"
+       "file, checkpoints, and Slurm scripts that requeue and resume; the results\n"
+       "are bit-identical on any number of ranks and threads. Includes the headers\n"
+       "and CMake package (find_package(pel)) to build jobs, and a modulefile.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${PEL_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)

@@ -98,7 +98,8 @@ EOF
   case ":$(got CMAKE_PREFIX_PATH):" in *":$P:"*) pass ;; *) fail "CMAKE_PREFIX_PATH lacks $P: $(got CMAKE_PREFIX_PATH)" ;; esac
   grep -E "failed|did not build|before module load" "$TMP/session.out" && fail "module session: see above" || pass
   for job in "${jobs[@]}"; do
-    grep -q "^ *$job" "$TMP/work/jobs.txt" && pass || fail "pel jobs does not list $job: $(head -c 400 "$TMP/work/jobs.txt")"
+    grep -q -x -F "  from $P/$libdir/pel/jobs/pel_$job.so" "$TMP/work/jobs.txt" && pass ||
+      fail "pel jobs does not list the installed $job: $(head -c 400 "$TMP/work/jobs.txt")"
   done
   [ -f "$TMP/work/syn.h5" ] && same_as_ref "$TMP/work/syn.h5" "the module's pel" || fail "no results file from the module's pel"
   h5dump -a /sum_of_squares "$TMP/work/sq.h5" 2>/dev/null | grep -q "332833500" && pass ||
@@ -171,7 +172,8 @@ if [ -z "$why_not" ]; then
   dpkg -i "$deb" >"$TMP/dpkg.log" 2>&1 && pass || fail "dpkg -i failed: $(tail -5 "$TMP/dpkg.log")"
   timeout 60 /usr/bin/pel jobs >"$TMP/deb-jobs.txt" 2>&1
   for job in "${jobs[@]}"; do
-    grep -q "^ *$job" "$TMP/deb-jobs.txt" && pass || fail "/usr/bin/pel jobs does not list $job: $(head -c 300 "$TMP/deb-jobs.txt")"
+    grep -q -x -F "  from ${deb_libdir}pel_$job.so" "$TMP/deb-jobs.txt" && pass ||
+      fail "/usr/bin/pel jobs does not list $job from $deb_libdir: $(head -c 300 "$TMP/deb-jobs.txt")"
   done
   (cd "$TMP" && timeout 120 "$MPIRUN" -np 2 /usr/bin/pel run synthetic --items 600 --distribution pareto --mean-us 20 \
     --seed 7 --output "$TMP/deb.h5" >"$TMP/deb-run.log" 2>&1) && same_as_ref "$TMP/deb.h5" "/usr/bin/pel" ||
@@ -193,7 +195,8 @@ else
   dpkg-deb -x "$deb" "$TMP/debroot" && pass || fail "dpkg-deb -x failed"
   timeout 60 "$TMP/debroot/usr/bin/pel" jobs >"$TMP/deb-jobs.txt" 2>&1
   for job in "${jobs[@]}"; do
-    grep -q "^ *$job" "$TMP/deb-jobs.txt" && pass || fail "the unpacked pel does not list $job"
+    grep -q -x -F "  from $TMP/debroot${deb_libdir}pel_$job.so" "$TMP/deb-jobs.txt" && pass ||
+      fail "the unpacked pel does not list $job from its own ${deb_libdir}: $(head -c 300 "$TMP/deb-jobs.txt")"
   done
   (cd "$TMP" && timeout 120 "$MPIRUN" -np 2 "$TMP/debroot/usr/bin/pel" run synthetic --items 600 --distribution pareto \
     --mean-us 20 --seed 7 --output "$TMP/deb.h5" >"$TMP/deb-run.log" 2>&1) && same_as_ref "$TMP/deb.h5" "the .deb's pel" ||
