@@ -1,7 +1,7 @@
 // app/run_command.cpp: `pel run JOB [options]`: parse, load the job, run it, write the results file.
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -62,8 +62,8 @@ struct Parsed {
     RunSettings settings;
     plugin::JobPlugin plugin;
     std::unique_ptr<JobBase, void (*)(JobBase*)> job{nullptr, nullptr};
-    Options declared;  ///< the job's options, bound to the job object
-    std::string help;  ///< non-empty when --help was asked for
+    Options declared;        ///< the job's options, bound to the job object
+    std::string help;        ///< non-empty when --help was asked for
     std::string config_dir;  ///< the directory of --config's file, when one was given
 };
 
@@ -259,9 +259,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, s.output); });
     mpi::agree(comm, [&] {
-        exec::write_provenance(*out, {p.plugin.name, p.plugin.version, effective_config(p), command_line, version,
-                                      start_time, host_name(), sched::technique_name(s.schedule), comm.size(),
-                                      s.threads, s.chunk_size});
+        exec::write_provenance(
+            *out, {p.plugin.name, p.plugin.version, effective_config(p), command_line, version, start_time, host_name(),
+                   sched::technique_name(s.schedule), comm.size(), s.threads, s.chunk_size});
     });
 
     exec::RunConfig config;

@@ -254,7 +254,8 @@ std::string quoted(const std::string& text) {
 
 /// `value` with `change` applied to each non-empty path in it: the whole value, or each part of a colon-separated
 /// `list`.
-std::string each_path(const std::string& value, bool list, const std::function<std::string(const std::string&)>& change) {
+std::string each_path(const std::string& value, bool list,
+                      const std::function<std::string(const std::string&)>& change) {
     if (!list) return value.empty() ? value : change(value);
     std::string out;
     std::size_t start = 0;
@@ -325,7 +326,8 @@ void config_paths(RunSettings& s, const std::string& config_dir,
     from_config("trace", s.trace);
     from_config("checkpoint-dir", s.checkpoint_dir);
     if (!given("job-path")) {
-        s.job_path = each_path(s.job_path, true, [&](const std::string& one) { return path_in_config(config_dir, one); });
+        s.job_path =
+            each_path(s.job_path, true, [&](const std::string& one) { return path_in_config(config_dir, one); });
     }
 }
 
@@ -374,10 +376,10 @@ std::string kept_options(const RunSettings& settings) {
     std::string lines;
     for (const auto& o : run_options()) {
         if (o.replay != Replay::kept) continue;
-        const std::string value = !o.path ? o.text(settings)
-                                          : each_path(o.text(settings), o.name == "job-path", [](const std::string& one) {
-                                                return std::filesystem::absolute(one).lexically_normal().string();
-                                            });
+        const std::string value =
+            !o.path ? o.text(settings) : each_path(o.text(settings), o.name == "job-path", [](const std::string& one) {
+                return std::filesystem::absolute(one).lexically_normal().string();
+            });
         lines += o.name + " = " + (o.quoted ? quoted(value) : value) + "\n";
     }
     return lines;

@@ -2,8 +2,8 @@
 #include "exec/signals.hpp"
 
 #include <atomic>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <ctime>
 #include <unistd.h>
 

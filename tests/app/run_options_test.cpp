@@ -255,7 +255,8 @@ TEST_CASE("a time limit not longer than the margin is an error at the start", "[
     s.job = "synthetic";
     s.threads = 1;
     s.time_limit_s = 60;  // --time 1 (minute) with the default margin of 60 s
-    CHECK_THROWS_WITH(pel::app::resolve(s), Catch::Contains("60 s left by --time-limit is not more than --time-margin"));
+    CHECK_THROWS_WITH(pel::app::resolve(s),
+                      Catch::Contains("60 s left by --time-limit is not more than --time-margin"));
     s.time_limit_s = 61;
     CHECK_NOTHROW(pel::app::resolve(s));
 
