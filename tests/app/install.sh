@@ -40,12 +40,14 @@ done
 # Nothing of the tests is installed (their plugins, programs).
 leaked=$(cd "$P" && find . -name '*test*' -o -name 'pel_faulty*' -o -name 'pel_h5same' -o -name 'pel_bench*')
 [ -z "$leaked" ] && pass || fail "test or benchmark files installed: $leaked"
-# The installed template differs from scripts/pel.sbatch only in its default pel: the installed one.
-diff "$REPO/scripts/pel.sbatch" "$P/share/pel/pel.sbatch" | grep '^[<>]' >"$TMP/template.diff"
-if [ "$(grep -c '^>' "$TMP/template.diff")" = 1 ] && grep -q -F "> PEL=\${PEL:-$P/bin/pel}" "$TMP/template.diff"; then
+# The installed template differs from scripts/pel.sbatch only in its default pel and its configured fallback: both
+# the installed pel.
+diff "$REPO/scripts/pel.sbatch" "$P/share/pel/pel.sbatch" | grep '^>' >"$TMP/template.diff"
+if [ "$(wc -l <"$TMP/template.diff")" = 2 ] && grep -q -F "> PEL=\${PEL:-$P/bin/pel}" "$TMP/template.diff" &&
+  grep -q -F "> PEL_CONFIGURED=$P/bin/pel" "$TMP/template.diff"; then
   pass
 else
-  fail "the installed template should differ only in PEL=\${PEL:-$P/bin/pel}: $(cat "$TMP/template.diff")"
+  fail "the installed template should differ only in PEL=\${PEL:-$P/bin/pel} and PEL_CONFIGURED=$P/bin/pel: $(cat "$TMP/template.diff")"
 fi
 
 # --- 2. Lmod --------------------------------------------------------------------------------------------------------
