@@ -350,7 +350,7 @@ void write_checkpoint_file(const mpi::Comm& comm, const std::filesystem::path& p
             };
             write_at(out.record_sizes.id(), H5T_NATIVE_UINT64, 0, of_root(plan.record_sizes), 8, dxpl.id(), writing);
             write_at(out.bulk_sizes.id(), H5T_NATIVE_UINT64, 0, of_root(plan.bulk_sizes), 8, dxpl.id(), writing);
-            // 8 bytes per 4 MiB segment: far below the most one call may write, for any checkpoint. An empty
+            // 8 bytes per 1 MiB segment: far below the most one call may write, for any checkpoint. An empty
             // dataset has no storage to write into (the same on every rank).
             if (!plan.segment_sums.empty()) {
                 write_at(out.segment_sums.id(), H5T_NATIVE_UINT64, 0, of_root(plan.segment_sums), 8, dxpl.id(),

@@ -47,7 +47,7 @@ struct CheckpointData {
 
 /// The size of the segments a rank's bulk is checksummed in (the most a range read reads beyond the range, at
 /// each end).
-inline constexpr std::uint64_t kCheckpointSegmentBytes = std::uint64_t{4} << 20;
+inline constexpr std::uint64_t kCheckpointSegmentBytes = std::uint64_t{1} << 20;
 
 /// Writes checkpoint `sequence` as `path`, through `temporary` (in the same directory, which must exist): every
 /// rank passes its own `part`, its bulk written in collective pieces of at most `piece_bytes` and checksummed in
