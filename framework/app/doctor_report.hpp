@@ -36,8 +36,9 @@ inline constexpr const char* kPlugins = "job plugins";
 inline constexpr const char* kOutputDir = "output directory";
 inline constexpr const char* kCheckpointDir = "checkpoint directory";
 inline constexpr const char* kRunDir = "run directory";
-inline constexpr const char* kCheckOrder[] = {kMpiLibrary, kThreadLevel, kHdf5,      kThreads,       kBinding, kHostCpus,
-                                              kSlurm,      kPlugins,     kOutputDir, kCheckpointDir, kRunDir};
+inline constexpr const char* kCheckOrder[] = {kMpiLibrary, kThreadLevel,   kHdf5,  kThreads,
+                                              kBinding,    kHostCpus,      kSlurm, kPlugins,
+                                              kOutputDir,  kCheckpointDir, kRunDir};
 
 /// What one rank sends rank 0: where it runs, what it may run on, and what it found.
 struct RankReport {

@@ -57,7 +57,8 @@ std::set<std::int32_t> tokens_seen(const fs::path& dir, const std::string& prefi
         const auto dash = name.rfind('-');
         if (!name.starts_with(prefix) || dash == std::string::npos || dash + 1 == name.size()) continue;
         const std::string digits = name.substr(dash + 1);
-        if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (digits.size() > 9 ||
+            !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             continue;
         }
         seen.insert(std::stoi(digits));
@@ -69,7 +70,8 @@ std::set<std::int32_t> tokens_seen(const fs::path& dir, const std::string& prefi
 std::string why_unwritable(const std::string& dir, int error) {
     std::error_code ec;
     if (error == ENOENT) return "it does not exist";
-    if (error == ENOTDIR) return fs::exists(dir, ec) ? "it is not a directory" : "a part of its path is not a directory";
+    if (error == ENOTDIR)
+        return fs::exists(dir, ec) ? "it is not a directory" : "a part of its path is not a directory";
     return std::strerror(error);
 }
 
@@ -121,9 +123,9 @@ Finding verdict(const char* check, const std::string& dir, const std::vector<Vie
     const std::string option = check == std::string(kRunDir) ? "--run-dir" : "--checkpoint-dir";
     if (problems.empty()) return {check, Verdict::ok, dir + " is shared by all " + n_hosts, ""};
     if (wrote.empty() && failed.size() == 1) {  // the same everywhere: not a question of sharing
-        return {check, Verdict::problem, "cannot create a file in " + dir + ": " + failed.begin()->first,
-                "choose a writable directory (pel run " + option + " DIR), and test it with pel doctor " + option +
-                    " DIR"};
+        return {
+            check, Verdict::problem, "cannot create a file in " + dir + ": " + failed.begin()->first,
+            "choose a writable directory (pel run " + option + " DIR), and test it with pel doctor " + option + " DIR"};
     }
     std::string text = dir + " is NOT shared by all " + n_hosts + ": ";
     for (std::size_t i = 0; i < problems.size(); ++i) text += (i > 0 ? "; " : "") + problems[i];
@@ -157,8 +159,8 @@ Finding check_shared_directory(const mpi::Comm& comm, const char* check, const s
     }
     comm.barrier();
 
-    const fs::path token =
-        fs::path(dir) / (prefix + "-" + host_name() + "-" + std::to_string(::getpid()) + "-" + std::to_string(comm.rank()));
+    const fs::path token = fs::path(dir) / (prefix + "-" + host_name() + "-" + std::to_string(::getpid()) + "-" +
+                                            std::to_string(comm.rank()));
     View mine;
     mine.host = host_name();
     mine.error = write_token(token);

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "io/checkpoint_dir.hpp"
@@ -307,7 +307,8 @@ std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
                 InArchive in(index.meta);
                 std::uint32_t magic = 0, version = 0;
                 in(magic)(version);
-                if (magic != kMetaMagic || version != kMetaVersion) throw Error::Io("not a pel run record of version 1");
+                if (magic != kMetaMagic || version != kMetaVersion)
+                    throw Error::Io("not a pel run record of version 1");
                 in(r.point.phase)(r.point.job_state)(r.point.finished_cols)(r.point.skipped);
                 if (r.point.finished_cols.size() != columns) throw Error::Io("its item outputs differ from the job's");
                 std::vector<RankRecord> all;
@@ -337,8 +338,9 @@ std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
         try {
             mpi::agree_on_outcome(comm_, damage);
         } catch (const mpi::AgreedError& e) {
-            if (comm_.rank() == 0) log_.warn(std::string(e.what()) + " (rank " + std::to_string(e.origin()) +
-                                             "); trying an older checkpoint");
+            if (comm_.rank() == 0)
+                log_.warn(std::string(e.what()) + " (rank " + std::to_string(e.origin()) +
+                          "); trying an older checkpoint");
             ++damaged;
             continue;
         }

@@ -105,8 +105,8 @@ std::filesystem::path write_checkpoint(const mpi::Comm& comm, const std::filesys
 std::filesystem::path detail::write_checkpoint(const mpi::Comm& comm, const std::filesystem::path& dir,
                                                std::uint64_t sequence,
                                                const std::map<std::string, std::string>& attributes,
-                                               std::span<const std::byte> meta, const CheckpointPart& part,
-                                               int keep, std::uint64_t piece_bytes, std::uint64_t segment_bytes) {
+                                               std::span<const std::byte> meta, const CheckpointPart& part, int keep,
+                                               std::uint64_t piece_bytes, std::uint64_t segment_bytes) {
     fs::path target = dir / checkpoint_name(sequence);
     mpi::agree(comm, [&] {
         if (comm.rank() == 0) prepare_directory(dir, target);

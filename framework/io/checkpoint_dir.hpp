@@ -23,10 +23,10 @@ std::string checkpoint_name(std::uint64_t sequence);
 std::optional<std::uint64_t> checkpoint_sequence(const std::filesystem::path& path);
 
 /// Writes checkpoint `sequence` into `dir` (created if missing) as checkpoint_name(sequence) and returns its path:
-/// see write_checkpoint_file (every rank passes its `part`); its temporary is that name + `.part`. Then the oldest checkpoints are deleted so that
-/// `keep` remain (`keep` <= 0 keeps all), with the temporaries of earlier writes that were killed. On any failure
-/// every rank throws the same pel::Error (I/O) naming the path and the reason, and earlier checkpoints are
-/// untouched. \note collective
+/// see write_checkpoint_file (every rank passes its `part`); its temporary is that name + `.part`. Then the oldest
+/// checkpoints are deleted so that `keep` remain (`keep` <= 0 keeps all), with the temporaries of earlier writes that
+/// were killed. On any failure every rank throws the same pel::Error (I/O) naming the path and the reason, and earlier
+/// checkpoints are untouched. \note collective
 std::filesystem::path write_checkpoint(const mpi::Comm& comm, const std::filesystem::path& dir, std::uint64_t sequence,
                                        const std::map<std::string, std::string>& attributes,
                                        std::span<const std::byte> meta, const CheckpointPart& part, int keep);

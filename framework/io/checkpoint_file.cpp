@@ -1,12 +1,13 @@
 // io/checkpoint_file.cpp: writing one checkpoint file: the plan every rank agrees on, and the collective write
 // through a reserved temporary. The layout is in io/checkpoint_format.hpp; reading is in checkpoint_reader.cpp.
+#include "io/checkpoint_file.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <optional>
 #include <unistd.h>
 
-#include "io/checkpoint_file.hpp"
 #include "io/checkpoint_format.hpp"
 #include "io/checksum.hpp"
 #include "io/h5.hpp"
@@ -45,7 +46,8 @@ class Scattered {
     /// Bytes [from, from + count): a view into one span when they lie in one, else copied into `scratch`.
     std::span<const std::byte> range(std::uint64_t from, std::uint64_t count, std::vector<std::byte>& scratch) const {
         if (count == 0) return {};
-        auto at = static_cast<std::size_t>(std::upper_bound(starts_.begin(), starts_.end(), from) - starts_.begin() - 1);
+        auto at =
+            static_cast<std::size_t>(std::upper_bound(starts_.begin(), starts_.end(), from) - starts_.begin() - 1);
         while (spans_[at].empty()) ++at;  // empty spans share their start with the next
         if (from - starts_[at] + count <= spans_[at].size()) return spans_[at].subspan(from - starts_[at], count);
         scratch.resize(count);
@@ -331,7 +333,8 @@ void write_checkpoint_file(const mpi::Comm& comm, const std::filesystem::path& p
             pieces(*std::max_element(plan.record_sizes.begin(), plan.record_sizes.end()), piece_bytes);
         for (std::uint64_t round = 0; round < record_rounds; ++round) {
             const std::uint64_t from = std::min<std::uint64_t>(round * piece_bytes, part.record.size());
-            const auto piece = part.record.subspan(from, std::min<std::uint64_t>(piece_bytes, part.record.size() - from));
+            const auto piece =
+                part.record.subspan(from, std::min<std::uint64_t>(piece_bytes, part.record.size() - from));
             mpi::agree(comm, [&] {
                 write_at(out.records.id(), H5T_NATIVE_UINT8, plan.record_offsets[me] + from, piece, 1, dxpl.id(),
                          writing);

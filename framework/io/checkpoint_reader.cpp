@@ -111,8 +111,9 @@ CheckpointIndex read_checkpoint_index(const std::filesystem::path& path) {
         if (name == kFormatAttribute) {
             const std::string format = h5::read_fixed_text(attr.id(), name, where);
             if (format == "1") {
-                throw Error::Io(where + " has format version '1', written by an older pel that this one cannot "
-                                        "resume from");
+                throw Error::Io(where +
+                                " has format version '1', written by an older pel that this one cannot "
+                                "resume from");
             }
             if (format != kFormat) throw Error::Io(where + " has unknown format version '" + format + "'");
         } else if (name == kSequenceAttribute) {

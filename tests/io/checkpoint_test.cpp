@@ -288,9 +288,10 @@ TEST_CASE("a flipped byte in a bulk, a record, meta or an attribute fails its ch
 
     // The index does not cover the bulk: the flip is found by the read of its segment.
     CHECK_NOTHROW(pel::io::read_checkpoint_index(bad_blob));
-    CHECK_THROWS_WITH(pel::io::read_checkpoint(bad_blob),
-                      Catch::Contains("ckpt-00000002.h5") &&
-                          Catch::Contains("checksum mismatch in segment 0 of the bulk of rank " + std::to_string(last)));
+    CHECK_THROWS_WITH(
+        pel::io::read_checkpoint(bad_blob),
+        Catch::Contains("ckpt-00000002.h5") &&
+            Catch::Contains("checksum mismatch in segment 0 of the bulk of rank " + std::to_string(last)));
     std::vector<std::string> warnings;
     auto found = newest_valid(dir, warnings);
     REQUIRE(found);
@@ -301,16 +302,15 @@ TEST_CASE("a flipped byte in a bulk, a record, meta or an attribute fails its ch
 
     const fs::path bad_record =
         pel::io::write_checkpoint(comm, dir, 3, {{"job", "a"}}, {}, part_of(marked_record, plain), 9);
-    const fs::path bad_meta =
-        pel::io::write_checkpoint(comm, dir, 4, {{"job", "a"}}, with_marker(pattern(100, 3), 10), part_of({}, plain), 9);
+    const fs::path bad_meta = pel::io::write_checkpoint(comm, dir, 4, {{"job", "a"}}, with_marker(pattern(100, 3), 10),
+                                                        part_of({}, plain), 9);
     const fs::path bad_attribute = pel::io::write_checkpoint(comm, dir, 5, {{"job", "a"}}, {}, part_of({}, plain), 9);
     const fs::path bad_format = pel::io::write_checkpoint(comm, dir, 6, {{"job", "a"}}, {}, part_of({}, plain), 9);
     const fs::path old_format = pel::io::write_checkpoint(comm, dir, 7, {{"job", "a"}}, {}, part_of({}, plain), 9);
-    CHECK(from_root(comm, comm.rank() != 0 ||
-                              (flip_after_marker(bad_record) && flip_after_marker(bad_meta) &&
-                               rewrite_attribute(bad_attribute, "job", "b") &&
-                               rewrite_attribute(bad_format, "pel_checkpoint_format", "3") &&
-                               rewrite_attribute(old_format, "pel_checkpoint_format", "1"))));
+    CHECK(from_root(comm, comm.rank() != 0 || (flip_after_marker(bad_record) && flip_after_marker(bad_meta) &&
+                                               rewrite_attribute(bad_attribute, "job", "b") &&
+                                               rewrite_attribute(bad_format, "pel_checkpoint_format", "3") &&
+                                               rewrite_attribute(old_format, "pel_checkpoint_format", "1"))));
     CHECK_THROWS_WITH(pel::io::read_checkpoint_index(bad_record),
                       Catch::Contains("checksum mismatch in the record of rank " + std::to_string(last)));
     CHECK_THROWS_WITH(pel::io::read_checkpoint_index(bad_meta), Catch::Contains("checksum mismatch in meta"));
@@ -342,30 +342,31 @@ TEST_CASE("ranges of a bulk are read segment by segment; a damaged segment fails
     REQUIRE(index.segment_sums.size() == 11 * static_cast<std::size_t>(comm.size()));
 
     {
-    pel::io::CheckpointReader reader(index);  // closed before the flip: HDF5 shares a file opened twice, and caches
-    for (int r = 0; r < comm.size(); ++r) {
-        const auto expected = r == last ? with_marker(pattern(10500, static_cast<unsigned>(r)), 7100)
-                                        : pattern(10500, static_cast<unsigned>(r));
-        std::vector<std::byte> got(2500);
-        reader.read(static_cast<std::size_t>(r), 1999, got);  // segments 1 to 4
-        CHECK(std::equal(got.begin(), got.end(), expected.begin() + 1999));
-        std::vector<std::byte> tail(500);
-        reader.read(static_cast<std::size_t>(r), 10000, tail);  // the short last segment
-        CHECK(std::equal(tail.begin(), tail.end(), expected.begin() + 10000));
-    }
-    // Whole segments are read, each once while the reads go forward: 4 + 1 per rank.
-    CHECK(reader.bytes_read() == (4 * segment + 500) * static_cast<std::uint64_t>(comm.size()));
-    std::vector<std::byte> past(2);
-    CHECK_THROWS_WITH(reader.read(0, 10499, past), Catch::Contains("past the end"));
+        pel::io::CheckpointReader reader(index);  // closed before the flip: HDF5 shares a file opened twice, and caches
+        for (int r = 0; r < comm.size(); ++r) {
+            const auto expected = r == last ? with_marker(pattern(10500, static_cast<unsigned>(r)), 7100)
+                                            : pattern(10500, static_cast<unsigned>(r));
+            std::vector<std::byte> got(2500);
+            reader.read(static_cast<std::size_t>(r), 1999, got);  // segments 1 to 4
+            CHECK(std::equal(got.begin(), got.end(), expected.begin() + 1999));
+            std::vector<std::byte> tail(500);
+            reader.read(static_cast<std::size_t>(r), 10000, tail);  // the short last segment
+            CHECK(std::equal(tail.begin(), tail.end(), expected.begin() + 10000));
+        }
+        // Whole segments are read, each once while the reads go forward: 4 + 1 per rank.
+        CHECK(reader.bytes_read() == (4 * segment + 500) * static_cast<std::uint64_t>(comm.size()));
+        std::vector<std::byte> past(2);
+        CHECK_THROWS_WITH(reader.read(0, 10499, past), Catch::Contains("past the end"));
     }
 
     CHECK(from_root(comm, comm.rank() != 0 || flip_after_marker(path)));
     pel::io::CheckpointReader again(index);
     std::vector<std::byte> before(7000), inside(10);
     CHECK_NOTHROW(again.read(static_cast<std::size_t>(last), 0, before));
-    CHECK_THROWS_WITH(again.read(static_cast<std::size_t>(last), 7990, inside),
-                      Catch::Contains(path.string()) &&
-                          Catch::Contains("checksum mismatch in segment 7 of the bulk of rank " + std::to_string(last)));
+    CHECK_THROWS_WITH(
+        again.read(static_cast<std::size_t>(last), 7990, inside),
+        Catch::Contains(path.string()) &&
+            Catch::Contains("checksum mismatch in segment 7 of the bulk of rank " + std::to_string(last)));
     // The damaged segment is not kept: reading it again fails again.
     CHECK_THROWS(again.read(static_cast<std::size_t>(last), 7000, inside));
     comm.barrier();
@@ -433,8 +434,8 @@ TEST_CASE("a failed write throws the same I/O error on every rank and leaves ear
 
     SECTION("a directory under a regular file") {
         const fs::path bad = fs::path(scratch.path()) / "plain" / "sub";
-        const std::string message =
-            expect_io_error_everywhere(comm, [&] { pel::io::write_checkpoint(comm, bad, 2, {}, {}, part_of({}, blob), 3); });
+        const std::string message = expect_io_error_everywhere(
+            comm, [&] { pel::io::write_checkpoint(comm, bad, 2, {}, {}, part_of({}, blob), 3); });
         CHECK_THAT(message, Catch::Contains(bad.string()));
     }
     SECTION("the temporary name is taken by a directory") {
@@ -442,8 +443,8 @@ TEST_CASE("a failed write throws the same I/O error on every rank and leaves ear
             fs::create_directories(dir / "ckpt-00000002.h5.part" / "inside");
         }
         comm.barrier();
-        const std::string message =
-            expect_io_error_everywhere(comm, [&] { pel::io::write_checkpoint(comm, dir, 2, {}, {}, part_of({}, blob), 1); });
+        const std::string message = expect_io_error_everywhere(
+            comm, [&] { pel::io::write_checkpoint(comm, dir, 2, {}, {}, part_of({}, blob), 1); });
         CHECK_THAT(message, Catch::Contains("ckpt-00000002.h5.part") && Catch::Contains("Is a directory"));
     }
     SECTION("a write that fails part way, on the last rank only") {
@@ -460,8 +461,8 @@ TEST_CASE("a failed write throws the same I/O error on every rank and leaves ear
             setrlimit(RLIMIT_FSIZE, &small);
         }
         const auto big = pattern(1 << 20, static_cast<unsigned>(comm.rank()));
-        const std::string message =
-            expect_io_error_everywhere(comm, [&] { pel::io::write_checkpoint(comm, dir, 2, {}, {}, part_of({}, big), 1); });
+        const std::string message = expect_io_error_everywhere(
+            comm, [&] { pel::io::write_checkpoint(comm, dir, 2, {}, {}, part_of({}, big), 1); });
         if (limited) setrlimit(RLIMIT_FSIZE, &old);
         std::signal(SIGXFSZ, old_handler);
         CHECK_THAT(message, Catch::Contains("ckpt-00000002.h5.part") && Catch::Contains("bytes free in"));
@@ -530,7 +531,8 @@ TEST_CASE("the stored checksums are pinned: checkpoints on disk stay readable", 
           0x77299BA0050B02FBULL, 0xA6BA8F02A773FC5EULL, 0x14037DF4EFAC11E4ULL}}};
     std::vector<std::byte> meta(100), record(50 + 7 * static_cast<std::size_t>(comm.rank())), bulk(3000);
     for (std::size_t i = 0; i < meta.size(); ++i) meta[i] = static_cast<std::byte>(i * 3);
-    for (std::size_t i = 0; i < record.size(); ++i) record[i] = static_cast<std::byte>(i * 5 + std::size_t(comm.rank()));
+    for (std::size_t i = 0; i < record.size(); ++i)
+        record[i] = static_cast<std::byte>(i * 5 + std::size_t(comm.rank()));
     for (std::size_t i = 0; i < bulk.size(); ++i) bulk[i] = static_cast<std::byte>(i * 11 + std::size_t(comm.rank()));
     const fs::path path = pel::io::detail::write_checkpoint(comm, scratch.path(), 42,
                                                             {{"job", "pin"}, {"options", "a = 1\n"}, {"empty", ""}},
