@@ -339,7 +339,7 @@ std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
             mpi::agree_on_outcome(comm_, damage);
         } catch (const mpi::AgreedError& e) {
             if (comm_.rank() == 0)
-                log_.warn(std::string(e.what()) + " (rank " + std::to_string(e.origin()) +
+                log_.warn(std::string(e.what()) + " (found by rank " + std::to_string(e.origin()) +
                           "); trying an older checkpoint");
             ++damaged;
             continue;
