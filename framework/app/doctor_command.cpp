@@ -1,5 +1,6 @@
 // app/doctor_command.cpp: `pel doctor`: every rank checks MPI, HDF5, its threads and their binding, Slurm, the job
-// plugins and the output directory; rank 0 prints one report of the findings (doctor_report.hpp).
+// plugins, the output directory and that the checkpoint and run directories are shared by every node
+// (doctor_shared.hpp); rank 0 prints one report of the findings (doctor_report.hpp).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +20,7 @@
 #include "app/cli.hpp"
 #include "app/cpus.hpp"
 #include "app/doctor_report.hpp"
+#include "app/doctor_shared.hpp"
 #include "io/results_file.hpp"
 #include "mpi/environment.hpp"
 #include "pel/archive.hpp"
@@ -36,9 +38,25 @@ namespace {
 
 struct DoctorOptions {
     std::int64_t threads = 0;
-    std::string output_dir = ".";
+    std::string output_dir;  ///< empty: the directory of --output, else the current one
     std::string job_path;
+    std::string output;  ///< as pel run's: it places the checkpoint directory by default
+    std::string checkpoint_dir;
+    std::string run_dir;
 };
+
+/// The checkpoint directory `pel run` would use with these options, and whether it would make it; without
+/// --checkpoint-dir, --run-dir or --output, the output directory (pel run puts OUTPUT.ckpt there).
+std::pair<std::string, bool> checkpoint_dir_of(const DoctorOptions& o) {
+    if (!o.checkpoint_dir.empty()) return {o.checkpoint_dir, true};
+    if (!o.run_dir.empty() && o.run_dir != "auto") return {(fs::path(o.run_dir) / "checkpoints").string(), true};
+    if (!o.output.empty()) {
+        fs::path p(o.output);
+        if (p.extension() == ".h5") p.replace_extension();
+        return {p.string() + ".ckpt", true};
+    }
+    return {o.output_dir, false};
+}
 
 std::string env_or_empty(const char* name) {
     const char* value = std::getenv(name);
@@ -448,15 +466,25 @@ std::vector<Finding> check_output(const mpi::Comm& comm, const std::string& outp
 int command(const mpi::Comm& comm, std::vector<std::string> args) {
     DoctorOptions o;
     CLI::App app(
-        "pel doctor: check MPI, HDF5, threads and their binding, Slurm, job plugins and the output directory on "
-        "every rank, with a fix for each problem (exit 0: no problem, 1: problems found)",
+        "pel doctor: check MPI, HDF5, threads and their binding, Slurm, job plugins, the output directory and the "
+        "checkpoint and run directories on every rank, with a fix for each problem (exit 0: no problem, 1: problems "
+        "found)",
         "pel doctor");
     app.add_option("--threads", o.threads,
                    "OpenMP threads per rank to check, as pel run would run them (default: OMP_NUM_THREADS, then "
                    "SLURM_CPUS_PER_TASK, then 1)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}));
-    app.add_option("--output-dir", o.output_dir, "the directory results will be written to (default: the current one)");
+    app.add_option("--output-dir", o.output_dir,
+                   "the directory results will be written to (default: that of --output, else the current one)");
     app.add_option("--job-path", o.job_path, "colon-separated directories searched first for job plugins, as pel run");
+    app.add_option("--output", o.output,
+                   "the results file, as pel run's: its directory is checked, and its checkpoint directory "
+                   "(OUTPUT.ckpt) unless --checkpoint-dir or --run-dir says otherwise");
+    app.add_option("--checkpoint-dir", o.checkpoint_dir,
+                   "the checkpoint directory, as pel run's: checked to be one directory shared by every node");
+    app.add_option("--run-dir", o.run_dir,
+                   "the run directory, as pel run's (auto: the current directory, where pel run makes "
+                   "pel-JOB-$SLURM_JOB_ID): checked to be one directory shared by every node");
     std::string help;
     mpi::agree(comm, [&] {
         try {
@@ -471,6 +499,10 @@ int command(const mpi::Comm& comm, std::vector<std::string> args) {
     if (!help.empty()) {
         print0(comm, help);
         return 0;
+    }
+    if (o.output_dir.empty()) {
+        o.output_dir = o.output.empty() ? "." : fs::path(o.output).parent_path().string();
+        if (o.output_dir.empty()) o.output_dir = ".";
     }
 
     RankReport mine;
@@ -487,6 +519,11 @@ int command(const mpi::Comm& comm, std::vector<std::string> args) {
     for (auto& f : check_slurm(threads, comm.size())) findings.push_back(std::move(f));
     for (auto& f : check_plugins(o.job_path)) findings.push_back(std::move(f));
     for (auto& f : check_output(comm, o.output_dir)) findings.push_back(std::move(f));
+    const auto [checkpoint_dir, make_it] = checkpoint_dir_of(o);
+    findings.push_back(check_shared_directory(comm, kCheckpointDir, checkpoint_dir, make_it));
+    if (!o.run_dir.empty()) {
+        findings.push_back(check_shared_directory(comm, kRunDir, o.run_dir == "auto" ? "." : o.run_dir, true));
+    }
 
     const auto gathered = comm.gather_bytes(to_bytes(mine), 0);
     int problems = 0;

@@ -10,7 +10,14 @@ namespace pel::app::doctor {
 
 namespace {
 
-/// "rank 3", "ranks 0-3", "ranks 0-1,4".
+/// One line of the report, and the ranks that found it.
+struct Group {
+    Finding finding;
+    std::vector<int> ranks;
+};
+
+}  // namespace
+
 std::string rank_label(const std::vector<int>& ranks) {
     std::string out;
     for (std::size_t i = 0; i < ranks.size(); ++i) {
@@ -24,14 +31,6 @@ std::string rank_label(const std::vector<int>& ranks) {
     }
     return (ranks.size() == 1 ? "rank " : "ranks ") + out;
 }
-
-/// One line of the report, and the ranks that found it.
-struct Group {
-    Finding finding;
-    std::vector<int> ranks;
-};
-
-}  // namespace
 
 std::string plural(std::size_t n, const std::string& one, const std::string& many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);

@@ -34,8 +34,11 @@ inline constexpr const char* kHostCpus = "CPUs per host";
 inline constexpr const char* kSlurm = "Slurm";
 inline constexpr const char* kPlugins = "job plugins";
 inline constexpr const char* kOutputDir = "output directory";
-inline constexpr const char* kCheckOrder[] = {kMpiLibrary, kThreadLevel, kHdf5,    kThreads,  kBinding,
-                                              kHostCpus,   kSlurm,       kPlugins, kOutputDir};
+inline constexpr const char* kCheckpointDir = "checkpoint directory";
+inline constexpr const char* kRunDir = "run directory";
+inline constexpr const char* kCheckOrder[] = {kMpiLibrary, kThreadLevel,   kHdf5,  kThreads,
+                                              kBinding,    kHostCpus,      kSlurm, kPlugins,
+                                              kOutputDir,  kCheckpointDir, kRunDir};
 
 /// What one rank sends rank 0: where it runs, what it may run on, and what it found.
 struct RankReport {
@@ -50,6 +53,9 @@ struct RankReport {
         a(host)(threads)(cpus)(online_cpus)(findings);
     }
 };
+
+/// "rank 3", "ranks 0-3", "ranks 0-1,4", of sorted `ranks`.
+std::string rank_label(const std::vector<int>& ranks);
 
 /// "1 rank", "2 ranks".
 std::string plural(std::size_t n, const std::string& one, const std::string& many);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 
@@ -18,7 +19,9 @@ namespace {
 
 constexpr std::uint32_t kMetaMagic = 0x4d4c4550;  // "PELM"
 constexpr std::uint32_t kRankMagic = 0x524c4550;  // "PELR"
-constexpr std::uint32_t kVersion = 1;
+/// Version 2: a rank's record holds where its rows are in its bulk, not the rows.
+constexpr std::uint32_t kMetaVersion = 1;
+constexpr std::uint32_t kRankVersion = 2;
 
 std::string hex(std::uint64_t v) {
     char text[17];
@@ -26,56 +29,134 @@ std::string hex(std::uint64_t v) {
     return text;
 }
 
-void save_blocks(OutArchive& out, const std::vector<io::RowBlock>& blocks) {
+/// Where a row block is: its rows, and the size of their bytes in the bulk.
+struct BlockPlace {
+    std::uint64_t first = 0;
+    std::uint64_t count = 0;
+    std::uint64_t bytes = 0;
+};
+
+void save_places(OutArchive& out, const std::vector<io::RowBlock>& blocks) {
     out(static_cast<std::uint64_t>(blocks.size()));
-    for (const auto& b : blocks) out(b.first)(b.count)(b.bytes);
+    for (const auto& b : blocks) out(b.first)(b.count)(static_cast<std::uint64_t>(b.bytes.size()));
 }
 
-void load_blocks(InArchive& in, std::vector<io::RowBlock>& blocks) {
-    std::uint64_t n = 0;
-    in(n);
-    if (n > in.remaining()) throw Error::Io("saved state is corrupt: " + std::to_string(n) + " row blocks");
-    for (std::uint64_t i = 0; i < n; ++i) {
-        io::RowBlock& b = blocks.emplace_back();
-        in(b.first)(b.count)(b.bytes);
-    }
-}
-
-std::vector<std::byte> save_rank(const RankProgress& p) {
+/// A rank's record (its done items, and where its partial and rows sit in its bulk) and its bulk: the partial,
+/// then per column the rows of the phase in progress and those of the last finished phase. The bulk points into
+/// `p`, which must outlive it.
+std::vector<std::byte> save_rank(const RankProgress& p, std::vector<std::span<const std::byte>>& bulk) {
     OutArchive out;
-    out(kRankMagic)(kVersion)(p.done)(p.partial)(static_cast<std::uint64_t>(p.columns.size()));
+    out(kRankMagic)(kRankVersion)(p.done)(static_cast<std::uint64_t>(p.partial.size()))(
+        static_cast<std::uint64_t>(p.columns.size()));
+    bulk.emplace_back(p.partial);
     for (const auto& c : p.columns) {
         out(static_cast<std::uint8_t>(c.wrote ? 1 : 0));
-        save_blocks(out, c.current);
-        save_blocks(out, c.finished);
+        save_places(out, c.current);
+        save_places(out, c.finished);
+        for (const auto& b : c.current) bulk.emplace_back(b.bytes);
+        for (const auto& b : c.finished) bulk.emplace_back(b.bytes);
     }
     return out.take();
 }
 
-/// Adds the progress saved in `bytes` to `into` (columns matched by position); returns the saved partial.
-std::vector<std::byte> load_rank(std::span<const std::byte> bytes, std::size_t columns, RankProgress& into) {
+/// A writing rank's record, read back.
+struct RankRecord {
+    struct Column {
+        bool wrote = false;
+        std::vector<BlockPlace> current;
+        std::vector<BlockPlace> finished;
+    };
+    std::vector<ItemRange> done;
+    std::uint64_t partial_bytes = 0;
+    std::vector<Column> columns;
+    std::uint64_t row_bytes = 0;  ///< of all its blocks
+};
+
+void load_places(InArchive& in, std::vector<BlockPlace>& places, std::uint64_t& row_bytes) {
+    std::uint64_t n = 0;
+    in(n);
+    if (n > in.remaining()) throw Error::Io("saved state is corrupt: " + std::to_string(n) + " row blocks");
+    for (std::uint64_t i = 0; i < n; ++i) {
+        BlockPlace& b = places.emplace_back();
+        in(b.first)(b.count)(b.bytes);
+        if (b.count == 0 ? b.bytes != 0 : b.bytes % b.count != 0) {
+            throw Error::Io("a row block holds " + std::to_string(b.bytes) + " bytes for " + std::to_string(b.count) +
+                            " rows");
+        }
+        row_bytes += b.bytes;
+    }
+}
+
+/// Reads the record `bytes` of a rank whose bulk holds `bulk_bytes`, for a job of `columns` item outputs.
+RankRecord load_rank(std::span<const std::byte> bytes, std::size_t columns, std::uint64_t bulk_bytes) {
     InArchive in(bytes);
     std::uint32_t magic = 0, version = 0;
     in(magic)(version);
-    if (magic != kRankMagic || version != kVersion) throw Error::Io("not a pel rank record of version 1");
-    std::vector<ItemRange> done;
-    std::vector<std::byte> partial;
+    if (magic != kRankMagic || version != kRankVersion) throw Error::Io("not a pel rank record of version 2");
+    RankRecord r;
     std::uint64_t n = 0;
-    in(done)(partial)(n);
+    in(r.done)(r.partial_bytes)(n);
     if (n != columns) {
         throw Error::Io("it has " + std::to_string(n) + " item outputs, the job declares " + std::to_string(columns));
     }
-    into.done.insert(into.done.end(), done.begin(), done.end());
-    into.columns.resize(columns);
-    for (auto& c : into.columns) {
+    r.columns.resize(columns);
+    for (auto& c : r.columns) {
         std::uint8_t wrote = 0;
         in(wrote);
-        c.wrote = c.wrote || wrote != 0;
-        load_blocks(in, c.current);
-        load_blocks(in, c.finished);
+        c.wrote = wrote != 0;
+        load_places(in, c.current, r.row_bytes);
+        load_places(in, c.finished, r.row_bytes);
     }
     if (!in.at_end()) throw Error::Io("a rank record has trailing bytes");
-    return partial;
+    if (r.partial_bytes + r.row_bytes != bulk_bytes) throw Error::Io("a rank record does not match its bulk");
+    return r;
+}
+
+/// This rank's share of the checkpoint of `index`, whose records are `records`, read with `reader`: the done items
+/// and partials of the writing ranks w with w % ranks == rank, and of all rows (every writing rank's, in rank order,
+/// as one run of bytes) those whose first byte falls in this rank's near-equal part of the run.
+void read_share(const io::CheckpointIndex& index, const std::vector<RankRecord>& records, io::CheckpointReader& reader,
+                std::uint64_t rank, std::uint64_t ranks, Resumed& r) {
+    std::uint64_t all_rows = 0;
+    for (const RankRecord& w : records) all_rows += w.row_bytes;
+    const std::uint64_t lo = block_start(rank, all_rows, ranks);
+    const std::uint64_t hi = block_start(rank + 1, all_rows, ranks);
+    std::uint64_t run = 0;  // where the writing rank's rows start in the run of all rows
+    for (std::size_t w = 0; w < records.size(); ++w) {
+        const RankRecord& record = records[w];
+        if (w % ranks == rank) {
+            r.mine.done.insert(r.mine.done.end(), record.done.begin(), record.done.end());
+            if (record.partial_bytes > 0) reader.read(w, 0, r.partials.emplace_back(record.partial_bytes));
+            for (std::size_t c = 0; c < record.columns.size(); ++c) {
+                r.mine.columns[c].wrote = r.mine.columns[c].wrote || record.columns[c].wrote;
+            }
+        }
+        std::uint64_t at = record.partial_bytes;  // in the writing rank's bulk
+        for (std::size_t c = 0; c < record.columns.size(); ++c) {
+            for (const bool current : {true, false}) {
+                for (const BlockPlace& place : current ? record.columns[c].current : record.columns[c].finished) {
+                    const std::uint64_t start = run + at - record.partial_bytes;  // in the run of all rows
+                    at += place.bytes;
+                    if (place.count == 0 || start >= hi || start + place.bytes <= lo) continue;
+                    const std::uint64_t row = place.bytes / place.count;
+                    const auto first_at_or_after = [&](std::uint64_t byte) {
+                        return byte <= start ? 0 : std::min(place.count, (byte - start + row - 1) / row);
+                    };
+                    const std::uint64_t from = first_at_or_after(lo), to = first_at_or_after(hi);
+                    if (to <= from) continue;
+                    auto& into = current ? r.mine.columns[c].current : r.mine.columns[c].finished;
+                    io::RowBlock& block = into.emplace_back();
+                    block.first = place.first + from;
+                    block.count = to - from;
+                    block.bytes.resize(block.count * row);
+                    reader.read(w, at - place.bytes + from * row, block.bytes);
+                }
+            }
+        }
+        run += record.row_bytes;
+    }
+    r.bytes_read = reader.bytes_read();
+    for (const std::uint64_t size : index.bulk_sizes) r.bytes_stored += size;
 }
 
 }  // namespace
@@ -111,12 +192,14 @@ void Checkpointer::write(const RunPoint& point, const RankProgress& mine, std::u
                       {"ranks", std::to_string(comm_.size())},
                       {"created", exec::utc_now()}};
         OutArchive out;
-        out(kMetaMagic)(kVersion)(point.phase)(point.job_state)(point.finished_cols)(point.skipped);
+        out(kMetaMagic)(kMetaVersion)(point.phase)(point.job_state)(point.finished_cols)(point.skipped);
         meta = out.take();
     }
-    const std::vector<std::byte> blob = save_rank(mine);
+    io::CheckpointPart part;
+    const std::vector<std::byte> record = save_rank(mine, part.bulk);
+    part.record = record;
     const auto path =
-        io::write_checkpoint(comm_, settings_.dir, sequence_, attributes, meta, blob, std::max(settings_.keep, 1));
+        io::write_checkpoint(comm_, settings_.dir, sequence_, attributes, meta, part, std::max(settings_.keep, 1));
     ++sequence_;
     last_cost_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     char line[200];
@@ -126,107 +209,143 @@ void Checkpointer::write(const RunPoint& point, const RankProgress& mine, std::u
     if (comm_.rank() == 0) log_.info(line);
 }
 
+std::string Checkpointer::refusal(const io::CheckpointIndex& index) const {
+    const auto attr = [&](const std::string& key) {
+        const auto it = index.attributes.find(key);
+        return it == index.attributes.end() ? std::string() : it->second;
+    };
+    const std::string where = "checkpoint '" + index.path.string() + "'";
+    if (attr("job") != identity_.job) {
+        throw Error::Usage(where + " is from job '" + attr("job") + "', not '" + identity_.job + "'");
+    }
+    std::string differs;
+    if (attr("job_version") != identity_.job_version) {
+        differs = "job version " + attr("job_version") + " (this run: " + identity_.job_version + ")";
+    } else if (attr("options") != identity_.options) {
+        differs = "other options";
+        const auto lines = [](const std::string& text) {
+            std::vector<std::string> out;
+            std::size_t start = 0;
+            while (start < text.size()) {
+                const std::size_t end = std::min(text.find('\n', start), text.size());
+                out.push_back(text.substr(start, end - start));
+                start = end + 1;
+            }
+            return out;
+        };
+        const auto saved = lines(attr("options")), now = lines(identity_.options);
+        for (const auto& l : saved) {
+            if (std::find(now.begin(), now.end(), l) == now.end()) {
+                differs += " (it has " + l + ")";
+                break;
+            }
+        }
+    }
+    if (differs.empty()) return {};
+    if (!settings_.force) {
+        throw Error::Usage(where + " was written with " + differs +
+                           "; rerun with the same options, or --force-resume to use it anyway");
+    }
+    return where + " was written with " + differs + "; resuming anyway (--force-resume)";
+}
+
 std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
-    // Rank 0 picks the checkpoint (and numbers the next one after every file there); the others read the same file.
-    std::vector<std::byte> chosen;
+    // Rank 0 lists the checkpoints (and numbers the next one after every file there).
+    std::vector<std::filesystem::path> candidates;
     mpi::agree(comm_, [&] {
         if (comm_.rank() != 0) return;
-        const auto existing = io::list_checkpoints(settings_.dir);
-        for (const auto& path : existing) {
+        candidates = io::list_checkpoints(settings_.dir);
+        for (const auto& path : candidates) {
             sequence_ = std::max<std::uint64_t>(sequence_, io::checkpoint_sequence(path).value_or(0) + 1);
         }
-        if (!settings_.resume && !settings_.auto_resume) return;
-        std::vector<std::string> warnings;
-        const auto found = io::read_newest_checkpoint(settings_.dir, warnings);
-        for (const auto& w : warnings) log_.warn(w + "; trying an older checkpoint");
-        if (!found) {
-            if (settings_.resume) {
-                throw Error::Io("--resume: no valid checkpoint in '" + settings_.dir + "'" +
-                                (warnings.empty() ? "" : " (" + std::to_string(warnings.size()) + " damaged)") +
-                                "; run without --resume to start afresh");
-            }
-            log_.info("no checkpoint in '" + settings_.dir + "': starting afresh");
-            return;
-        }
-        const auto attr = [&](const std::string& key) {
-            const auto it = found->attributes.find(key);
-            return it == found->attributes.end() ? std::string() : it->second;
-        };
-        const std::string where = "checkpoint '" + found->path.string() + "'";
-        if (attr("job") != identity_.job) {
-            throw Error::Usage(where + " is from job '" + attr("job") + "', not '" + identity_.job + "'");
-        }
-        std::string differs;
-        if (attr("job_version") != identity_.job_version) {
-            differs = "job version " + attr("job_version") + " (this run: " + identity_.job_version + ")";
-        } else if (attr("options") != identity_.options) {
-            differs = "other options";
-            const auto lines = [](const std::string& text) {
-                std::vector<std::string> out;
-                std::size_t start = 0;
-                while (start < text.size()) {
-                    const std::size_t end = std::min(text.find('\n', start), text.size());
-                    out.push_back(text.substr(start, end - start));
-                    start = end + 1;
-                }
-                return out;
-            };
-            const auto saved = lines(attr("options")), now = lines(identity_.options);
-            for (const auto& l : saved) {
-                if (std::find(now.begin(), now.end(), l) == now.end()) {
-                    differs += " (it has " + l + ")";
-                    break;
-                }
-            }
-        }
-        if (!differs.empty()) {
-            if (!settings_.force) {
-                throw Error::Usage(where + " was written with " + differs +
-                                   "; rerun with the same options, or --force-resume to use it anyway");
-            }
-            log_.warn(where + " was written with " + differs + "; resuming anyway (--force-resume)");
-        }
-        const std::string path = found->path.string();
-        chosen.assign(reinterpret_cast<const std::byte*>(path.data()),
-                      reinterpret_cast<const std::byte*>(path.data()) + path.size());
     });
-    comm_.bcast_bytes(chosen, 0);
     std::vector<std::byte> seq(sizeof sequence_);
     std::memcpy(seq.data(), &sequence_, sizeof sequence_);
     comm_.bcast_bytes(seq, 0);
     std::memcpy(&sequence_, seq.data(), sizeof sequence_);
-    if (chosen.empty()) return std::nullopt;
+    if (!settings_.resume && !settings_.auto_resume) return std::nullopt;
 
-    const std::string path(reinterpret_cast<const char*>(chosen.data()), chosen.size());
-    return mpi::agree(comm_, [&] {
-        const io::CheckpointData data = io::read_checkpoint(path);
+    std::size_t next = 0;  // on rank 0: the next candidate to try
+    std::size_t damaged = 0;
+    while (true) {
+        // Rank 0 picks the newest checkpoint whose small parts check out, and sends them to every rank.
+        std::vector<std::byte> chosen;
+        mpi::agree(comm_, [&] {
+            if (comm_.rank() != 0) return;
+            for (; next < candidates.size() && chosen.empty(); ++next) {
+                io::CheckpointIndex index;
+                try {
+                    index = io::read_checkpoint_index(candidates[next]);
+                } catch (const Error& e) {
+                    log_.warn(std::string(e.what()) + "; trying an older checkpoint");
+                    ++damaged;
+                    continue;
+                }
+                if (const std::string warning = refusal(index); !warning.empty()) log_.warn(warning);
+                chosen = index.to_bytes();
+            }
+            if (!chosen.empty()) return;
+            if (settings_.resume) {
+                throw Error::Io("--resume: no valid checkpoint in '" + settings_.dir + "'" +
+                                (damaged == 0 ? "" : " (" + std::to_string(damaged) + " damaged)") +
+                                "; run without --resume to start afresh");
+            }
+            log_.info("no checkpoint in '" + settings_.dir + "': starting afresh");
+        });
+        comm_.bcast_bytes(chosen, 0);
+        if (chosen.empty()) return std::nullopt;
+
+        const io::CheckpointIndex index = io::CheckpointIndex::from_bytes(chosen);
+        chosen = {};
+        const std::string path = index.path.string();
         Resumed r;
         r.path = path;
-        r.sequence = data.sequence;
-        try {
-            InArchive in(data.meta);
-            std::uint32_t magic = 0, version = 0;
-            in(magic)(version);
-            if (magic != kMetaMagic || version != kVersion) throw Error::Io("not a pel run record of version 1");
-            in(r.point.phase)(r.point.job_state)(r.point.finished_cols)(r.point.skipped);
-            if (r.point.finished_cols.size() != columns) throw Error::Io("its item outputs differ from the job's");
-            std::vector<ItemRange> all;
-            for (std::size_t b = 0; b < data.blobs.size(); ++b) {
-                RankProgress scratch;
-                const bool ours = b % static_cast<std::size_t>(comm_.size()) == static_cast<std::size_t>(comm_.rank());
-                auto partial = load_rank(data.blobs[b], columns, ours ? r.mine : scratch);
-                if (ours && !partial.empty()) r.partials.push_back(std::move(partial));
-                const auto& done = ours ? r.mine.done : scratch.done;
-                all.insert(all.end(), done.begin(), done.end());
+        r.sequence = index.sequence;
+        // Its records were checked: one that does not fit this job makes the checkpoint unusable, not damaged.
+        const std::vector<RankRecord> records = mpi::agree(comm_, [&] {
+            try {
+                InArchive in(index.meta);
+                std::uint32_t magic = 0, version = 0;
+                in(magic)(version);
+                if (magic != kMetaMagic || version != kMetaVersion)
+                    throw Error::Io("not a pel run record of version 1");
+                in(r.point.phase)(r.point.job_state)(r.point.finished_cols)(r.point.skipped);
+                if (r.point.finished_cols.size() != columns) throw Error::Io("its item outputs differ from the job's");
+                std::vector<RankRecord> all;
+                std::vector<ItemRange> done;
+                for (std::size_t w = 0; w < index.records.size(); ++w) {
+                    all.push_back(load_rank(index.records[w], columns, index.bulk_sizes[w]));
+                    done.insert(done.end(), all.back().done.begin(), all.back().done.end());
+                }
+                r.done_all = merged(std::move(done));
+                return all;
+            } catch (const Error& e) {
+                throw Error::Io("checkpoint '" + path + "' cannot be used: " + e.what());
             }
-            r.mine.done = merged(std::move(r.mine.done));
-            r.done_all = merged(std::move(all));
+        });
+
+        // Each rank reads its share; a segment that does not check out on any rank sends all to an older one.
+        std::optional<Error> damage;
+        try {
+            io::CheckpointReader reader(index);
             r.mine.columns.resize(columns);
+            read_share(index, records, reader, static_cast<std::uint64_t>(comm_.rank()),
+                       static_cast<std::uint64_t>(comm_.size()), r);
+            r.mine.done = merged(std::move(r.mine.done));
         } catch (const Error& e) {
-            throw Error::Io("checkpoint '" + path + "' cannot be used: " + e.what());
+            damage = e;
+        }
+        try {
+            mpi::agree_on_outcome(comm_, damage);
+        } catch (const mpi::AgreedError& e) {
+            if (comm_.rank() == 0)
+                log_.warn(std::string(e.what()) + " (found by rank " + std::to_string(e.origin()) +
+                          "); trying an older checkpoint");
+            ++damaged;
+            continue;
         }
         return r;
-    });
+    }
 }
 
 void Checkpointer::remove_all() {

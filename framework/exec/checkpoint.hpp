@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "exec/log.hpp"
+#include "io/checkpoint_file.hpp"
 #include "io/results_file.hpp"
 #include "mpi/comm.hpp"
 #include "pel/types.hpp"
@@ -62,14 +63,18 @@ struct RunPoint {
     std::vector<SkippedItem> skipped;         ///< items given up so far (on rank 0)
 };
 
-/// A checkpoint as read back, shared out over the ranks of the resuming run.
+/// A checkpoint as read back, shared out over the ranks of the resuming run: each rank reads only its share.
 struct Resumed {
     std::string path;
     RunPoint point;
-    RankProgress mine;  ///< the progress of the writing ranks r with r % ranks == this rank, merged
-    std::vector<std::vector<std::byte>> partials;  ///< their saved partials, for the job to load and merge
+    /// The done items and partials of the writing ranks r with r % ranks == this rank; of the rows of every writing
+    /// rank, those whose bytes fall in this rank's near-equal share of all of them.
+    RankProgress mine;
+    std::vector<std::vector<std::byte>> partials;  ///< the partials of those writing ranks, for the job to merge
     std::vector<ItemRange> done_all;               ///< every writing rank's done items, sorted and merged
     std::uint64_t sequence = 0;
+    std::uint64_t bytes_read = 0;    ///< of the checkpoint's rows and partials, read by this rank (whole segments)
+    std::uint64_t bytes_stored = 0;  ///< the checkpoint's rows and partials, all ranks'
 };
 
 /// Sorts and merges ranges that touch or overlap.
@@ -90,15 +95,20 @@ class Checkpointer {
     /// written; the previous checkpoint then stays the newest.
     void write(const RunPoint& point, const RankProgress& mine, std::uint64_t done_items);
 
-    /// The newest valid checkpoint, if the settings ask to resume. Damaged newer ones are named in warnings; a
-    /// checkpoint of another job, job version or options is refused unless forced. Throws an agreed pel::Error if
-    /// --resume finds none.
+    /// The newest valid checkpoint, if the settings ask to resume. Rank 0 reads and checks its small parts and
+    /// sends them to every rank; each rank then reads and checks its share of the rows and partials. Damaged newer
+    /// ones (found by rank 0, or by any rank in its share) are named in warnings; a checkpoint of another job, job
+    /// version or options is refused unless forced. Throws an agreed pel::Error if --resume finds none.
     std::optional<Resumed> resume(std::size_t columns);
 
     /// Deletes the checkpoints of this run (after its results are committed).
     void remove_all();
 
   private:
+    /// Throws pel::Error (usage) if the checkpoint of `index` is of another job, or of another job version or
+    /// options without --force-resume; a warning to log if it is forced, else nothing.
+    [[nodiscard]] std::string refusal(const io::CheckpointIndex& index) const;
+
     const mpi::Comm& comm_;
     CheckpointSettings settings_;
     Identity identity_;

@@ -6,6 +6,8 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sys/resource.h>
+
 
 #include "exec/clock.hpp"
 #include "exec/cost_profiles.hpp"
@@ -178,6 +180,14 @@ class Run {
         if (comm_.rank() == 0) {
             log_.info("resuming from " + resumed_->path + ": phase " + std::to_string(point_.phase) + ", " +
                       std::to_string(count(resumed_->done_all)) + " of its items done");
+        }
+        if (log_.enabled(LogLevel::debug)) {
+            // Each rank reads only its share of the rows and partials: what it read, and what that cost it.
+            rusage usage{};
+            ::getrusage(RUSAGE_SELF, &usage);
+            log_.debug("resume read " + std::to_string(resumed_->bytes_read) + " of the checkpoint's " +
+                       std::to_string(resumed_->bytes_stored) + " bytes of rows and partials; peak memory " +
+                       std::to_string(usage.ru_maxrss / 1024) + " MiB");
         }
         summary_.resumed_from = resumed_->path;
         summary_.skipped = point_.skipped;

@@ -1,4 +1,4 @@
-// io/checkpoint_dir.cpp: the checkpoint directory: names, writing with pruning, listing, the newest valid one.
+// io/checkpoint_dir.cpp: the checkpoint directory: names, writing with pruning, listing, removing.
 #include "io/checkpoint_dir.hpp"
 
 #include <algorithm>
@@ -97,21 +97,22 @@ std::optional<std::uint64_t> checkpoint_sequence(const std::filesystem::path& pa
 
 std::filesystem::path write_checkpoint(const mpi::Comm& comm, const std::filesystem::path& dir, std::uint64_t sequence,
                                        const std::map<std::string, std::string>& attributes,
-                                       std::span<const std::byte> meta, std::span<const std::byte> mine, int keep) {
-    return detail::write_checkpoint(comm, dir, sequence, attributes, meta, mine, keep, kPieceBytes);
+                                       std::span<const std::byte> meta, const CheckpointPart& part, int keep) {
+    return detail::write_checkpoint(comm, dir, sequence, attributes, meta, part, keep, kPieceBytes,
+                                    kCheckpointSegmentBytes);
 }
 
 std::filesystem::path detail::write_checkpoint(const mpi::Comm& comm, const std::filesystem::path& dir,
                                                std::uint64_t sequence,
                                                const std::map<std::string, std::string>& attributes,
-                                               std::span<const std::byte> meta, std::span<const std::byte> mine,
-                                               int keep, std::uint64_t piece_bytes) {
+                                               std::span<const std::byte> meta, const CheckpointPart& part, int keep,
+                                               std::uint64_t piece_bytes, std::uint64_t segment_bytes) {
     fs::path target = dir / checkpoint_name(sequence);
     mpi::agree(comm, [&] {
         if (comm.rank() == 0) prepare_directory(dir, target);
     });
-    write_checkpoint_file(comm, target, dir / (checkpoint_name(sequence) + ".part"), sequence, attributes, meta, mine,
-                          piece_bytes);
+    write_checkpoint_file(comm, target, dir / (checkpoint_name(sequence) + ".part"), sequence, attributes, meta, part,
+                          piece_bytes, segment_bytes);
     if (comm.rank() == 0) prune(dir, target, keep);
     comm.barrier();
     return target;
@@ -133,18 +134,6 @@ std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path&
     paths.reserve(found.size());
     for (auto& [sequence, path] : found) paths.push_back(std::move(path));
     return paths;
-}
-
-std::optional<CheckpointData> read_newest_checkpoint(const std::filesystem::path& dir,
-                                                     std::vector<std::string>& warnings) {
-    for (const fs::path& path : list_checkpoints(dir)) {
-        try {
-            return read_checkpoint(path);
-        } catch (const Error& e) {
-            warnings.push_back(std::string(e.what()) + "; skipped");
-        }
-    }
-    return std::nullopt;
 }
 
 void remove_checkpoints(const std::filesystem::path& dir) {

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     try {
         comm.barrier();
         const auto t0 = std::chrono::steady_clock::now();
-        pel::io::write_checkpoint(comm, argv[1], sequence, {{"job", "bench"}}, meta, blob, 1);
+        pel::io::write_checkpoint(comm, argv[1], sequence, {{"job", "bench"}}, meta, {{}, {blob}}, 1);
         const double mine = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const double slowest = comm.allreduce_max(mine);
         if (comm.rank() == 0) {

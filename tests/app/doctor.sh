@@ -62,6 +62,47 @@ for np in 1 2; do
   [ -z "$(ls -A "$TMP/clean")" ] && pass || fail "pel doctor left files behind: $(ls -A "$TMP/clean")"
 done
 
+# The checkpoint and run directories pel run would use, from the same options: one directory on every host. Those
+# that do not exist yet are made for the check and removed after it, with the tokens every rank wrote.
+for np in 1 2; do
+  pel_np "$np" doctor --output "$TMP/clean/res.h5"
+  expect_exit 0 "the checkpoint directory beside --output on $np ranks"
+  expect_line "^ok .* checkpoint directory: $TMP/clean/res.ckpt is shared by all 1 host$"
+  pel_np "$np" doctor --output-dir "$TMP/clean" --run-dir "$TMP/clean/run/1" --checkpoint-dir "$TMP/clean/ck"
+  expect_exit 0 "--run-dir and --checkpoint-dir on $np ranks"
+  expect_line "^ok .* checkpoint directory: $TMP/clean/ck is shared by all 1 host$"
+  expect_line "^ok .* run directory: $TMP/clean/run/1 is shared by all 1 host$"
+  expect_report_shape
+  [ -z "$(ls -A "$TMP/clean")" ] && pass || fail "pel doctor left files behind: $(ls -AR "$TMP/clean")"
+done
+mkdir "$TMP/kept"
+pel_np 2 doctor --output-dir "$TMP/clean" --run-dir "$TMP/kept"
+expect_line "^ok .* checkpoint directory: $TMP/kept/checkpoints is shared by all 1 host$"
+[ -d "$TMP/kept" ] && [ -z "$(ls -A "$TMP/kept")" ] && pass || fail "the run directory was removed or not emptied"
+# Ranks that see different directories at one path (each with a private mount there, as nodes with a private /tmp),
+# or none: a problem naming who does not see whom, not a crash.
+mkdir "$TMP/private"
+if timeout 20 unshare -m sh -c "mount -t tmpfs pel-doctor-test '$TMP/private'" 2>/dev/null; then
+  timeout 60 "$MPIRUN" -np 3 unshare -m sh -c 'if [ "$OMPI_COMM_WORLD_RANK" != 0 ]; then
+        mount -t tmpfs pel-doctor-test "$1" || exit 9; fi
+      if [ "$OMPI_COMM_WORLD_RANK" = 2 ]; then mkdir "$1/ck"; fi
+      shift; exec "$@"' sh "$TMP/private" "$PEL" doctor --output-dir "$TMP/clean" --checkpoint-dir "$TMP/private/ck" \
+    >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  expect_exit 1 "ranks with private checkpoint directories"
+  expect_problem "ranks 0-2  checkpoint directory: $TMP/private/ck is NOT shared by all 1 host: cannot create a file there on host $(hostname) (rank 1): it does not exist; host $(hostname) (rank 2) does not see files of host $(hostname) (rank 0); host $(hostname) (rank 0) does not see files of host $(hostname) (rank 2): checkpoints written there cannot be resumed on other nodes" \
+    "--checkpoint-dir DIR on a shared file system"
+  expect_report_shape
+  [ -z "$(ls -A "$TMP/private")" ] && pass || fail "tokens left in the checkpoint directory: $(ls -AR "$TMP/private")"
+else
+  echo "skipped: private mounts (unshare -m) are not allowed here"
+fi
+echo "a file" > "$TMP/plain"
+pel_np 2 doctor --output-dir "$TMP/clean" --checkpoint-dir "$TMP/plain/ck"
+expect_exit 1 "a checkpoint directory under a file"
+expect_problem "checkpoint directory: cannot create a file in $TMP/plain/ck: a part of its path is not a directory" \
+  "pel run --checkpoint-dir DIR"
+
 # Threads that disagree with Slurm's allocation.
 SLURM_JOB_ID=1 SLURM_CPUS_PER_TASK=4 pel_np 1 doctor --threads 2 --output-dir "$TMP"
 expect_exit 1 "--threads 2 with SLURM_CPUS_PER_TASK=4"
