@@ -8,7 +8,6 @@
 #include <optional>
 #include <sys/resource.h>
 
-
 #include "exec/clock.hpp"
 #include "exec/cost_profiles.hpp"
 #include "exec/job_context.hpp"
