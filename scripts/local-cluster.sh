@@ -181,7 +181,7 @@ make_network() {
     echo "127.0.0.1 localhost"
     for k in $(seq 1 "$NODES"); do echo "$SUBNET.$k node$k"; done
   } >"$DIR/hosts"
-  printf 'node%d slots=%d\n' $(for k in $(seq 1 "$NODES"); do echo "$k $SLOTS"; done) >"$DIR/hostfile"
+  for k in $(seq 1 "$NODES"); do echo "node$k slots=$SLOTS"; done >"$DIR/hostfile"
 }
 
 munge_works() { command -v munge >/dev/null && munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
@@ -280,7 +280,7 @@ start_slurm() {
     sleep 0.5
   done
   [ "$(grep -c ' idle' <<<"$states")" = "$NODES" ] ||
-    die "not all nodes are idle after 30 s: $(echo $states) (logs in $DIR/slurm)"
+    die "not all nodes are idle after 30 s: $(tr '\n' ' ' <<<"$states")(logs in $DIR/slurm)"
   alive "$DIR/slurm/slurmctld.pid" || die "slurmctld is not running (see $DIR/slurm/slurmctld.log)"
   for k in $(seq 1 "$NODES"); do
     alive "$DIR/slurm/node$k/slurmd.pid" || die "slurmd of node$k is not running (see $DIR/slurm/node$k/slurmd.log)"
@@ -349,8 +349,8 @@ cmd_status() {
   for k in $(seq 1 "$NODES"); do
     ns=$(node_ns "node$k")
     if ip netns list | grep -q -w "^$ns"; then
-      say "node$k: namespace $ns, $(ip netns exec "$ns" ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}'),"\
-"$(ip netns pids "$ns" 2>/dev/null | wc -l) processes"
+      say "node$k: namespace $ns, $(ip netns exec "$ns" ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}')," \
+        "$(ip netns pids "$ns" 2>/dev/null | wc -l) processes"
     else
       say "node$k: namespace $ns missing"; rc=1
     fi
@@ -392,7 +392,7 @@ cmd_down() {
   if [ -f "$CONF" ] && alive "$DIR/slurm/slurmctld.pid"; then
     jobs=$(on_node1 squeue -h -o %i 2>/dev/null)
     if [ -n "$jobs" ]; then
-      say "cancelling jobs: $(echo $jobs)"
+      say "cancelling jobs: $(tr '\n' ' ' <<<"$jobs")"
       # shellcheck disable=SC2086
       on_node1 scancel $jobs 2>/dev/null
       for _ in $(seq 1 40); do

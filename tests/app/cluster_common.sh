@@ -8,6 +8,8 @@ SHARED=$PEL_CLUSTER_DIR/shared
 CLUSTER_DAEMONS=""
 
 skip() { echo "SKIPPED: $*"; exit 77; }
+# step WHAT: a time-stamped line in the test's output, to see where the time goes.
+step() { echo "[$(date +%T)] $*"; }
 
 # check_nothing_left: after `down`, nothing of the cluster may remain: no namespace with its prefix, no daemon it
 # started, no mount of its state directory in any process, no /etc/netns entry, and no state directory.

@@ -7,7 +7,23 @@
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/cluster_common.sh"
 
+step "an up killed half-way, then down"
+# `down` after an `up` killed half-way (some namespaces made, others not) removes what was made, and only that.
+main_dir=$PEL_CLUSTER_DIR main_prefix=$PEL_CLUSTER_PREFIX
+export PEL_CLUSTER_DIR=$TMP/half PEL_CLUSTER_PREFIX=${main_prefix}h
+"$CLUSTER" up --nodes 6 --no-slurm >"$TMP/half.log" 2>&1 &
+up=$!
+for _ in $(seq 200); do [ "$(wc -l <"$PEL_CLUSTER_DIR/made" 2>/dev/null)" -ge 4 ] 2>/dev/null && break; sleep 0.01; done
+kill -KILL "$up"
+wait "$up" 2>/dev/null
+made=$(awk '{print $2}' "$PEL_CLUSTER_DIR/made" 2>/dev/null | tr '\n' ' ')
+echo "an up killed after making: $made"
+[ -n "$made" ] && pass || fail "the killed up recorded nothing in $PEL_CLUSTER_DIR/made"
+cluster_down
+export PEL_CLUSTER_DIR=$main_dir PEL_CLUSTER_PREFIX=$main_prefix
+
 cluster_up --nodes 3 --no-slurm
+step "3 nodes up"
 cd "$SHARED" || exit 1
 
 # Each node has its own host name and its own /tmp; the shared directory is the same everywhere.
@@ -34,6 +50,7 @@ for job in synthetic mandelbrot kmeans; do
   esac
   attr_flags=()
   for a in "${attrs[@]}"; do attr_flags+=(--attr "$a"); done
+  step "$job"
   expect_cluster_ok -np 1 --host node1 "$PEL" run "$job" "${args[@]}" --output "$SHARED/$job-ref.h5"
   expect_cluster_ok "${spread[@]}" "$PEL" run "$job" "${args[@]}" --schedule gss --output "$SHARED/$job-3x2.h5"
   "$H5SAME" "$SHARED/$job-ref.h5" "$SHARED/$job-3x2.h5" "${attr_flags[@]}" --ignore /stats >"$TMP/same" 2>&1 &&
@@ -49,6 +66,7 @@ with h5py.File(sys.argv[1], "r") as f:
     assert hosts == ["node1", "node1", "node2", "node2", "node3", "node3"], hosts
 PY
 
+step taskfarm
 # taskfarm: tasks run on every node, in directories under the shared output; exit codes as on one rank.
 for n in $(seq 0 59); do echo "echo task-$n on \$(hostname); echo $n > out; exit \$(( $n % 7 == 0 ))"; done \
   >"$SHARED/tasks.txt"
@@ -67,6 +85,7 @@ assert {r[1] for r in rows} == {"node1", "node2", "node3"}, {r[1] for r in rows}
 assert all(open(f"{d}/farm.work/task-{n:06d}/out").read() == f"{n}\n" for n in range(60))
 PY
 
+step "--verbose"
 # --verbose: every rank's line names its node and the CPUs of its threads.
 expect_cluster_ok "${spread[@]}" "$PEL" run synthetic --items 200 --verbose --output "$SHARED/verbose.h5"
 for r in 0 1 2 3 4 5; do
@@ -74,6 +93,7 @@ for r in 0 1 2 3 4 5; do
     fail "--verbose does not place rank $r on node$((r / 2 + 1)): $(grep "rank $r:" "$TMP/err")"
 done
 
+step "kill node3, resume on node1 and node2"
 # Kill every rank on node3 mid-run (after a checkpoint reached the shared directory), then resume on node1 and
 # node2 only: the results are those of an uninterrupted run.
 slow=(--items 2400 --mean-us 8000 --mode sleep --distribution pareto --seed 5)
@@ -101,8 +121,9 @@ expect_cluster_ok -np 4 --host node1:2,node2:2 "$PEL" run synthetic "${slow[@]}"
   fail "resumed on 2 nodes after node3 was killed: results differ: $(cat "$TMP/same")"
 h5dump -a resumed_from "$SHARED/slow.h5" >/dev/null 2>&1 && pass || fail "the run on 2 nodes did not resume"
 
+step "stop node3: the heartbeat"
 # Stop (SIGSTOP) the ranks of node3 once the run makes progress: the heartbeat error names a rank on node3.
-timeout 120 "$CLUSTER" mpirun "${spread[@]}" "$PEL" run synthetic --items 4000 --mean-us 2000 --mode sleep \
+timeout 120 "$CLUSTER" mpirun "${spread[@]}" "$PEL" run synthetic --items 12000 --mean-us 2000 --mode sleep \
   --heartbeat-timeout 1.5 --run-dir "$SHARED/hb" >"$TMP/hb.out" 2>"$TMP/hb.err" &
 launcher=$!
 for _ in $(seq 150); do
@@ -126,6 +147,7 @@ else
   wait "$launcher"
 fi
 
+step down
 cd "$TMP" || exit 1
 cluster_down
 finish

@@ -9,6 +9,7 @@ SCRIPTS=$REPO/scripts
 export PEL_CLUSTER_CRED_EXPIRE=10
 
 cluster_up --nodes 2
+step "2 nodes and Slurm up"
 cd "$SHARED" || exit 1
 
 # job_field JOBID NAME: a field of `scontrol show job` (JobState, Restarts, ExitCode, ...), asked on node1.
@@ -83,6 +84,7 @@ PY
   echo "$launcher: ran on node1 and node2, stopped, requeued, resumed and finished; results identical"
 }
 
+step "sbatch, mpirun"
 requeue_case mpirun
 if ! on node1 srun --mpi=list 2>&1 | grep -qw pmix; then
   echo "SKIPPED for srun: this Slurm has no pmix MPI plugin (srun --mpi=list: $(on node1 srun --mpi=list 2>&1 | tr '\n' ' '))"
@@ -90,9 +92,11 @@ elif ! timeout 60 "$CLUSTER" exec node1 srun --mpi=pmix -N 2 -n 2 "$PEL" run syn
        --output "$SHARED/probe.h5" >"$TMP/probe" 2>&1; then
   echo "SKIPPED for srun: srun --mpi=pmix cannot start pel across the nodes here: $(tail -n 2 "$TMP/probe")"
 else
+  step "sbatch, srun"
   requeue_case srun
 fi
 
+step down
 cd "$TMP" || exit 1
 cluster_down
 finish
