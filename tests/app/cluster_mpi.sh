@@ -13,7 +13,7 @@ main_dir=$PEL_CLUSTER_DIR main_prefix=$PEL_CLUSTER_PREFIX
 export PEL_CLUSTER_DIR=$TMP/half PEL_CLUSTER_PREFIX=${main_prefix}h
 "$CLUSTER" up --nodes 6 --no-slurm >"$TMP/half.log" 2>&1 &
 up=$!
-for _ in $(seq 200); do [ "$(wc -l <"$PEL_CLUSTER_DIR/made" 2>/dev/null)" -ge 4 ] 2>/dev/null && break; sleep 0.01; done
+for _ in $(seq 200); do [ "$(wc -l 2>/dev/null <"$PEL_CLUSTER_DIR/made")" -ge 4 ] 2>/dev/null && break; sleep 0.01; done
 kill -KILL "$up"
 wait "$up" 2>/dev/null
 made=$(awk '{print $2}' "$PEL_CLUSTER_DIR/made" 2>/dev/null | tr '\n' ' ')
