@@ -294,7 +294,8 @@ start_slurm() {
 }
 
 cmd_up() {
-  local slurm=1 nodes=3 slots=$(nproc)
+  local slurm=1 nodes=3 slots
+  slots=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)  # not nproc: it follows OMP_NUM_THREADS
   while [ $# -gt 0 ]; do
     case "$1" in
       --nodes) nodes=${2:-}; shift 2 || true ;;

@@ -22,7 +22,7 @@ echo "an up killed after making: $made"
 cluster_down
 export PEL_CLUSTER_DIR=$main_dir PEL_CLUSTER_PREFIX=$main_prefix
 
-cluster_up --nodes 3 --no-slurm
+cluster_up --nodes 3 --slots 2 --no-slurm
 step "3 nodes up"
 cd "$SHARED" || exit 1
 
@@ -30,13 +30,26 @@ cd "$SHARED" || exit 1
 for k in 1 2 3; do
   [ "$(on "node$k" hostname)" = "node$k" ] && pass || fail "node$k calls itself '$(on "node$k" hostname)'"
 done
-on node2 sh -c 'echo private > /tmp/pel-node2-only && echo shared > '"$SHARED"'/from-node2'
-on node2 test -e /tmp/pel-node2-only && pass || fail "node2 does not see the file it made in its /tmp"
-on node1 test -e /tmp/pel-node2-only && fail "node1 sees node2's /tmp" || pass
-on node3 test -e /tmp/pel-node2-only && fail "node3 sees node2's /tmp" || pass
-[ -e /tmp/pel-node2-only ] && fail "the host sees node2's /tmp" || pass
+on node2 sh -c 'echo private > /tmp/pel-node2-only-$PEL_CLUSTER_PREFIX && echo shared > '"$SHARED"'/from-node2'
+on node2 test -e /tmp/pel-node2-only-$PEL_CLUSTER_PREFIX && pass || fail "node2 does not see the file it made in its /tmp"
+on node1 test -e /tmp/pel-node2-only-$PEL_CLUSTER_PREFIX && fail "node1 sees node2's /tmp" || pass
+on node3 test -e /tmp/pel-node2-only-$PEL_CLUSTER_PREFIX && fail "node3 sees node2's /tmp" || pass
+[ -e /tmp/pel-node2-only-$PEL_CLUSTER_PREFIX ] && fail "the host sees node2's /tmp" || pass
 [ "$(on node3 cat "$SHARED/from-node2")" = shared ] && pass || fail "node3 does not see node2's file in $SHARED"
 on node1 sh -c "getent hosts node3 | grep -q '^10\.213\.0\.3 '" && pass || fail "node1 does not resolve node3"
+
+# Bad requests get one clear line and a non-zero exit.
+expect_script_error() {
+  local code=$1 fragment=$2; shift 2
+  "$CLUSTER" "$@" >"$TMP/script.out" 2>&1
+  local rc=$?
+  [ "$rc" = "$code" ] && grep -q -F -- "$fragment" "$TMP/script.out" && pass ||
+    fail "local-cluster.sh $*: exit $rc (not $code) or no '$fragment': $(cat "$TMP/script.out")"
+}
+expect_script_error 1 "no node 'node4' in this cluster (node1..node3)" exec node4 true
+expect_script_error 1 "holds a cluster already" up --nodes 2
+expect_script_error 2 "--nodes must be 1 to 200, not 'x'" up --nodes x
+expect_script_error 2 "usage:" frobnicate
 
 # Every job: 3 nodes x 2 ranks (ranks 0-1 on node1, 2-3 on node2, 4-5 on node3) against 1 rank on node1.
 spread=(-np 6 --map-by ppr:2:node)

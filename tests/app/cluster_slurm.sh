@@ -8,7 +8,7 @@ source "$(dirname "$0")/cluster_common.sh"
 SCRIPTS=$REPO/scripts
 export PEL_CLUSTER_CRED_EXPIRE=10
 
-cluster_up --nodes 2
+cluster_up --nodes 2 --slots 2
 step "2 nodes and Slurm up"
 cd "$SHARED" || exit 1
 
@@ -48,7 +48,8 @@ requeue_case() {
     { fail "sbatch failed: $(cat "$TMP/sbatch.err")"; return; }
   out=$dir/pel-$launcher-$job.out
   echo "$launcher: job $job"
-  wait_for 60 "job $job running" eval '[ "$(job_field "$job" JobState)" = RUNNING ]' || return
+  wait_for 60 "job $job running" eval '[ "$(job_field "$job" JobState)" = RUNNING ]' ||
+    { on node1 scontrol show job "$job"; on node1 sinfo -N -l; tail -n 20 "$PEL_CLUSTER_DIR/slurm/slurmctld.log"; return; }
   [ "$(job_field "$job" NodeList)" = "node[1-2]" ] && pass ||
     fail "$launcher: job $job runs on $(job_field "$job" NodeList), not node[1-2]"
   wait_for 60 "job $job starting pel" grep -q "starting on 2 node(s)" "$out" || { cat "$out"; return; }
