@@ -46,10 +46,30 @@ cluster_cleanup() {
   exit "$rc"
 }
 trap cluster_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# sweep_stale_clusters: takes down the clusters of earlier cluster tests that were killed before their own cleanup
+# could run (ctest's timeout kills with SIGKILL): those whose test process, named in their `owner` file, is gone.
+sweep_stale_clusters() {
+  local made dir owner
+  for made in /tmp/pel-cmd-*/cluster/made; do
+    [ -e "$made" ] || continue
+    dir=${made%/made}
+    owner=$(cat "$dir/owner" 2>/dev/null)
+    [ -n "$owner" ] || continue
+    kill -0 "$owner" 2>/dev/null && continue
+    echo "taking down the cluster of a killed test in $dir"
+    PEL_CLUSTER_DIR=$dir "$CLUSTER" down >"$TMP/sweep.log" 2>&1 || cat "$TMP/sweep.log"
+  done
+}
 
 # cluster_up ARGS...: `local-cluster.sh up ARGS`; skips the test (77) where this machine cannot emulate a cluster.
 cluster_up() {
   [ "$(id -u)" = 0 ] || skip "needs root for network namespaces and mounts"
+  sweep_stale_clusters
+  # The owner first: another test's sweep must never take this cluster for a stale one.
+  mkdir -p "$PEL_CLUSTER_DIR" && echo $$ >"$PEL_CLUSTER_DIR/owner"
   "$CLUSTER" up "$@" >"$TMP/up.log" 2>&1
   local rc=$?
   [ "$rc" = 77 ] && skip "$(grep -m1 'cannot run here' "$TMP/up.log")"
