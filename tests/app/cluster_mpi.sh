@@ -137,7 +137,7 @@ h5dump -a resumed_from "$SHARED/slow.h5" >/dev/null 2>&1 && pass || fail "the ru
 step "stop node3: the heartbeat"
 # Stop (SIGSTOP) the ranks of node3 once the run makes progress: the heartbeat error names a rank on node3.
 timeout 120 "$CLUSTER" mpirun "${spread[@]}" "$PEL" run synthetic --items 12000 --mean-us 2000 --mode sleep \
-  --heartbeat-timeout 1.5 --run-dir "$SHARED/hb" >"$TMP/hb.out" 2>"$TMP/hb.err" &
+  --heartbeat-timeout 2 --run-dir "$SHARED/hb" >"$TMP/hb.out" 2>"$TMP/hb.err" &
 launcher=$!
 for _ in $(seq 150); do
   grep -q -E '"items_done": [1-9]' "$SHARED/hb/status.json" 2>/dev/null && break
