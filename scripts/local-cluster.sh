@@ -111,6 +111,12 @@ cmd_exec() {
 # on this node).
 cmd_enter() {
   local node=$1 cwd=$2; shift 2
+  # Only in namespaces of its own (nsenter and unshare exec, so the parent is exec's caller): never mount over the
+  # host's /tmp or rename the host, should someone run `enter` by hand.
+  if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/$PPID/ns/mnt)" ] ||
+     [ "$(readlink /proc/self/ns/uts)" = "$(readlink /proc/$PPID/ns/uts)" ]; then
+    die "'enter' is internal: use '$0 exec NODE CMD...'"
+  fi
   hostname "$node" || die "cannot set the host name on $node"
   local tmp=$DIR/$node/tmp
   case "$DIR/" in

@@ -50,6 +50,9 @@ expect_script_error 1 "no node 'node4' in this cluster (node1..node3)" exec node
 expect_script_error 1 "holds a cluster already" up --nodes 2
 expect_script_error 2 "--nodes must be 1 to 200, not 'x'" up --nodes x
 expect_script_error 2 "usage:" frobnicate
+host=$(hostname)
+expect_script_error 1 "'enter' is internal" enter node1 / true
+[ "$(hostname)" = "$host" ] && pass || fail "'enter' run by hand renamed the host to $(hostname)"
 
 # Every job: 3 nodes x 2 ranks (ranks 0-1 on node1, 2-3 on node2, 4-5 on node3) against 1 rank on node1.
 spread=(-np 6 --map-by ppr:2:node)
