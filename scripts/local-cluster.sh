@@ -38,6 +38,11 @@ set -u
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 DIR=${PEL_CLUSTER_DIR:-/tmp/pel-cluster}
 DIR=$(readlink -m "$DIR")
+# `down` removes the whole directory: never a top-level one such as / or /tmp.
+case "$DIR" in
+  /*/*) ;;
+  *) echo "local-cluster: error: PEL_CLUSTER_DIR must be a directory of its own, not '$DIR'" >&2; exit 2 ;;
+esac
 
 say() { echo "local-cluster: $*"; }
 die() { echo "local-cluster: error: $*" >&2; exit 1; }
@@ -416,7 +421,15 @@ cmd_down() {
   fi
   for k in $(seq 1 "$NODES"); do stop_pidfile "slurmd on node$k" "$DIR/slurm/node$k/slurmd.pid" || rc=1; done
   stop_pidfile slurmctld "$DIR/slurm/slurmctld.pid" || rc=1
-  if [ -f "$DIR/munged.pid" ]; then stop_pidfile munged "$DIR/munged.pid" || rc=1; fi
+  if [ -f "$DIR/munged.pid" ]; then
+    # Ours are stopped: a slurmctld or slurmd still running belongs to another cluster, which needs munged.
+    if pgrep -x 'slurmctld|slurmd' >/dev/null; then
+      say "leaving munged (pid $(cat "$DIR/munged.pid")) running: other Slurm daemons use it"
+      rm -f "$DIR/munged.pid"
+    else
+      stop_pidfile munged "$DIR/munged.pid" || rc=1
+    fi
+  fi
   # Whatever else still runs on a node (ranks of a run cut short, a job's processes) is the cluster's: it goes too.
   tac "$DIR/made" | while read -r kind name; do
     [ "$kind" = netns ] || continue
@@ -438,6 +451,7 @@ cmd_down() {
     case "$kind" in
       netns)
         # Deleting a namespace deletes the links in it (eth0, the bridge and the peers in the bridge's).
+        case "$name" in "$PREFIX"-*) ;; *) continue ;; esac
         if ip netns list | awk '{print $1}' | grep -q -x -F "$name"; then ip netns del "$name" || rc=1; fi ;;
     esac
   done < <(tac "$DIR/made")
