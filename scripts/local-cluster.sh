@@ -23,8 +23,9 @@
 #
 # Slurm: slurmctld on node1 and one slurmd per node (NodeName=nodeK NodeAddr=$SUBNET.K CPUs=S), each in its node's
 # namespaces, with their own pid, log and spool files under $DIR; clients run on a node with SLURM_CONF set by
-# `exec` (e.g. `scripts/local-cluster.sh exec node1 sbatch --nodes=2 ...`). munged is shared (its socket is a path,
-# the same in every network namespace); it is started only if none runs, and then stopped by `down`.
+# `exec` (e.g. `scripts/local-cluster.sh exec node1 sbatch --nodes=2 ...`). The cluster has a munged of its own
+# (key and socket in $DIR/munge; the socket is a path, the same in every network namespace), so it neither uses nor
+# stops a munged another Slurm on this machine relies on.
 #
 # Settings (environment): PEL_CLUSTER_DIR state directory (default /tmp/pel-cluster), PEL_CLUSTER_PREFIX name
 # prefix of the namespaces (default pelc), PEL_CLUSTER_SUBNET first three octets (default 10.213.0),
@@ -197,25 +198,28 @@ make_network() {
   for k in $(seq 1 "$NODES"); do echo "node$k slots=$SLOTS"; done >"$DIR/hostfile"
 }
 
-munge_works() { command -v munge >/dev/null && munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
+MUNGE_SOCKET_REL=munge/socket
 
-# start_munge: uses a running munged, else starts one as the munge user and remembers its pid so `down` stops it.
+munge_works() {
+  munge -S "$DIR/$MUNGE_SOCKET_REL" -n 2>/dev/null | unmunge -S "$DIR/$MUNGE_SOCKET_REL" >/dev/null 2>&1
+}
+
+# start_munge: a munged of the cluster's own, with its own key and socket under $DIR (Slurm finds the socket through
+# AuthInfo): no other Slurm on this machine can stop it, and it never stops theirs. --force because munged wants
+# every directory above its socket open to all users, which a private state directory is not; all the cluster's
+# daemons and clients run as root, so none is locked out.
 start_munge() {
-  if munge_works; then say "munged is already running"; return 0; fi
-  if [ ! -s /etc/munge/munge.key ]; then
-    say "creating /etc/munge/munge.key"
-    if command -v mungekey >/dev/null; then mungekey --create --keyfile=/etc/munge/munge.key >/dev/null 2>&1
-    else dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 status=none; fi
-    chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key || die "cannot create the munge key"
-  fi
-  install -d -o munge -g munge -m 0755 /run/munge || die "cannot create /run/munge"
-  local pidfile=/run/munge/munged.pid _
-  runuser -u munge -- munged --pid-file="$pidfile" >"$DIR/log/munged.out" 2>&1 ||
+  local _
+  mkdir -p "$DIR/munge" && chmod 755 "$DIR/munge" || die "cannot create $DIR/munge"
+  if command -v mungekey >/dev/null; then mungekey --create --keyfile="$DIR/munge/key" >/dev/null 2>&1
+  else dd if=/dev/urandom of="$DIR/munge/key" bs=1 count=1024 status=none; fi
+  chmod 400 "$DIR/munge/key" || die "cannot create the munge key $DIR/munge/key"
+  munged --force --socket="$DIR/$MUNGE_SOCKET_REL" --key-file="$DIR/munge/key" --pid-file="$DIR/munge/munged.pid" \
+    --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/seed" >"$DIR/log/munged.out" 2>&1 ||
     die "munged did not start: $(tail -n 3 "$DIR/log/munged.out")"
   for _ in $(seq 1 50); do munge_works && break; sleep 0.1; done
-  munge_works || die "munged started but credentials do not verify (see $DIR/log/munged.out)"
-  cp "$pidfile" "$DIR/munged.pid"
-  say "started munged (pid $(cat "$DIR/munged.pid"))"
+  munge_works || die "munged started but credentials do not verify (see $DIR/munge/munged.log)"
+  say "started munged (pid $(cat "$DIR/munge/munged.pid")), socket $DIR/$MUNGE_SOCKET_REL"
 }
 
 write_slurm_conf() {
@@ -228,8 +232,9 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-# A requeued job may start again only cred_expire seconds later (default 120): shorter here, for quick tests.
-AuthInfo=cred_expire=${PEL_CLUSTER_CRED_EXPIRE:-20}
+# The cluster's own munged. A requeued job may start again only cred_expire seconds later (default 120): shorter
+# here, for quick tests.
+AuthInfo=socket=$DIR/$MUNGE_SOCKET_REL,cred_expire=${PEL_CLUSTER_CRED_EXPIRE:-20}
 MailProg=/bin/true
 StateSaveLocation=$DIR/slurm/state
 # %n is the node's name: every slurmd has its own spool, pid and log files, as on separate machines.
@@ -275,7 +280,8 @@ start_slurm() {
     command -v "$cmd" >/dev/null ||
       cannot "$cmd is not installed (apt-get install slurm-wlm munge, or run scripts/local-slurm.sh up once)"
   done
-  command -v munged >/dev/null || cannot "munged is not installed (apt-get install munge)"
+  command -v munged >/dev/null && command -v munge >/dev/null ||
+    cannot "munge is not installed (apt-get install munge)"
   mkdir -p "$DIR/slurm/state" "$DIR/log"
   for k in $(seq 1 "$NODES"); do mkdir -p "$DIR/slurm/node$k/spool"; done
   start_munge
@@ -379,7 +385,8 @@ cmd_status() {
         say "slurmd running on node$k (pid $(cat "$DIR/slurm/node$k/slurmd.pid"))"
       else say "slurmd not running on node$k"; rc=1; fi
     done
-    if alive "$DIR/munged.pid"; then say "munged started here (pid $(cat "$DIR/munged.pid"))"; fi
+    if alive "$DIR/munge/munged.pid"; then say "munged running (pid $(cat "$DIR/munge/munged.pid"))"
+    else say "munged not running"; rc=1; fi
     alive "$DIR/slurm/slurmctld.pid" && on_node1 sinfo && on_node1 squeue
   else
     say "no Slurm (up --no-slurm)"
@@ -393,7 +400,7 @@ leftovers() {
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
     case "$ns" in "$PREFIX"-*) echo "network namespace $ns" ;; esac
   done
-  for f in "$DIR"/slurm/slurmctld.pid "$DIR"/slurm/node*/slurmd.pid "$DIR"/munged.pid; do
+  for f in "$DIR"/slurm/slurmctld.pid "$DIR"/slurm/node*/slurmd.pid "$DIR"/munge/munged.pid; do
     alive "$f" && echo "daemon pid $(cat "$f") ($f)"
   done
   grep -l -F -e " $DIR/" -e " $DIR " /proc/[0-9]*/mountinfo 2>/dev/null |
@@ -421,15 +428,7 @@ cmd_down() {
   fi
   for k in $(seq 1 "$NODES"); do stop_pidfile "slurmd on node$k" "$DIR/slurm/node$k/slurmd.pid" || rc=1; done
   stop_pidfile slurmctld "$DIR/slurm/slurmctld.pid" || rc=1
-  if [ -f "$DIR/munged.pid" ]; then
-    # Ours are stopped: a slurmctld or slurmd still running belongs to another cluster, which needs munged.
-    if pgrep -x 'slurmctld|slurmd' >/dev/null; then
-      say "leaving munged (pid $(cat "$DIR/munged.pid")) running: other Slurm daemons use it"
-      rm -f "$DIR/munged.pid"
-    else
-      stop_pidfile munged "$DIR/munged.pid" || rc=1
-    fi
-  fi
+  stop_pidfile munged "$DIR/munge/munged.pid" || rc=1
   # Whatever else still runs on a node (ranks of a run cut short, a job's processes) is the cluster's: it goes too.
   tac "$DIR/made" | while read -r kind name; do
     [ "$kind" = netns ] || continue

@@ -224,8 +224,8 @@ cmd_down() {
   stop_pidfile slurmd "$DIR/slurmd.pid" || rc=1
   stop_pidfile slurmctld "$DIR/slurmctld.pid" || rc=1
   if [ -f "$DIR/munged.pid" ]; then
-    # Ours are stopped: a slurmctld or slurmd still running belongs to another cluster (a local-cluster.sh one, say),
-    # which needs munged.
+    # Ours are stopped: a slurmctld or slurmd still running belongs to another cluster (another local-slurm.sh
+    # directory, say), which may have found this munged running and used it.
     if pgrep -x 'slurmctld|slurmd' >/dev/null; then
       say "leaving munged (pid $(cat "$DIR/munged.pid")) running: other Slurm daemons use it"
       rm -f "$DIR/munged.pid"

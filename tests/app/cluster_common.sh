@@ -75,10 +75,10 @@ cluster_up() {
   [ "$rc" = 77 ] && skip "$(grep -m1 'cannot run here' "$TMP/up.log")"
   if [ "$rc" != 0 ]; then cat "$TMP/up.log"; fail "local-cluster.sh up $*: exit $rc"; exit 1; fi
   local f
-  for f in "$PEL_CLUSTER_DIR"/slurm/slurmctld.pid "$PEL_CLUSTER_DIR"/slurm/node*/slurmd.pid \
-           "$PEL_CLUSTER_DIR"/munged.pid; do
+  for f in "$PEL_CLUSTER_DIR"/slurm/slurmctld.pid "$PEL_CLUSTER_DIR"/slurm/node*/slurmd.pid; do
     [ -r "$f" ] && CLUSTER_DAEMONS+=" $(cat "$f")"
   done
+  [ -r "$PEL_CLUSTER_DIR/munge/munged.pid" ] && CLUSTER_DAEMONS+=" $(cat "$PEL_CLUSTER_DIR/munge/munged.pid")"
   grep "MPI plugins" "$TMP/up.log"
   pass
 }
