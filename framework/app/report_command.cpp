@@ -209,7 +209,23 @@ int report_command(const std::vector<std::string>& args) {
     char line[256];
     os << "pel report " << file << ": job " << known(provenance.job) << " " << known(provenance.job_version) << ", "
        << stats.ranks.size() << " ranks x " << threads << " threads, schedule " << stats.schedule << ", "
-       << known(provenance.start_time) << "\n\n";
+       << known(provenance.start_time) << "\n";
+    // Every host once, with its ranks, in the order of their first rank: the table below names one per rank.
+    std::vector<std::pair<std::string, int>> per_host;
+    for (const auto& h : hosts) {
+        const auto it = std::find_if(per_host.begin(), per_host.end(), [&](const auto& p) { return p.first == h; });
+        if (it == per_host.end()) {
+            per_host.emplace_back(h, 1);
+        } else {
+            ++it->second;
+        }
+    }
+    os << (per_host.size() == 1 ? "1 host: " : std::to_string(per_host.size()) + " hosts: ");
+    for (std::size_t h = 0; h < per_host.size(); ++h) {
+        os << (h == 0 ? "" : ", ") << per_host[h].first << " (" << per_host[h].second
+           << (per_host[h].second == 1 ? " rank)" : " ranks)");
+    }
+    os << "\n\n";
     std::snprintf(line, sizeof line, "%5s  %-16s %12s %8s %12s %12s %10s\n", "rank", "host", "items", "chunks",
                   "busy thr-s", "idle thr-s", "wait s");
     os << line;

@@ -1,12 +1,14 @@
 // app/run_command.cpp: `pel run JOB [options]`: parse, load the job, run it, write the results file.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -36,14 +38,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 /// When the run must have stopped, on the steady clock (seconds), or infinity: --time-limit from now, else the end
 /// of the Slurm job if Slurm says (SLURM_JOB_END_TIME, Unix seconds), less --time-margin.
 double stop_at(const RunSettings& s, std::chrono::steady_clock::time_point started) {
-    double left = s.time_limit_s;
-    if (left <= 0) {
-        const char* end = std::getenv("SLURM_JOB_END_TIME");
-        char* stop = nullptr;
-        const double end_s = end != nullptr ? std::strtod(end, &stop) : 0;
-        if (end == nullptr || stop == end || end_s <= 0) return std::numeric_limits<double>::infinity();
-        left = end_s - static_cast<double>(std::time(nullptr)) + seconds_since(started);
-    }
+    double left = time_left_s(s, static_cast<double>(std::time(nullptr)));
+    if (!std::isfinite(left)) return left;
+    if (s.time_limit_s <= 0) left += seconds_since(started);  // the Slurm job's end is absolute: counted from start
     return std::chrono::duration<double>(started.time_since_epoch()).count() + left - s.time_margin_s;
 }
 
@@ -65,9 +62,24 @@ struct Parsed {
     RunSettings settings;
     plugin::JobPlugin plugin;
     std::unique_ptr<JobBase, void (*)(JobBase*)> job{nullptr, nullptr};
-    Options declared;  ///< the job's options, bound to the job object
-    std::string help;  ///< non-empty when --help was asked for
+    Options declared;        ///< the job's options, bound to the job object
+    std::string help;        ///< non-empty when --help was asked for
+    std::string config_dir;  ///< the directory of --config's file, when one was given
 };
+
+/// Whether `name` was given as --name on the command line `args` (not by the config file).
+bool on_command_line(const std::vector<std::string>& args, const std::string& name) {
+    const std::string flag = "--" + name;
+    return std::any_of(args.begin(), args.end(),
+                       [&](const std::string& a) { return a == flag || a.starts_with(flag + "="); });
+}
+
+/// The job's options, one "name = value" per line: what makes two runs the same computation.
+std::string job_options(const Options& declared) {
+    std::ostringstream os;
+    for (const auto& spec : declared.specs()) os << spec.name() << " = " << spec.value_text() << "\n";
+    return os.str();
+}
 
 Parsed parse(std::vector<std::string> args) {
     Parsed p;
@@ -134,20 +146,69 @@ Parsed parse(std::vector<std::string> args) {
         throw usage_error("pel run " + job_name, e);
     }
     p.settings.job = job_name;
-    resolve(p.settings);
+    // Relative paths in a config file are relative to that file, so that a config works from any directory (a
+    // batch job runs where it was submitted); on the command line they are relative to the working directory.
+    if (const CLI::Option* config = app.get_config_ptr(); config != nullptr && config->count() > 0) {
+        p.config_dir = std::filesystem::path(config->as<std::string>()).parent_path().string();
+        const auto given = [&](const std::string& name) { return on_command_line(args, name); };
+        config_paths(p.settings, p.config_dir, given);
+        for (const auto& spec : declared.specs()) {
+            auto* const* text = std::get_if<std::string*>(&spec.target());
+            if (text == nullptr || !spec.is_path() || given(spec.name())) continue;
+            if (app.get_option("--" + spec.name())->count() > 0) **text = path_in_config(p.config_dir, **text);
+        }
+    }
+    resolve(p.settings, job_options(p.declared));
     return p;
 }
 
-/// The job's options, one "name = value" per line: what makes two runs the same computation.
-std::string job_options(const Parsed& p) {
-    std::ostringstream os;
-    for (const auto& spec : p.declared.specs()) os << spec.name() << " = " << spec.value_text() << "\n";
-    return os.str();
-}
+std::string job_options(const Parsed& p) { return job_options(p.declared); }
 
 /// The run's effective settings as a TOML config that `pel run --config` accepts: every framework option kept for
-/// replay with its value in force (threads, output and directories as resolved), then every job option.
-std::string effective_config(const Parsed& p) { return kept_options(p.settings) + job_options(p); }
+/// replay with its value in force (threads, output and directories as resolved), then every job option; paths
+/// absolute, so that it replays from any directory.
+std::string effective_config(const Parsed& p) {
+    std::ostringstream os;
+    for (const auto& spec : p.declared.specs()) {
+        auto* const* text = std::get_if<std::string*>(&spec.target());
+        if (text != nullptr && spec.is_path() && !(*text)->empty()) {
+            std::string value = std::filesystem::absolute(**text).lexically_normal().string();
+            os << spec.name() << " = " << OptionSpec(spec.name(), &value, "").value_text() << "\n";
+        } else {
+            os << spec.name() << " = " << spec.value_text() << "\n";
+        }
+    }
+    return kept_options(p.settings) + os.str();
+}
+
+/// Every host of the run with its number of ranks, in the order of their first rank (on rank 0; empty elsewhere).
+/// \note collective
+std::vector<HostRanks> gather_host_ranks(const mpi::Comm& comm) {
+    const std::string mine = host_name();
+    std::vector<HostRanks> hosts;
+    for (const auto& bytes : comm.gather_bytes(std::as_bytes(std::span(mine)), 0)) {
+        const std::string host(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        const auto it = std::find_if(hosts.begin(), hosts.end(), [&](const HostRanks& h) { return h.host == host; });
+        if (it == hosts.end()) {
+            hosts.push_back({host, 1});
+        } else {
+            ++it->ranks;
+        }
+    }
+    return hosts;
+}
+
+/// --fresh: moves the checkpoints of an earlier run aside (never deletes them), so that this run starts afresh.
+void set_checkpoints_aside(const std::string& dir, const exec::Log& log) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec) || std::filesystem::is_empty(dir, ec)) return;
+    std::string stamp = exec::utc_now();
+    std::erase(stamp, ':');
+    const std::string aside = dir + ".set-aside-" + stamp;
+    std::filesystem::rename(dir, aside, ec);
+    if (ec) throw Error::Io("--fresh: cannot move '" + dir + "' aside to '" + aside + "': " + ec.message());
+    log.warn("--fresh: the earlier checkpoints in '" + dir + "' moved to '" + aside + "'; starting afresh");
+}
 
 }  // namespace
 
@@ -182,6 +243,11 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         mpi::agree(comm,
                    [&] { log.also_to((dir / "logs" / ("rank-" + std::to_string(comm.rank()) + ".log")).string()); });
     }
+    if (s.fresh) {
+        mpi::agree(comm, [&] {
+            if (comm.rank() == 0) set_checkpoints_aside(s.checkpoint_dir, log);
+        });
+    }
     warn_if_threads_share_cores(comm, s.threads, log);
     check_allocation(comm, s.threads, log);
     if (comm.rank() == 0) log.info("job " + p.plugin.path);
@@ -193,9 +259,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, s.output); });
     mpi::agree(comm, [&] {
-        exec::write_provenance(*out, {p.plugin.name, p.plugin.version, effective_config(p), command_line, version,
-                                      start_time, host_name(), sched::technique_name(s.schedule), comm.size(),
-                                      s.threads, s.chunk_size});
+        exec::write_provenance(
+            *out, {p.plugin.name, p.plugin.version, effective_config(p), command_line, version, start_time, host_name(),
+                   sched::technique_name(s.schedule), comm.size(), s.threads, s.chunk_size});
     });
 
     exec::RunConfig config;
@@ -209,6 +275,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.skip_failed = s.skip_failed;
     config.heartbeat_s = s.heartbeat_s;
     config.stop_at = stop_at(s, started);
+    config.run_dir = s.run_dir;
     const auto cores = std::max(1u, std::thread::hardware_concurrency());
     config.oversubscribed = comm.allreduce_max(std::int64_t{comm.node_ranks()} * s.threads) > std::int64_t{cores};
     if (config.oversubscribed) log.info("more threads than cores: waiting ranks yield and sleep");
@@ -220,12 +287,13 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     cs.at_phase_end = false;  // phase ends are used when a checkpoint falls due there (see exec::run)
     cs.keep = s.keep;
     cs.resume = s.resume;
-    cs.auto_resume = s.auto_resume;
+    cs.auto_resume = s.auto_resume && !s.fresh;
     cs.force = s.force_resume;
     exec::Checkpointer checkpoints(comm, cs, {p.plugin.name, p.plugin.version, job_options(p)}, log);
     exec::install_stop_signals();
     exec::Progress progress;
     std::unique_ptr<StatusWriter> status;
+    const std::vector<HostRanks> hosts = gather_host_ranks(comm);
     if (comm.rank() == 0) {
         config.progress = &progress;
         if (!s.run_dir.empty()) {
@@ -234,7 +302,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
                 std::make_unique<StatusWriter>(s.run_dir,
                                                RunFacts{p.plugin.name, std::filesystem::absolute(s.output).string(),
                                                         std::filesystem::absolute(cs.dir).string(), host_name(),
-                                                        slurm != nullptr ? slurm : "", comm.size(), s.threads},
+                                                        slurm != nullptr ? slurm : "", comm.size(), s.threads, hosts},
                                                progress, 2.0);
         }
     }

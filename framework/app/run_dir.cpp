@@ -67,7 +67,9 @@ void StatusWriter::write(const std::string& state, int exit_code, const std::str
     j["job"] = facts_.job;
     j["output"] = facts_.output;
     j["checkpoint_dir"] = facts_.checkpoint_dir;
-    j["host"] = facts_.host;
+    j["host"] = facts_.host;  // rank 0's
+    j["hosts"] = nlohmann::json::array();
+    for (const auto& h : facts_.hosts) j["hosts"].push_back({{"host", h.host}, {"ranks", h.ranks}});
     j["slurm_job_id"] = facts_.slurm_job_id;
     j["ranks"] = facts_.ranks;
     j["threads"] = facts_.threads;
@@ -122,8 +124,19 @@ int status_command(const std::vector<std::string>& args) {
     os.precision(1);
     os << get("job", std::string("?")) << " in " << args[0] << ": " << state;
     if (j.contains("exit_code")) os << " (exit " << j["exit_code"].get<int>() << ")";
-    os << "\n  " << get("ranks", 0) << " ranks x " << get("threads", 0) << " threads on "
-       << get("host", std::string("?"));
+    os << "\n  " << get("ranks", 0) << " ranks x " << get("threads", 0) << " threads on ";
+    if (j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty()) {
+        // Every host, with its ranks (a status file from an older pel names only rank 0's).
+        const auto& hosts = j["hosts"];
+        os << hosts.size() << (hosts.size() == 1 ? " host: " : " hosts: ");
+        for (std::size_t h = 0; h < hosts.size(); ++h) {
+            const int ranks = hosts[h].value("ranks", 0);
+            os << (h == 0 ? "" : ", ") << hosts[h].value("host", std::string("?")) << " (" << ranks
+               << (ranks == 1 ? " rank)" : " ranks)");
+        }
+    } else {
+        os << get("host", std::string("?"));
+    }
     if (const auto id = get("slurm_job_id", std::string()); !id.empty()) os << ", Slurm job " << id;
     os << "\n  phase " << get("phase", -1) << " '" << get("phase_name", std::string()) << "': " << done << " of "
        << total << " items";

@@ -14,6 +14,12 @@
 
 namespace pel::app {
 
+/// A host of the run and how many of its ranks run there.
+struct HostRanks {
+    std::string host;
+    int ranks = 0;
+};
+
 /// What the status file says besides the progress: fixed for the run.
 struct RunFacts {
     std::string job;
@@ -23,6 +29,7 @@ struct RunFacts {
     std::string slurm_job_id;
     int ranks = 1;
     int threads = 1;
+    std::vector<HostRanks> hosts;  ///< every host of the run, in the order of their first rank
 };
 
 /// Rank 0's writer of DIR/status.json: every `every_s` seconds while the run goes on, and once at the end. Each

@@ -3,11 +3,16 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <limits>
+#include <span>
 #include <type_traits>
 
 #include "app/allocation.hpp"
+#include "io/checksum.hpp"
 #include "pel/error.hpp"
 
 namespace pel::app {
@@ -103,10 +108,12 @@ std::vector<RunOption> make_table() {
     const std::string logs = "Progress and logs", checkpoints = "Checkpoints", faults = "Faults";
     std::vector<RunOption> t;
     t.push_back(field("job", &S::job, "the job to run (normally given first: pel run JOB)").in(""));
-    t.push_back(field("output", &S::output, "HDF5 results file (default: JOB.h5, or RUN_DIR/JOB.h5)"));
+    t.push_back(field("output", &S::output, "HDF5 results file (default: JOB.h5, or RUN_DIR/JOB.h5)").as_path());
     t.push_back(field("run-dir", &S::run_dir,
                       "a directory for the run: results, checkpoints, config.toml, per-rank logs and status.json, "
-                      "which `pel status DIR` reads while the run goes on; auto: pel-JOB-$SLURM_JOB_ID"));
+                      "which `pel status DIR` reads while the run goes on; auto: pel-JOB-HASH, HASH from the job's "
+                      "options, so that the same command finds the same directory again (a requeue, a resubmission)")
+                    .as_path());
     t.push_back(field("threads", &S::threads,
                       "OpenMP threads per rank (default: OMP_NUM_THREADS, then SLURM_CPUS_PER_TASK, then 1)")
                     .check(CLI::Range(std::int64_t{1}, std::int64_t{4096}))
@@ -124,16 +131,19 @@ std::vector<RunOption> make_table() {
         [](S& s, const std::string& v) { s.prefetch = prefetch_depth(v); },
         [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); }));
     t.push_back(field("cost-profile", &S::cost_profile,
-                      "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end"));
+                      "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end")
+                    .as_path());
     t.push_back(field("no-steal", &S::no_steal, "turn work stealing off (for comparisons)"));
     t.push_back(field("trace", &S::trace,
                       "write a Chrome trace event file (Perfetto, chrome://tracing): a process per rank, a thread per "
-                      "OpenMP thread, an event per batch of items, steals, pauses, checkpoints and signals"));
+                      "OpenMP thread, an event per batch of items, steals, pauses, checkpoints and signals")
+                    .as_path());
     t.push_back(field("trace-events", &S::trace_events,
                       "batches recorded over all ranks, for --trace and the results' /stats/chunk_log (beyond it, "
                       "counted as dropped); 0: record nothing")
                     .check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40)));
-    t.push_back(field("job-path", &S::job_path, "colon-separated directories to search for job plugins first"));
+    t.push_back(
+        field("job-path", &S::job_path, "colon-separated directories to search for job plugins first").as_path());
 
     t.push_back(field("progress", &S::progress,
                       "live progress on rank 0: bar (a line refreshed once a second, for a terminal), log (a plain "
@@ -167,6 +177,7 @@ std::vector<RunOption> make_table() {
 
     t.push_back(
         field("checkpoint-dir", &S::checkpoint_dir, "where checkpoints go (default: OUTPUT without .h5, + .ckpt)")
+            .as_path()
             .in(checkpoints));
     t.push_back(converted("checkpoint-every",
                           "seconds between checkpoints (at a phase boundary when one falls due there); 0: only on "
@@ -194,6 +205,11 @@ std::vector<RunOption> make_table() {
                     .in(checkpoints));
     t.push_back(field("force-resume", &S::force_resume,
                       "resume even from a checkpoint written by another job version or with other job options")
+                    .per_invocation()
+                    .in(checkpoints));
+    t.push_back(field("fresh", &S::fresh,
+                      "start from the beginning even where checkpoints of an earlier run are (with --auto-resume, or "
+                      "--run-dir auto): they are moved aside to CHECKPOINT_DIR.set-aside-TIME, not deleted")
                     .per_invocation()
                     .in(checkpoints));
 
@@ -236,6 +252,23 @@ std::string quoted(const std::string& text) {
     return out + '"';
 }
 
+/// `value` with `change` applied to each non-empty path in it: the whole value, or each part of a colon-separated
+/// `list`.
+std::string each_path(const std::string& value, bool list,
+                      const std::function<std::string(const std::string&)>& change) {
+    if (!list) return value.empty() ? value : change(value);
+    std::string out;
+    std::size_t start = 0;
+    while (start <= value.size()) {
+        const std::size_t end = std::min(value.find(':', start), value.size());
+        const std::string one = value.substr(start, end - start);
+        if (start > 0) out += ':';
+        out += one.empty() ? one : change(one);
+        start = end + 1;
+    }
+    return out;
+}
+
 /// The default checkpoint directory: beside the output, named after it.
 std::string default_checkpoint_dir(const std::string& output) {
     std::filesystem::path p(output);
@@ -261,17 +294,52 @@ void add_run_options(CLI::App& app, RunSettings& settings) {
     }
 }
 
-void resolve(RunSettings& s) {
+std::string auto_run_dir(const std::string& job, const std::string& identity) {
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx",
+                  static_cast<unsigned long long>(io::checksum(std::as_bytes(std::span(identity)))));
+    return "pel-" + job + "-" + std::string(hash, 8);
+}
+
+double time_left_s(const RunSettings& s, double now) {
+    if (s.time_limit_s > 0) return s.time_limit_s;
+    const char* end = std::getenv("SLURM_JOB_END_TIME");
+    char* stop = nullptr;
+    const double end_s = end != nullptr ? std::strtod(end, &stop) : 0;
+    if (end == nullptr || stop == end || end_s <= 0) return std::numeric_limits<double>::infinity();
+    return end_s - now;
+}
+
+std::string path_in_config(const std::string& config_dir, const std::string& path) {
+    if (path.empty() || std::filesystem::path(path).is_absolute() || config_dir.empty()) return path;
+    return (std::filesystem::path(config_dir) / path).lexically_normal().string();
+}
+
+void config_paths(RunSettings& s, const std::string& config_dir,
+                  const std::function<bool(const std::string& name)>& given) {
+    const auto from_config = [&](const char* name, std::string& value) {
+        if (!given(name)) value = path_in_config(config_dir, value);
+    };
+    from_config("output", s.output);
+    if (s.run_dir != "auto") from_config("run-dir", s.run_dir);
+    from_config("cost-profile", s.cost_profile);
+    from_config("trace", s.trace);
+    from_config("checkpoint-dir", s.checkpoint_dir);
+    if (!given("job-path")) {
+        s.job_path =
+            each_path(s.job_path, true, [&](const std::string& one) { return path_in_config(config_dir, one); });
+    }
+}
+
+void resolve(RunSettings& s, const std::string& identity) {
     const ThreadCount threads = resolve_threads(s.threads);
     if (!threads.refused.empty()) throw Error::Usage(refused_message(threads.refused.front()));
     s.threads = threads.count;
     if (s.run_dir == "auto") {
-        // One directory per Slurm job: a requeued job has the same id, so it finds its checkpoints again.
-        const char* id = std::getenv("SLURM_JOB_ID");
-        if (id == nullptr || *id == '\0') {
-            throw Error::Usage("--run-dir auto: SLURM_JOB_ID is not set (not a Slurm job); name the directory");
-        }
-        s.run_dir = "pel-" + s.job + "-" + id;
+        // Named after what is computed, not after the Slurm job: a requeue keeps its job id, but a resubmission of
+        // the same command gets a new one and must still find the checkpoints (the same identity a checkpoint must
+        // match to be resumed; ranks, threads and schedule may change between attempts).
+        s.run_dir = auto_run_dir(s.job, identity);
     }
     if (s.output.empty()) {
         s.output = s.run_dir.empty() ? s.job + ".h5" : (std::filesystem::path(s.run_dir) / (s.job + ".h5")).string();
@@ -287,13 +355,31 @@ void resolve(RunSettings& s) {
         throw Error::Usage("pel run: --trace needs events to write: --trace-events must be more than 0");
     }
     if (s.resume && s.auto_resume) throw Error::Usage("pel run: --resume and --auto-resume exclude each other");
+    if (s.fresh && (s.resume || s.force_resume)) {
+        throw Error::Usage(std::string("pel run: --fresh and ") + (s.resume ? "--resume" : "--force-resume") +
+                           " exclude each other");
+    }
+    // A limit inside the margin would stop the run at once, checkpoint nothing new and (in a batch job) requeue it
+    // to do the same again.
+    const double left = time_left_s(s, static_cast<double>(std::time(nullptr)));
+    if (left <= s.time_margin_s) {
+        char text[200];
+        std::snprintf(text, sizeof text, "%.0f s left%s is not more than --time-margin %.0f s", left,
+                      s.time_limit_s > 0 ? " by --time-limit" : " of the Slurm job (SLURM_JOB_END_TIME)",
+                      s.time_margin_s);
+        throw Error::Usage(std::string("pel run: ") + text +
+                           ": nothing could run before the stop; ask for more time or a smaller --time-margin");
+    }
 }
 
 std::string kept_options(const RunSettings& settings) {
     std::string lines;
     for (const auto& o : run_options()) {
         if (o.replay != Replay::kept) continue;
-        const std::string value = o.text(settings);
+        const std::string value =
+            !o.path ? o.text(settings) : each_path(o.text(settings), o.name == "job-path", [](const std::string& one) {
+                return std::filesystem::absolute(one).lexically_normal().string();
+            });
         lines += o.name + " = " + (o.quoted ? quoted(value) : value) + "\n";
     }
     return lines;

@@ -18,7 +18,7 @@ namespace pel::app {
 struct RunSettings {
     std::string job;
     std::string output;   ///< resolve(): JOB.h5, or RUN_DIR/JOB.h5, when not given
-    std::string run_dir;  ///< resolve(): "auto" becomes pel-JOB-$SLURM_JOB_ID
+    std::string run_dir;  ///< resolve(): "auto" becomes pel-JOB-HASH, HASH from the job's options
     int threads = 0;      ///< resolve(): --threads, else OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, 1
     std::int64_t chunk_size = 1;
     sched::Technique schedule = sched::Technique::awf;  // best or near-best on perf/quality, mandelbrot and peers
@@ -41,6 +41,7 @@ struct RunSettings {
     bool resume = false;
     bool auto_resume = false;
     bool force_resume = false;
+    bool fresh = false;  ///< set an earlier run's checkpoints aside and start from the beginning
     int max_retries = 0;
     bool skip_failed = false;  ///< --on-error skip (else abort)
     double heartbeat_s = 300;
@@ -62,6 +63,7 @@ struct RunOption {
     std::string group = "Options";  ///< the section of `pel run --help`; "" hides the option
     Replay replay = Replay::kept;
     bool quoted = false;                 ///< written as a TOML string (else as a number or a boolean)
+    bool path = false;                   ///< a file or directory (a list of them for job-path): see config_paths()
     bool show_default = true;            ///< `--help` shows the default (when it is not empty)
     std::vector<CLI::Validator> checks;  ///< run by CLI11 on the text given, before it is converted
     /// Checks the converted value once parsing is done (resolve()); throws Error::Usage. May be empty.
@@ -92,6 +94,11 @@ struct RunOption {
         replay = Replay::dropped;
         return *this;
     }
+    /// Marks the option as a path (or a colon-separated list of paths).
+    RunOption& as_path() {
+        path = true;
+        return *this;
+    }
     /// Hides the default in the help (where it means "from the environment").
     RunOption& no_default() {
         show_default = false;
@@ -109,11 +116,29 @@ void add_run_options(CLI::App& app, RunSettings& settings);
 
 /// After parsing: runs each option's `verify`, resolves what depends on other options or on the environment
 /// (threads, --run-dir auto, the default output and checkpoint directory), and checks options against each other.
+/// `identity` is what makes two runs the same computation (the job's options, one "name = value" a line): --run-dir
+/// auto is named after it, so that a requeue and a resubmission of the same command find the same directory.
 /// Throws Error::Usage.
-void resolve(RunSettings& settings);
+void resolve(RunSettings& settings, const std::string& identity = "");
+
+/// `--run-dir auto` for a job and its identity: pel-JOB-HASH, HASH 8 hex digits of the identity's checksum.
+std::string auto_run_dir(const std::string& job, const std::string& identity);
+
+/// Seconds this run may last: --time-limit, else what is left of the Slurm job (SLURM_JOB_END_TIME, Unix seconds)
+/// at Unix time `now`; infinity when neither is known.
+double time_left_s(const RunSettings& settings, double now);
+
+/// `path` read from a config file in directory `config_dir`: relative to that directory (absolute stays as it is).
+std::string path_in_config(const std::string& config_dir, const std::string& path);
+
+/// The path options of `settings` that came from a config file in `config_dir` (not empty, and not on the command
+/// line, which `given` tells by option name) made relative to that file: path_in_config().
+void config_paths(RunSettings& settings, const std::string& config_dir,
+                  const std::function<bool(const std::string& name)>& given);
 
 /// The options kept for replay (Replay::kept) with their values in `settings`, one TOML line "name = value" each,
-/// in table order: the framework's part of the effective config.
+/// in table order: the framework's part of the effective config. Paths are written absolute, so that the config
+/// replays from any directory.
 std::string kept_options(const RunSettings& settings);
 
 }  // namespace pel::app

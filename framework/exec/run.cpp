@@ -6,7 +6,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include "pel/host.hpp"
 
 #include "exec/clock.hpp"
 #include "exec/cost_profiles.hpp"
@@ -14,6 +13,7 @@
 #include "exec/phase_run.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
+#include "pel/host.hpp"
 
 namespace pel::exec {
 
@@ -204,6 +204,18 @@ class Run {
         std::vector<ItemRange> done_all = resumed_ ? resumed_->done_all : std::vector<ItemRange>{};
         const std::uint64_t done_before = count(done_all);
         if (config_.progress != nullptr) config_.progress->set_phase(index, phase.name, phase.items, done_before);
+        if (resumed_ && comm_.rank() == 0) {
+            // Said at warn level: a resubmitted job that quietly goes on (or quietly starts over) surprises.
+            char percent[32];
+            std::snprintf(
+                percent, sizeof percent, "%.1f%%",
+                phase.items > 0 ? 100.0 * static_cast<double>(done_before) / static_cast<double>(phase.items) : 100.0);
+            log_.warn("resuming " + (config_.run_dir.empty() ? std::string("run") : "run in " + config_.run_dir) +
+                      " from checkpoint " + std::to_string(resumed_->sequence) + " (" + resumed_->path + "): phase " +
+                      std::to_string(index) + " '" + phase.name + "', " + std::to_string(done_before) + " of " +
+                      std::to_string(phase.items) + " items done, " + percent +
+                      " (--fresh starts from the beginning instead)");
+        }
         resumed_.reset();
         if (!done_all.empty() && done_all.back().end > phase.items) {
             throw mpi::AgreedError(ExitCode::io,

@@ -44,6 +44,8 @@ struct RunConfig {
     /// is not expected to finish by then; at the latest then, the run checkpoints and stops (stopped_by =
     /// kTimeLimitStop).
     double stop_at = std::numeric_limits<double>::infinity();
+    /// The run directory (empty: none), named when the run resumes.
+    std::string run_dir;
     /// Where the run is, kept current on rank 0 for a status writer (none: not kept).
     Progress* progress = nullptr;
     /// Records every batch each thread processes and the run's instant events (none: not recorded).

@@ -4,7 +4,9 @@
 namespace pel::exec {
 
 /// Installs handlers for SIGUSR1 and SIGTERM that only note the signal (async-signal-safe); the run sees it between
-/// batches, writes a checkpoint and exits with ExitCode::resumable. A second SIGTERM ends the process at once.
+/// batches, writes a checkpoint and exits with ExitCode::resumable. A second SIGTERM 2 s or more after the first ends
+/// the process at once (one sooner is the same request by another path). Unblocks both, should the mask that pel was
+/// started with block them.
 void install_stop_signals();
 
 /// The signal that asked the run to stop, or 0.

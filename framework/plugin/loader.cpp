@@ -57,7 +57,7 @@ std::vector<std::string> search_path(const std::string& job_path) {
     split_into(job_path, dirs);
     if (const char* env = std::getenv("PEL_JOB_PATH")) split_into(env, dirs);
     const fs::path exe = executable_dir();
-    if (!exe.empty()) dirs.push_back((exe.parent_path() / "lib" / "pel" / "jobs").string());
+    if (!exe.empty()) dirs.push_back((exe / PEL_JOB_DIR_FROM_BINDIR).lexically_normal().string());
     return dirs;
 }
 

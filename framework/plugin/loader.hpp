@@ -24,7 +24,8 @@ struct JobPlugin {
 };
 
 /// Where plugins are looked for, in order: each of `job_path` (colon-separated), each of $PEL_JOB_PATH, then
-/// pel's own job directory next to the executable (../lib/pel/jobs).
+/// pel's own job directory, found from the executable as the install lays it out (../lib/pel/jobs, or lib64 or
+/// lib/<multiarch> where that is the library directory).
 std::vector<std::string> search_path(const std::string& job_path);
 
 /// The file name of job `name`'s plugin: pel_<name>.so.

@@ -42,7 +42,7 @@ enum class Stage : std::uint8_t { iterate, assign, done };
 class KMeans final : public pel::Job<ClusterSums> {
   public:
     void declare_options(pel::Options& o) override {
-        o.add("input", input_, "HDF5 file holding the points");
+        o.add("input", input_, "HDF5 file holding the points").path();
         o.add("dataset", dataset_, "dataset of the points, [points, dims] numbers");
         o.add("k", k_, "number of clusters").range(1, 1 << 20);
         o.add("max-iterations", max_iterations_, "most Lloyd iterations to run").range(1, 1e9);

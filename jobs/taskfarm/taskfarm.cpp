@@ -168,23 +168,28 @@ class TaskFarm final : public pel::Job<Farmed> {
     void declare_options(pel::Options& o) override {
         o.add("tasks", tasks_path_,
               "file of shell commands, one per line, run with /bin/sh -c; blank lines and lines starting with # are "
-              "skipped; task N is the N-th remaining line, from 0 (required)");
+              "skipped; task N is the N-th remaining line, from 0 (required)")
+            .path();
         o.add("workdir", workdir_,
-              "each task runs in WORKDIR/task-NNNNNN, created (default: OUTPUT without .h5, + .work)");
+              "each task runs in WORKDIR/task-NNNNNN, created (default: OUTPUT without .h5, + .work)")
+            .path();
         o.add("no-task-dirs", no_task_dirs_, "run every task in pel's current directory instead");
         o.add("logdir", logdir_,
               "where output goes: rank-R.out and rank-R.err per rank, a header line per task (default: OUTPUT "
-              "without .h5, + .logs)");
+              "without .h5, + .logs)")
+            .path();
         o.add("task-logs", task_logs_, "write LOGDIR/task-NNNNNN.out and .err per task instead of per rank");
         o.add("joblog", joblog_,
-              "GNU parallel style joblog written at the end by rank 0 (default: OUTPUT without .h5, + .joblog.tsv)");
+              "GNU parallel style joblog written at the end by rank 0 (default: OUTPUT without .h5, + .joblog.tsv)")
+            .path();
         o.add("retries", retries_, "run a task that exits non-zero again, up to this many more times").range(0, 1000);
         o.add("task-timeout", task_timeout_s_,
               "seconds after which a task's process group is killed and its exit code is 124 (0: no limit)")
             .range(0, 1e9);
         o.add("failed-from", failed_from_,
               "run only the tasks that failed (or did not run) in a previous run, given by its joblog or its results "
-              "file (.h5); the others are marked not run, exit code -1000");
+              "file (.h5); the others are marked not run, exit code -1000")
+            .path();
     }
 
     void setup(pel::SetupContext& ctx) override {

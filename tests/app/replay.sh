@@ -10,7 +10,7 @@ declare -A given=(
   [log-all-ranks]=true [checkpoint-dir]="$TMP/ck" [checkpoint-every]=auto [mtbf]=1234.5 [keep]=3 [max-retries]=2
   [on-error]=skip [heartbeat-timeout]=99 [time-limit]=3600 [time-margin]=12
 )
-per_invocation=(resume auto-resume force-resume)
+per_invocation=(resume auto-resume force-resume fresh)
 
 # Every option `pel run --help` lists is either given above or per invocation: a new option needs a decision here.
 expect_ok 1 run --help

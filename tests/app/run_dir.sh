@@ -48,14 +48,41 @@ expect_ok 2 run synthetic "${args[@]}" --run-dir "$TMP/rd2" --auto-resume
 "$PEL" status "$TMP/rd2" >"$TMP/status" 2>&1
 expect_contains "$TMP/status" "finished (exit 0)"
 
-# --run-dir auto names the directory after the Slurm job (the same for every attempt of a requeued job).
-(cd "$TMP" && SLURM_JOB_ID=4242 "$MPIRUN" -np 2 "$PEL" run synthetic --items 50 --run-dir auto >/dev/null 2>&1) &&
-  [ -f "$TMP/pel-synthetic-4242/synthetic.h5" ] && [ -f "$TMP/pel-synthetic-4242/status.json" ] && pass ||
-  fail "--run-dir auto did not make pel-synthetic-4242"
-slurm_job=${SLURM_JOB_ID-}
-unset SLURM_JOB_ID
-expect_error 2 "--run-dir auto: SLURM_JOB_ID is not set" 1 run synthetic --items 5 --run-dir auto
-[ -n "$slurm_job" ] && export SLURM_JOB_ID=$slurm_job
+# --run-dir auto names the directory after the job and its options (pel-JOB-HASH), not the Slurm job: a requeue and
+# a resubmission (a new SLURM_JOB_ID) of the same command find the same directory; other job options get another.
+(cd "$TMP" && SLURM_JOB_ID=4242 "$MPIRUN" -np 2 "$PEL" run synthetic --items 50 --run-dir auto >/dev/null 2>&1) && pass ||
+  fail "--run-dir auto failed"
+auto_dirs=("$TMP"/pel-synthetic-*)
+[ ${#auto_dirs[@]} = 1 ] && [ -f "${auto_dirs[0]}/synthetic.h5" ] && [ -f "${auto_dirs[0]}/status.json" ] && pass ||
+  fail "--run-dir auto did not make one pel-synthetic-HASH: $(ls "$TMP")"
+(cd "$TMP" && SLURM_JOB_ID=4343 "$MPIRUN" -np 1 "$PEL" run synthetic --items 50 --run-dir auto >/dev/null 2>&1)
+(cd "$TMP" && "$MPIRUN" -np 1 "$PEL" run synthetic --items 50 --threads 2 --run-dir auto >/dev/null 2>&1)
+[ "$(ls -d "$TMP"/pel-synthetic-* | wc -l)" = 1 ] && pass ||
+  fail "the same job options on another Slurm job, ranks or threads made another directory: $(ls "$TMP")"
+(cd "$TMP" && "$MPIRUN" -np 1 "$PEL" run synthetic --items 51 --run-dir auto >/dev/null 2>&1)
+[ "$(ls -d "$TMP"/pel-synthetic-* | wc -l)" = 2 ] && pass || fail "other job options share a directory: $(ls "$TMP")"
+
+# Resubmitted after it stopped: the run says loudly (at the default warn level) that it resumes, and from where;
+# --fresh starts afresh with the old checkpoints moved aside, never deleted.
+rm -rf "$TMP/rd3"
+timeout 120 "$MPIRUN" -np 2 "$PEL" run synthetic "${args[@]}" --run-dir "$TMP/rd3" >"$TMP/out" 2>"$TMP/err" &
+launcher=$!
+wait_for_progress "$TMP/rd3" || fail "no progress in the status file"
+kill -0 "$launcher" 2>/dev/null && pkill -USR1 -P "$launcher"
+wait "$launcher"
+expect_ok 2 run synthetic "${args[@]}" --run-dir "$TMP/rd3" --auto-resume --time-limit 1000
+grep -q -E "warn: resuming run in $TMP/rd3 from checkpoint 0 \(.*\): phase 0 'items', [1-9][0-9]* of 3000 items done, [0-9.]+%" "$TMP/err" && pass ||
+  fail "a resumed run does not say so at warn level: $(head -c 600 "$TMP/err")"
+timeout 120 "$MPIRUN" -np 2 "$PEL" run synthetic "${args[@]}" --run-dir "$TMP/rd3" >"$TMP/out" 2>"$TMP/err" &
+launcher=$!
+sleep 1; wait_for_progress "$TMP/rd3"
+kill -0 "$launcher" 2>/dev/null && pkill -USR1 -P "$launcher"
+wait "$launcher"
+expect_ok 2 run synthetic "${args[@]}" --run-dir "$TMP/rd3" --auto-resume --fresh
+expect_contains "$TMP/err" "--fresh: the earlier checkpoints in '$TMP/rd3/checkpoints' moved to"
+grep -q "resuming" "$TMP/err" && fail "--fresh resumed: $(cat "$TMP/err")" || pass
+ls "$TMP"/rd3/checkpoints.set-aside-*/ckpt-*.h5 >/dev/null 2>&1 && pass || fail "--fresh lost the old checkpoints"
+expect_error 2 "--fresh and --resume exclude each other" 1 run synthetic --items 5 --fresh --resume
 
 # No run directory there: one clear error.
 "$PEL" status "$TMP/nowhere" >"$TMP/status" 2>&1

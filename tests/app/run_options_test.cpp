@@ -3,7 +3,9 @@
 #include "app/run_options.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -103,7 +105,7 @@ TEST_CASE("every option has a unique name and help; only the resume flags are pe
         CHECK(o.text);
         if (o.replay == Replay::dropped) dropped.insert(o.name);
     }
-    CHECK(dropped == std::set<std::string>{"resume", "auto-resume", "force-resume"});
+    CHECK(dropped == std::set<std::string>{"resume", "auto-resume", "force-resume", "fresh"});
 }
 
 TEST_CASE("the command line sets typed settings", "[app][options]") {
@@ -143,7 +145,11 @@ TEST_CASE("the effective config keeps every option but the resume flags, and rep
     CHECK(pel::app::kept_options(replayed) == config);
     for (const auto& o : pel::app::run_options()) {
         INFO("--" << o.name);
-        if (o.replay == Replay::kept) CHECK(o.text(replayed) == o.text(given));
+        // Paths replay absolute, so that a run directory's config.toml replays from any directory.
+        if (o.replay == Replay::kept && (!o.path || o.name == "job-path")) CHECK(o.text(replayed) == o.text(given));
+        if (o.replay == Replay::kept && o.path && o.name != "job-path") {
+            CHECK(o.text(replayed) == std::filesystem::absolute(o.text(given)).lexically_normal().string());
+        }
         if (o.replay == Replay::dropped) CHECK(o.text(replayed) == o.text(defaults));
     }
     // The defaults, as resolved, replay as themselves too (flags written as false, empty texts as "").
@@ -216,4 +222,77 @@ TEST_CASE("resolve fills the defaults that depend on other options and checks th
     slow.threads = 1;
     slow.progress_every_s = 0;
     CHECK_THROWS_WITH(pel::app::resolve(slow), "--progress-every: 0 is not a number of seconds above 0");
+}
+
+TEST_CASE("--run-dir auto is named after the job and its options, the same for every attempt", "[app][options]") {
+    const std::string a = pel::app::auto_run_dir("synthetic", "items = 10\nseed = 1\n");
+    CHECK(a.starts_with("pel-synthetic-"));
+    CHECK(a.size() == std::string("pel-synthetic-").size() + 8);
+    CHECK(a == pel::app::auto_run_dir("synthetic", "items = 10\nseed = 1\n"));
+    CHECK(a != pel::app::auto_run_dir("synthetic", "items = 10\nseed = 2\n"));
+    CHECK(a != pel::app::auto_run_dir("mandelbrot", "items = 10\nseed = 1\n"));
+
+    // Not tied to Slurm: a resubmission gets a new SLURM_JOB_ID and must find the same directory.
+    RunSettings s;
+    s.job = "synthetic";
+    s.threads = 1;
+    s.run_dir = "auto";
+    setenv("SLURM_JOB_ID", "111", 1);
+    pel::app::resolve(s, "items = 10\n");
+    RunSettings again = RunSettings{};
+    again.job = "synthetic";
+    again.threads = 1;
+    again.run_dir = "auto";
+    setenv("SLURM_JOB_ID", "222", 1);
+    pel::app::resolve(again, "items = 10\n");
+    unsetenv("SLURM_JOB_ID");
+    CHECK(s.run_dir == again.run_dir);
+    CHECK(s.output == s.run_dir + "/synthetic.h5");
+}
+
+TEST_CASE("a time limit not longer than the margin is an error at the start", "[app][options]") {
+    RunSettings s;
+    s.job = "synthetic";
+    s.threads = 1;
+    s.time_limit_s = 60;  // --time 1 (minute) with the default margin of 60 s
+    CHECK_THROWS_WITH(pel::app::resolve(s),
+                      Catch::Contains("60 s left by --time-limit is not more than --time-margin"));
+    s.time_limit_s = 61;
+    CHECK_NOTHROW(pel::app::resolve(s));
+
+    RunSettings slurm;
+    slurm.job = "synthetic";
+    slurm.threads = 1;
+    setenv("SLURM_JOB_END_TIME", std::to_string(std::time(nullptr) + 30).c_str(), 1);
+    CHECK_THROWS_WITH(pel::app::resolve(slurm), Catch::Contains("of the Slurm job (SLURM_JOB_END_TIME)"));
+    setenv("SLURM_JOB_END_TIME", std::to_string(std::time(nullptr) + 3600).c_str(), 1);
+    CHECK_NOTHROW(pel::app::resolve(slurm));
+    unsetenv("SLURM_JOB_END_TIME");
+    CHECK(std::isinf(pel::app::time_left_s(slurm, 0)));
+
+    RunSettings fresh;
+    fresh.job = "synthetic";
+    fresh.threads = 1;
+    fresh.fresh = fresh.resume = true;
+    CHECK_THROWS_WITH(pel::app::resolve(fresh), Catch::Contains("--fresh and --resume exclude each other"));
+}
+
+TEST_CASE("paths in a config are relative to the config's directory, on the command line to the working one",
+          "[app][options]") {
+    CHECK(pel::app::path_in_config("configs", "tasks.txt") == "configs/tasks.txt");
+    CHECK(pel::app::path_in_config("/etc/pel", "../data/p.h5") == "/etc/data/p.h5");
+    CHECK(pel::app::path_in_config("configs", "/abs/p.h5") == "/abs/p.h5");
+    CHECK(pel::app::path_in_config("", "p.h5") == "p.h5");  // a config in the working directory
+    CHECK(pel::app::path_in_config("configs", "").empty());
+
+    RunSettings s;
+    s.output = "out.h5";
+    s.trace = "t.json";
+    s.run_dir = "auto";
+    s.job_path = "jobs:/opt/jobs";
+    pel::app::config_paths(s, "/cfg", [](const std::string& name) { return name == "trace"; });
+    CHECK(s.output == "/cfg/out.h5");
+    CHECK(s.trace == "t.json");  // given on the command line
+    CHECK(s.run_dir == "auto");
+    CHECK(s.job_path == "/cfg/jobs:/opt/jobs");
 }

@@ -1,7 +1,10 @@
 # tests/app/slurm.sh: pel under a real Slurm 22.05 (one node, scripts/local-slurm.sh): a batch job from
 # scripts/pel-sbatch is signalled as at its walltime, checkpoints, requeues itself, resumes and finishes with the
-# same bits as an uninterrupted run; with mpirun, then with srun --mpi=pmix. A failing pel is not requeued, and a
-# stopped job past PEL_MAX_REQUEUES ends with 75. Skipped (exit 77) where Slurm cannot be installed or started.
+# same bits as an uninterrupted run; with mpirun, then with srun (its --mpi chosen from srun --mpi=list). A plain
+# scancel of the README's command (pel not on PATH) leaves a checkpoint and a "stopped" status, and resubmitting
+# the same command resumes it in the same --run-dir auto. A failing pel is not requeued, a walltime inside
+# --time-margin fails at once, and a stopped job past PEL_MAX_REQUEUES ends with 75. Skipped (exit 77) where Slurm
+# cannot be installed or started.
 source "$(dirname "$0")/common.sh"
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 SCRIPTS=$REPO/scripts
@@ -83,6 +86,7 @@ requeue_case() {
   pass
   [ "$(job_field "$job" ExitCode)" = 0:0 ] && pass || fail "job $job exit code $(job_field "$job" ExitCode)"
   expect_contains "$out" "SIGUSR1 received"
+  [ "$launcher" = srun ] && expect_contains "$out" "srun --mpi=$SRUN_MPI (srun --mpi=list:"
   expect_contains "$out" "stopped by signal 10 after writing a checkpoint"
   expect_contains "$out" "requeuing (restart 1 of at most 5)"
   expect_contains "$out" "attempt 1: pel finished"
@@ -95,7 +99,51 @@ requeue_case() {
   echo "$launcher: stopped, requeued, resumed and finished; results identical"
 }
 
+# The plugin the template should choose: pmix, else the newest pmix_vN, else pmi2.
+plugins=$(srun --mpi=list 2>&1)
+if grep -qw pmix <<<"$plugins"; then SRUN_MPI=pmix
+else SRUN_MPI=$(grep -o 'pmix_v[0-9]*' <<<"$plugins" | sort -V | tail -n 1); fi
+SRUN_MPI=${SRUN_MPI:-pmi2}
+
+# cancel_case LAUNCHER: the README's command, submitted from a directory holding build/bin/pel, with no pel on PATH,
+# cancelled by a plain scancel (SIGTERM to every process of the job, SIGKILL KillWait=15 s later): the log says it
+# was cancelled with a checkpoint, status.json says stopped, and the same command submitted again resumes in the same
+# run directory (--run-dir auto) and ends with the uninterrupted run's bits.
+cancel_case() {
+  local launcher=$1 sub=$TMP/cancel-$1 job out dirs
+  mkdir -p "$sub/build/bin" && ln -sf "$PEL" "$sub/build/bin/pel"
+  submit() {
+    (cd "$sub" && env -u PEL PATH=/usr/bin:/bin LAUNCHER="$launcher" sbatch --parsable --output="$sub/%j.out" \
+      "$SCRIPTS/pel.sbatch" run synthetic "${args[@]}" --run-dir auto 2>"$TMP/sbatch.err")
+  }
+  job=$(submit) || { fail "sbatch failed: $(cat "$TMP/sbatch.err")"; return; }
+  out=$sub/$job.out
+  wait_for 60 "job $job starting pel" eval 'grep -q "starting on" "$out" 2>/dev/null' || return
+  sleep 4
+  scancel "$job" || { fail "scancel $job failed"; return; }
+  wait_for 60 "job $job cancelled" eval '[ "$(job_field "$job" JobState)" = CANCELLED ]' || { cat "$out"; return; }
+  sleep 2  # the batch shell's last lines
+  echo "$launcher: cancelled: $(grep -E "SIGTERM|cancelled|failed|killed" "$out" | tr '\n' ' ')"
+  expect_contains "$out" "SIGTERM received: asking pel to write a checkpoint"
+  expect_contains "$out" "cancelled (SIGTERM: scancel, preemption or the time limit): pel stopped with a checkpoint"
+  dirs=("$sub"/pel-synthetic-*)
+  ls "${dirs[0]}"/checkpoints/ckpt-*.h5 >/dev/null 2>&1 && pass || fail "$launcher: scancel left no checkpoint: $(cat "$out")"
+  grep -q '"state": "stopped"' "${dirs[0]}/status.json" 2>/dev/null && pass ||
+    fail "$launcher: status.json after scancel: $(cat "${dirs[0]}/status.json" 2>&1 | head -c 300)"
+  job=$(submit) || { fail "sbatch failed: $(cat "$TMP/sbatch.err")"; return; }
+  out=$sub/$job.out
+  wait_for 120 "resubmitted job $job completed" eval '[ "$(job_field "$job" JobState)" = COMPLETED ]' ||
+    { cat "$out"; return; }
+  grep -q -E "warn: resuming run in pel-synthetic-[0-9a-f]{8} from checkpoint" "$out" && pass ||
+    fail "$launcher: the resubmission does not say it resumes: $(cat "$out")"
+  [ "$(ls -d "$sub"/pel-synthetic-* | wc -l)" = 1 ] && pass || fail "$launcher: the resubmission made another directory"
+  "$H5SAME" "$TMP/ref.h5" "${dirs[0]}/synthetic.h5" "${attrs[@]}" --ignore /stats >"$TMP/same" 2>&1 && pass ||
+    fail "$launcher: cancelled and resubmitted, the results differ: $(cat "$TMP/same")"
+  echo "$launcher: cancelled with a checkpoint; the resubmission resumed it; results identical"
+}
+
 requeue_case mpirun
+cancel_case mpirun
 if ! srun --mpi=list 2>&1 | grep -qw pmix; then
   echo "SKIPPED for srun: this Slurm has no pmix MPI plugin (srun --mpi=list: $(srun --mpi=list 2>&1 | tr '\n' ' '))"
 elif ! timeout 60 srun --mpi=pmix -n 2 "$PEL" run synthetic --items 10 --output "$TMP/probe.h5" >"$TMP/probe" 2>&1
@@ -103,7 +151,16 @@ then
   echo "SKIPPED for srun: srun --mpi=pmix cannot start pel here: $(tail -n 2 "$TMP/probe")"
 else
   requeue_case srun
+  cancel_case srun
 fi
+
+# A walltime inside pel's --time-margin (60 s): pel says so and fails at once; not requeued to do nothing again.
+job=$(PEL=$PEL sbatch --parsable --time=1 --output="$TMP/short-%j.out" "$SCRIPTS/pel.sbatch" run synthetic --items 5 \
+  --output "$TMP/short.h5")
+wait_for 60 "short job $job ended" eval '[ "$(job_field "$job" JobState)" = FAILED ]' && pass
+[ "$(job_field "$job" ExitCode)" = 2:0 ] && pass || fail "short job: exit code $(job_field "$job" ExitCode), not 2:0"
+[ "$(job_field "$job" Restarts)" = 0 ] && pass || fail "a job with no time to run was requeued"
+expect_contains "$TMP/short-$job.out" "of the Slurm job (SLURM_JOB_END_TIME) is not more than --time-margin 60 s"
 
 # A pel that fails (here: a bad option value, exit 2) ends the job with its code and is never requeued.
 job=$(PEL=$PEL sbatch --parsable --output="$TMP/bad-%j.out" "$SCRIPTS/pel.sbatch" run synthetic --schedule bogus --output "$TMP/bad.h5")

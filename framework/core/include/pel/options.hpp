@@ -34,7 +34,15 @@ class OptionSpec {
         return *this;
     }
 
+    /// Marks a text option as a file or directory path: a relative path given in a config file is taken relative to
+    /// that file's directory (on the command line, to the working directory).
+    OptionSpec& path() {
+        path_ = true;
+        return *this;
+    }
+
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] bool is_path() const noexcept { return path_; }
     [[nodiscard]] const std::string& help() const noexcept { return help_; }
     [[nodiscard]] const Target& target() const noexcept { return target_; }
     [[nodiscard]] std::optional<double> lower() const noexcept { return min_; }
@@ -71,6 +79,7 @@ class OptionSpec {
     std::optional<double> min_;
     std::optional<double> max_;
     std::vector<std::string> choices_;
+    bool path_ = false;
 };
 
 /// The options a job declares. Each `add` binds an option `--name` to a member of the job, whose current
