@@ -11,10 +11,12 @@ step "an up killed half-way, then down"
 # `down` after an `up` killed half-way (some namespaces made, others not) removes what was made, and only that.
 main_dir=$PEL_CLUSTER_DIR main_prefix=$PEL_CLUSTER_PREFIX
 export PEL_CLUSTER_DIR=$TMP/half PEL_CLUSTER_PREFIX=${main_prefix}h
-"$CLUSTER" up --nodes 6 --no-slurm >"$TMP/half.log" 2>&1 &
+# In a process group of its own, so that the kill takes its `ip` commands too (one finishing after `down` would
+# leave a namespace behind).
+setsid "$CLUSTER" up --nodes 6 --no-slurm >"$TMP/half.log" 2>&1 &
 up=$!
 for _ in $(seq 200); do [ "$(wc -l 2>/dev/null <"$PEL_CLUSTER_DIR/made")" -ge 4 ] 2>/dev/null && break; sleep 0.01; done
-kill -KILL "$up"
+kill -KILL -- "-$up" 2>/dev/null || kill -KILL "$up"
 wait "$up" 2>/dev/null
 made=$(awk '{print $2}' "$PEL_CLUSTER_DIR/made" 2>/dev/null | tr '\n' ' ')
 echo "an up killed after making: $made"
