@@ -223,7 +223,16 @@ cmd_down() {
   fi
   stop_pidfile slurmd "$DIR/slurmd.pid" || rc=1
   stop_pidfile slurmctld "$DIR/slurmctld.pid" || rc=1
-  if [ -f "$DIR/munged.pid" ]; then stop_pidfile munged "$DIR/munged.pid" || rc=1; fi
+  if [ -f "$DIR/munged.pid" ]; then
+    # Ours are stopped: a slurmctld or slurmd still running belongs to another cluster (another local-slurm.sh
+    # directory, say), which may have found this munged running and used it.
+    if pgrep -x 'slurmctld|slurmd' >/dev/null; then
+      say "leaving munged (pid $(cat "$DIR/munged.pid")) running: other Slurm daemons use it"
+      rm -f "$DIR/munged.pid"
+    else
+      stop_pidfile munged "$DIR/munged.pid" || rc=1
+    fi
+  fi
   if [ -f "$DIR/etc-link" ] && [ "$(readlink "$ETC_CONF")" = "$CONF" ]; then rm -f "$ETC_CONF"; fi
   if [ "$rc" = 0 ]; then
     rm -rf "$DIR"
