@@ -2,7 +2,8 @@
 # mount namespaces, Open MPI launched through its rsh agent, TCP between the nodes): every shipped job on 3 nodes x 2
 # ranks gives the bits of 1 rank on 1 node, /stats names the three hosts, --verbose gives each rank's node and CPUs;
 # each node's /tmp is private while checkpoints go to the shared directory; a run whose node3 ranks are all killed
-# resumes on the 2 nodes left with the same bits; a node whose ranks stop answering is named by the heartbeat error.
+# resumes on the 2 nodes left with the same bits; a node whose ranks stop answering is named by the heartbeat error;
+# status.json, pel status and pel report list every host; pel doctor tells a shared directory from a node's own.
 # Skipped (exit 77) where namespaces cannot be made.
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/cluster_common.sh"
@@ -110,6 +111,35 @@ for r in 0 1 2 3 4 5; do
   grep -q -E "rank $r: host node$((r / 2 + 1)): thread 0 on CPUs [0-9]" "$TMP/err" && pass ||
     fail "--verbose does not place rank $r on node$((r / 2 + 1)): $(grep "rank $r:" "$TMP/err")"
 done
+
+step "status, report and doctor list every host"
+# status.json, `pel status` and `pel report` name the three hosts with their ranks, not only rank 0's.
+expect_cluster_ok "${spread[@]}" "$PEL" run synthetic --items 300 --run-dir "$SHARED/st"
+"$PEL" status "$SHARED/st" >"$TMP/status" 2>&1 && pass || fail "pel status failed: $(cat "$TMP/status")"
+expect_contains "$TMP/status" "on 3 hosts: node1 (2 ranks), node2 (2 ranks), node3 (2 ranks)"
+"$PEL" report "$SHARED/st/synthetic.h5" >"$TMP/report" 2>&1 && pass || fail "pel report failed: $(cat "$TMP/report")"
+expect_contains "$TMP/report" "3 hosts: node1 (2 ranks), node2 (2 ranks), node3 (2 ranks)"
+/usr/bin/python3 - "$SHARED/st/status.json" >"$TMP/check" 2>&1 <<'PY' && pass || fail "status.json hosts: $(cat "$TMP/check")"
+import json, sys
+hosts = json.load(open(sys.argv[1]))["hosts"]
+names = sorted(h["host"] if isinstance(h, dict) else h[0] for h in hosts)
+assert names == ["node1", "node2", "node3"], hosts
+PY
+# pel doctor: the shared directory is one directory on every node; a directory under each node's private /tmp is
+# not, and the check fails naming the hosts that cannot see each other's files.
+expect_cluster_ok "${spread[@]}" "$PEL" doctor --checkpoint-dir "$SHARED/doctor-ckpt" --output "$SHARED/d.h5"
+expect_contains "$TMP/out" "checkpoint directory: $SHARED/doctor-ckpt is shared by all 3 hosts"
+pel_cluster "${spread[@]}" "$PEL" doctor --checkpoint-dir /tmp/doctor-ckpt --output "$SHARED/d.h5"
+[ "$RC" != 0 ] && [ "$RC" != 124 ] && pass || fail "doctor passed a checkpoint directory only node1 has"
+grep -q -E "is NOT shared by all 3 hosts: cannot create a file there on host node2 \(ranks 2-3\), node3" "$TMP/out" &&
+  pass || fail "doctor does not name the hosts missing the directory: $(grep -i -m3 'checkpoint directory' "$TMP/out")"
+for n in 1 2 3; do mkdir -p "$PEL_CLUSTER_DIR/node$n/tmp/doctor-ckpt"; done  # there on every node, but not shared
+pel_cluster "${spread[@]}" "$PEL" doctor --checkpoint-dir /tmp/doctor-ckpt --output "$SHARED/d.h5"
+[ "$RC" != 0 ] && [ "$RC" != 124 ] && pass || fail "doctor passed a checkpoint directory in each node's private /tmp"
+grep -q -E "host node[123] \(ranks? [0-9-]+\) does not see files of hosts? node[123]" "$TMP/out" "$TMP/err" && pass ||
+  fail "doctor does not name the hosts of an unshared directory: $(grep -i -m3 'checkpoint directory' "$TMP/out" "$TMP/err")"
+[ -z "$(find "$PEL_CLUSTER_DIR"/node*/tmp/doctor-ckpt "$SHARED/doctor-ckpt" -type f 2>/dev/null)" ] && pass ||
+  fail "doctor left its tokens: $(find "$PEL_CLUSTER_DIR"/node*/tmp/doctor-ckpt "$SHARED/doctor-ckpt" -type f)"
 
 step "kill node3, resume on node1 and node2"
 # Kill every rank on node3 mid-run (after a checkpoint reached the shared directory), then resume on node1 and
