@@ -1,7 +1,8 @@
 # tests/app/cluster_slurm.sh: pel under Slurm on an emulated 2-node cluster (scripts/local-cluster.sh: slurmctld on
 # node1, a slurmd per node, each in its node's namespaces): a 2-node batch job from scripts/pel-sbatch runs ranks on
 # both nodes, is signalled as at its walltime, checkpoints, requeues itself, resumes and finishes with the bits of an
-# uninterrupted run; with mpirun, then with srun --mpi=pmix where that works across the nodes. Skipped (exit 77)
+# uninterrupted run; a plain scancel of a 2-node job leaves a checkpoint that the same job submitted again resumes;
+# with mpirun, then with srun --mpi=pmix where that works across the nodes. Skipped (exit 77)
 # where namespaces cannot be made or Slurm cannot run.
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/cluster_common.sh"
@@ -85,8 +86,45 @@ PY
   echo "$launcher: ran on node1 and node2, stopped, requeued, resumed and finished; results identical"
 }
 
+# cancel_case LAUNCHER: a 2-node job cancelled by a plain scancel (SIGTERM to every process of the job on both
+# nodes, the launcher's daemons on node2 included; SIGKILL KillWait seconds later): the log says it was cancelled
+# with a checkpoint, the checkpoint is in the shared directory, and the same script submitted again resumes it and
+# ends with the uninterrupted run's bits.
+cancel_case() {
+  local launcher=$1 dir=$SHARED/cancel-$1 job out
+  "$SCRIPTS/pel-sbatch" "$SHARED/syn.toml" --nodes 2 --ranks-per-node 2 --cpus-per-task 1 --time 5:00 \
+    --job-name "cancel-$launcher" --launcher "$launcher" --output-dir "$dir" --pel "$PEL" >"$TMP/gen" 2>&1 ||
+    { fail "pel-sbatch failed: $(cat "$TMP/gen")"; return; }
+  job=$(on node1 sbatch --parsable "$dir/cancel-$launcher.sbatch" 2>"$TMP/sbatch.err") ||
+    { fail "sbatch failed: $(cat "$TMP/sbatch.err")"; return; }
+  out=$dir/cancel-$launcher-$job.out
+  echo "$launcher: job $job, to be cancelled"
+  wait_for 60 "job $job starting pel" eval 'grep -q "starting on 2 node(s)" "$out" 2>/dev/null' || return
+  wait_for 60 "pel running on node2" eval '[ -n "$(node_pids node2 pel)" ]' || { cat "$out"; return; }
+  sleep 3
+  on node1 scancel "$job" || { fail "scancel $job failed"; return; }
+  wait_for 60 "job $job cancelled" eval '[ "$(job_field "$job" JobState)" = CANCELLED ]' || { cat "$out"; return; }
+  sleep 2  # the batch shell's last lines
+  echo "$launcher: cancelled: $(grep -E "SIGTERM|cancelled|failed|killed" "$out" | tr '\n' ' ')"
+  expect_contains "$out" "cancelled (SIGTERM: scancel, preemption or the time limit): pel stopped with a checkpoint"
+  ls "$dir"/syn.ckpt/ckpt-*.h5 >/dev/null 2>&1 && pass ||
+    fail "$launcher: scancel of a 2-node job left no checkpoint: $(cat "$out")"
+  job=$(on node1 sbatch --parsable "$dir/cancel-$launcher.sbatch" 2>"$TMP/sbatch.err") ||
+    { fail "sbatch failed: $(cat "$TMP/sbatch.err")"; return; }
+  out=$dir/cancel-$launcher-$job.out
+  wait_for 150 "resubmitted job $job completed" eval '[ "$(job_field "$job" JobState)" = COMPLETED ]' ||
+    { cat "$out"; return; }
+  "$H5SAME" "$SHARED/ref.h5" "$dir/syn.h5" "${attrs[@]}" --ignore /stats >"$TMP/same" 2>&1 && pass ||
+    fail "$launcher: cancelled and resubmitted, the results differ: $(cat "$TMP/same")"
+  h5dump -a resumed_from "$dir/syn.h5" >/dev/null 2>&1 && pass ||
+    fail "$launcher: the resubmitted job did not resume"
+  echo "$launcher: a 2-node job cancelled with a checkpoint; the resubmission resumed it; results identical"
+}
+
 step "sbatch, mpirun"
 requeue_case mpirun
+step "scancel, mpirun"
+cancel_case mpirun
 if ! on node1 srun --mpi=list 2>&1 | grep -qw pmix; then
   echo "SKIPPED for srun: this Slurm has no pmix MPI plugin (srun --mpi=list: $(on node1 srun --mpi=list 2>&1 | tr '\n' ' '))"
 elif ! timeout 60 "$CLUSTER" exec node1 srun --mpi=pmix -N 2 -n 2 "$PEL" run synthetic --items 10 \
@@ -95,6 +133,8 @@ elif ! timeout 60 "$CLUSTER" exec node1 srun --mpi=pmix -N 2 -n 2 "$PEL" run syn
 else
   step "sbatch, srun"
   requeue_case srun
+  step "scancel, srun"
+  cancel_case srun
 fi
 
 step down
