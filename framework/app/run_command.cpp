@@ -261,7 +261,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, s.output); });
     mpi::agree(comm, [&] {  // any run may checkpoint (a signal, a time limit): a name MPI-IO cannot take is said now
-        const std::string longest = io::checkpoint_name(std::uint64_t{999'999'999'999}) + ".part";
+        const std::string longest = io::checkpoint_name(std::uint64_t{99'999'999}) + ".part";
         try {
             h5::check_mpi_io_name((std::filesystem::path(s.checkpoint_dir) / longest).string());
         } catch (const Error& e) {

@@ -40,12 +40,12 @@ regular "$TMP/r.h5"
 
 # Checkpoints: ckpt-N.h5.part and ckpt-N.h5.
 mkdir -p "$TMP/c.ckpt"
-plant "$TMP/c.ckpt/ckpt-00000000.h5.part" "$TMP/c.ckpt/ckpt-00000000.h5" "$TMP/c.ckpt/ckpt-00000001.h5.part" \
-  "$TMP/c.ckpt/ckpt-00000001.h5"
+# (A name taken, even by a link, is skipped: the link at ckpt-0's name makes the checkpoints start at 1.)
+plant "$TMP/c.ckpt/ckpt-00000000.h5" "$TMP/c.ckpt/ckpt-0000000"{0,1,2,3}.h5.part
 expect_ok 2 run synthetic --items 300 --mean-us 2000 --mode sleep --checkpoint-every 0.05 --output "$TMP/c.h5" \
   --log-level info
 unchanged "a checkpoint"
-expect_contains "$TMP/err" "ckpt-00000001.h5"
+expect_contains "$TMP/err" "c.ckpt/ckpt-00000002.h5 written"
 
 # The run directory: status.json, its temporary and config.toml.
 mkdir -p "$TMP/rd"
@@ -123,9 +123,10 @@ pushd "$TMP/L" >/dev/null; pel_np 2 "${RUN[@]}" --output "$name"; popd >/dev/nul
 no_output "$TMP/L/$name"
 name=$(long 300).h5
 expect_error 4 "more than the 255 a file name may have" 2 "${RUN[@]}" --output "$TMP/L/$name"
-# A name that fits: the longest relative one pel takes is written.
+# A name that fits: the longest relative one pel takes is written (its checkpoints, OUTPUT without .h5 + .ckpt/...,
+# would be too long: they go elsewhere).
 name=$(long 221).h5
-pushd "$TMP/L" >/dev/null; pel_np 2 "${RUN[@]}" --output "$name"; popd >/dev/null
+pushd "$TMP/L" >/dev/null; pel_np 2 "${RUN[@]}" --output "$name" --checkpoint-dir ck; popd >/dev/null
 [ "$RC" = 0 ] && [ -f "$TMP/L/$name" ] && pass || fail "a 224-character name was not written: exit $RC: $(head -c 300 "$TMP/err")"
 # A checkpoint directory too long for MPI-IO is said at the start, not at the first checkpoint.
 expect_error 4 "--checkpoint-dir: cannot write" 2 "${RUN[@]}" --output "$TMP/L/k.h5" \
