@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/printable.hpp"
 #include "exec/results_layout.hpp"
 #include "pel/error.hpp"
 
@@ -152,14 +153,14 @@ void write_plots(const std::string& file, const std::string& dir) {
     const std::size_t last_start = err.find_last_of('\n');
     const std::string last = last_start == std::string::npos ? err : err.substr(last_start + 1);
     if (WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0) {
-        std::fputs(child.err.c_str(), stderr);  // warnings, if any
+        std::fputs(printable(child.err).c_str(), stderr);  // warnings, if any
         return;
     }
-    if (last_start != std::string::npos) std::fputs(err.substr(0, last_start + 1).c_str(), stderr);
+    if (last_start != std::string::npos) std::fputs(printable(err.substr(0, last_start + 1)).c_str(), stderr);
     std::fflush(stderr);
     const std::string why = WIFSIGNALED(child.status) ? "killed by signal " + std::to_string(WTERMSIG(child.status))
                                                       : "exit " + std::to_string(WEXITSTATUS(child.status));
-    throw Error::Failure("--plots: " + (last.empty() ? script->string() + " failed (" + why + ")" : last));
+    throw Error::Failure("--plots: " + (last.empty() ? script->string() + " failed (" + why + ")" : printable(last)));
 }
 
 }  // namespace
@@ -254,7 +255,7 @@ int report_command(const std::vector<std::string>& args) {
                   makespan, lower, makespan > 0 ? lower / makespan : 1, load_balance, comm_eff, load_balance * comm_eff,
                   stats.imbalance, totals.wall_time_s);
     os << line;
-    std::fputs(os.str().c_str(), stdout);
+    std::fputs(printable(os.str()).c_str(), stdout);  // names and hosts come from the file
     if (!plots_dir.empty()) {
         std::fputs("\n", stdout);
         write_plots(file, plots_dir);

@@ -21,6 +21,8 @@
 #include "exec/results_layout.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
+#include "io/checkpoint_dir.hpp"
+#include "io/h5.hpp"
 #include "io/results_file.hpp"
 #include "pel/durable_file.hpp"
 #include "pel/host.hpp"
@@ -258,6 +260,14 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     }
 
     auto out = mpi::agree(comm, [&] { return std::make_unique<io::ResultsFile>(comm, s.output); });
+    mpi::agree(comm, [&] {  // any run may checkpoint (a signal, a time limit): a name MPI-IO cannot take is said now
+        const std::string longest = io::checkpoint_name(std::uint64_t{99'999'999}) + ".part";
+        try {
+            h5::check_mpi_io_name((std::filesystem::path(s.checkpoint_dir) / longest).string());
+        } catch (const Error& e) {
+            throw Error::Io(std::string("--checkpoint-dir: ") + e.what());
+        }
+    });
     mpi::agree(comm, [&] {
         exec::write_provenance(
             *out, {p.plugin.name, p.plugin.version, effective_config(p), command_line, version, start_time, host_name(),
@@ -316,6 +326,16 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         if (mode != ProgressMode::off) {
             printer = std::make_unique<ProgressPrinter>(progress, log, mode, s.progress_every_s, started);
         }
+    }
+    if (!s.cost_profile.empty()) {
+        mpi::agree(comm, [&] {  // the cost profile is written after the run: one that cannot be is said now
+            if (comm.rank() != 0) return;
+            try {
+                DurableFile::create(s.cost_profile).discard();
+            } catch (const Error& e) {
+                throw Error::Io(std::string("--cost-profile: ") + e.what());
+            }
+        });
     }
     std::unique_ptr<exec::Trace> trace;
     if (s.trace_events > 0) {

@@ -1,14 +1,18 @@
 // app/run_dir.cpp: the status file of a run directory, written by rank 0 and read by `pel status`.
 #include "app/run_dir.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "app/printable.hpp"
 #include "app/progress_printer.hpp"
 #include "pel/durable_file.hpp"
 #include "pel/error.hpp"
@@ -18,6 +22,40 @@ namespace pel::app {
 namespace {
 
 double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+/// The most bytes a status file may have: pel's are under a few kilobytes, and `pel status` must not read a huge one.
+constexpr off_t kStatusFileMax = 1 << 20;
+
+/// The text of the status file `path` of run directory `dir`. Opened without blocking and read only if it is a
+/// regular file of sane size: a FIFO or a device planted there must not hang or flood `pel status`.
+std::string read_status_file(const std::filesystem::path& path, const std::string& dir) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        throw Error::Io("pel status: no status file '" + printable(path.string()) + "' (is '" + printable(dir) +
+                        "' a run directory?)");
+    }
+    std::string text;
+    struct stat st {};
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && st.st_size <= kStatusFileMax) {
+        text.resize(static_cast<std::size_t>(st.st_size));
+        std::size_t got = 0;
+        while (got < text.size()) {
+            const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        text.resize(got);
+    }
+    ::close(fd);
+    if (!regular) throw Error::Io("pel status: '" + printable(path.string()) + "' is not a regular file");
+    if (st.st_size > kStatusFileMax) {
+        throw Error::Io("pel status: '" + printable(path.string()) + "' is " + std::to_string(st.st_size) +
+                        " bytes, too large for a status file");
+    }
+    return text;
+}
 
 }  // namespace
 
@@ -101,14 +139,11 @@ int status_command(const std::vector<std::string>& args) {
         throw Error::Usage("pel status: give one run directory (pel status DIR)");
     }
     const std::filesystem::path path = std::filesystem::path(args[0]) / "status.json";
-    std::ifstream in(path);
-    if (!in)
-        throw Error::Io("pel status: no status file '" + path.string() + "' (is '" + args[0] + "' a run directory?)");
     nlohmann::json j;
     try {
-        in >> j;
+        j = nlohmann::json::parse(read_status_file(path, args[0]));
     } catch (const nlohmann::json::exception& e) {
-        throw Error::Io("pel status: '" + path.string() + "' is not a status file: " + e.what());
+        throw Error::Io("pel status: '" + path.string() + "' is not a status file: " + printable(e.what()));
     }
     const auto get = [&](const char* key, auto fallback) {
         return j.contains(key) ? j[key].get<decltype(fallback)>() : fallback;
@@ -156,7 +191,7 @@ int status_command(const std::vector<std::string>& args) {
     os << "\n";
     if (j.contains("message")) os << "  " << j["message"].get<std::string>() << "\n";
     os << "  results: " << get("output", std::string("?")) << "\n";
-    std::fputs(os.str().c_str(), stdout);
+    std::fputs(printable(os.str()).c_str(), stdout);  // the file's text must not drive the terminal
     return 0;
 }
 

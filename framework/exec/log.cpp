@@ -7,7 +7,9 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <unistd.h>
 
+#include "pel/durable_file.hpp"
 #include "pel/error.hpp"
 #include "pel/host.hpp"
 
@@ -96,8 +98,13 @@ void Log::progress(const std::string& line, bool terminal) const { print("progre
 bool Log::enabled(LogLevel level) const noexcept { return terminal_ >= level || file_ != nullptr; }
 
 void Log::also_to(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "a");
-    if (f == nullptr) throw Error::Io("cannot open log file '" + path + "': " + std::strerror(errno));
+    const int fd = open_log_file(path);  // never through a planted link, never a FIFO or a device
+    std::FILE* f = ::fdopen(fd, "a");
+    if (f == nullptr) {
+        const int saved = errno;
+        ::close(fd);
+        throw Error::Io("cannot open log file '" + path + "': " + std::strerror(saved));
+    }
     file_.reset(f, [](std::FILE* p) { std::fclose(p); });
 }
 

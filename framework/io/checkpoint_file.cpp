@@ -273,6 +273,7 @@ void write_checkpoint_file(const mpi::Comm& comm, const std::filesystem::path& p
     OpenFile out;
     try {
         mpi::agree(comm, [&] {
+            h5::check_mpi_io_name(temporary.string());
             if (!root) return;
             check_free_space(path, plan.records_total + plan.bulk_total + plan.meta_size);
             reserved.emplace(DurableFile::reserve(path, temporary));

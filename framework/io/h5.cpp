@@ -2,7 +2,9 @@
 #include "io/h5.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
+#include "pel/durable_file.hpp"
 #include "pel/error.hpp"
 
 namespace pel::h5 {
@@ -96,6 +98,31 @@ hid_t native_type(ScalarType type) {
             return H5T_NATIVE_DOUBLE;
     }
     throw Error::Internal("unknown scalar type");
+}
+
+// Open MPI 4.1's limits on a file name given to MPI_File_open, measured here (tests/app/hostile_files.sh):
+// - sharedfp/lockedfile formats "<path>.locktest.<rank>" into a 256-byte stack buffer: a path of 245 characters
+//   aborts every rank with "buffer overflow detected" on rank 0, 244 works. With ranks numbered up to 7 digits the
+//   path may have 255 - strlen(".locktest.") - 7 = 238 characters.
+// - sharedfp/sm creates "<session dir>/<last component>_cid-<cid>-<pid>.sm": a last component of 242 characters
+//   fails (4-digit pids here), 241 works. With a cid of up to 10 characters and pids of up to 7 digits the last
+//   component may have 255 - strlen("_cid--.sm") - 17 = 229.
+constexpr std::size_t kMpiIoPathMax = 238;
+constexpr std::size_t kMpiIoNameMax = 229;
+
+void check_mpi_io_name(const std::string& path) {
+    DurableFile::check_name_length(path);
+    const std::size_t name = std::filesystem::path(path).filename().native().size();
+    if (path.size() > kMpiIoPathMax) {
+        throw Error::Io("cannot write '" + DurableFile::shown(path) + "': its path is " + std::to_string(path.size()) +
+                        " characters, more than the " + std::to_string(kMpiIoPathMax) +
+                        " that Open MPI's MPI-IO takes; choose a shorter path (or a relative one)");
+    }
+    if (name > kMpiIoNameMax) {
+        throw Error::Io("cannot write '" + DurableFile::shown(path) + "': its file name is " + std::to_string(name) +
+                        " characters, more than the " + std::to_string(kMpiIoNameMax) +
+                        " that Open MPI's MPI-IO takes; choose a shorter name");
+    }
 }
 
 Handle file_access(MPI_Comm comm) {

@@ -67,6 +67,12 @@ hid_t native_type(ScalarType type);
 /// File access properties: MPI-IO over `comm` when given, else the default driver.
 Handle file_access(MPI_Comm comm);
 
+/// Throws pel::Error (I/O) naming `path` if Open MPI's MPI-IO cannot take it as a file name: its shared file
+/// pointer components build names from it in fixed buffers, and crash (a buffer overflow, abort on every rank) or
+/// hang instead of failing. Besides the system's own limits (pel::DurableFile::check_name_length), `path` as given
+/// must stay under 239 characters and its last component under 230 (see kMpiIoPathMax in h5.cpp).
+void check_mpi_io_name(const std::string& path);
+
 /// True if `name` is an existing link in `file` (intermediate groups are checked one by one).
 bool path_exists(hid_t file, const std::string& name);
 

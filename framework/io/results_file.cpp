@@ -18,6 +18,7 @@ namespace {
 /// Names what is wrong with writing `path`, before HDF5 gives a vaguer reason.
 void check_writable(const std::string& path) {
     if (path.empty()) throw Error::Usage("--output: the output path is empty");
+    h5::check_mpi_io_name(path + ".part");  // first: the checks below would quote a path of any length
     const fs::path p(path);
     std::error_code ec;
     if (fs::is_directory(p, ec)) throw Error::Io("cannot write output '" + path + "': it is a directory");

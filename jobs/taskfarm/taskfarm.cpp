@@ -199,6 +199,12 @@ class TaskFarm final : public pel::Job<Farmed> {
         if (workdir_.empty()) workdir_ = base + ".work";
         if (logdir_.empty()) logdir_ = base + ".logs";
         if (joblog_.empty()) joblog_ = base + ".joblog.tsv";
+        try {  // written at the end: a name that cannot take it (a directory, a FIFO, too long) is said now
+            pel::DurableFile::check_name_length(joblog_, pel::DurableFile::kTemporarySuffixLength);
+            pel::DurableFile::check_replaceable(joblog_);
+        } catch (const pel::Error& e) {
+            throw pel::Error::Io(std::string("taskfarm: --joblog: ") + e.what());
+        }
         selected_.assign(tasks_.size(), 1);
         if (!failed_from_.empty()) select_failed(ctx);
         // Every rank makes the directories (they may be node-local); the first failure ends the run on all ranks.
@@ -333,12 +339,12 @@ class TaskFarm final : public pel::Job<Farmed> {
     void open_rank_logs(const pel::Context& ctx) {
         logs_open_ = true;
         if (task_logs_) return;
-        const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resumed_ ? 0 : O_TRUNC);
         const std::string name = logdir_ + "/rank-" + std::to_string(ctx.rank());
         for (auto [fd, suffix] : {std::pair{&rank_out_, ".out"}, std::pair{&rank_err_, ".err"}}) {
-            *fd = Fd(open((name + suffix).c_str(), flags, 0644));
-            if (!fd->valid()) {
-                throw pel::Error::Io("taskfarm: cannot open log '" + name + suffix + "': " + std::strerror(errno));
+            try {  // never through a link planted at the name, never into a FIFO or a device
+                *fd = Fd(pel::open_log_file(name + suffix, !resumed_));
+            } catch (const pel::Error& e) {
+                throw pel::Error::Io(std::string("taskfarm: log: ") + e.what());
             }
         }
         if (ctx.rank() != 0 || resumed_) return;
@@ -400,11 +406,11 @@ class TaskFarm final : public pel::Job<Farmed> {
         if (!task_logs_) return {taskfarm::capture_file(logdir_), taskfarm::capture_file(logdir_)};
         const std::string name = logdir_ + "/" + task_name(task);
         const auto open_log = [](const std::string& path) {
-            Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-            if (!fd.valid()) {
-                throw pel::Error::Io("taskfarm: cannot open log '" + path + "': " + std::strerror(errno));
+            try {  // never through a link planted at the name, never into a FIFO or a device
+                return Fd(pel::open_log_file(path, true));
+            } catch (const pel::Error& e) {
+                throw pel::Error::Io(std::string("taskfarm: log: ") + e.what());
             }
-            return fd;
         };
         return {open_log(name + ".out"), open_log(name + ".err")};
     }

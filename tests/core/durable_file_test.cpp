@@ -1,6 +1,7 @@
 // tests/core/durable_file_test.cpp: pel::DurableFile: content round-trips; links planted at the temporary's or the
 // final name are never followed; a failed write leaves the old file and no temporary; a final name that is a
-// directory, a FIFO or a device node is refused, never replaced. Every path is inside the test's own directory.
+// directory, a FIFO or a device node is refused, never replaced; names too long are refused with a short message;
+// logs are appended to without following links. Every path is inside the test's own directory.
 #include "pel/durable_file.hpp"
 
 #include <catch2/catch.hpp>
@@ -267,4 +268,51 @@ TEST_CASE("errors name the path and the reason", "[core][durable]") {
     put(dir / "plain", "a regular file");
     CHECK_THAT(io_error_of([&] { pel::write_file_durably(under_file, "x"); }),
                Catch::Contains(under_file.string()) && Catch::Contains("Not a directory"));
+}
+
+TEST_CASE("names longer than the system allows are refused before anything is made", "[core][durable]") {
+    const TempDir dir;
+    const fs::path just_fits = dir / (std::string(255 - DurableFile::kTemporarySuffixLength, 'a'));
+    pel::write_file_durably(just_fits, "x");
+    CHECK(read(just_fits) == "x");
+    const fs::path too_long = dir / (std::string(256 - DurableFile::kTemporarySuffixLength, 'b'));
+    const auto before = names_in(dir.path());
+    CHECK_THAT(io_error_of([&] { pel::write_file_durably(too_long, "x"); }),
+               Catch::Contains("more than the 255 a file name may have"));
+    CHECK_THAT(io_error_of([&] { (void)DurableFile::reserve(dir / "f", dir / std::string(256, 'c')); }),
+               Catch::Contains("more than the 255"));
+    // A megabyte name: the message shows its ends and its length, not the whole of it.
+    const std::string huge = (dir / std::string(1 << 20, 'd')).string();
+    const std::string message = io_error_of([&] { pel::write_file_durably(huge, "x"); });
+    CHECK(message.size() < 400);
+    CHECK_THAT(message, Catch::Contains("characters)"));
+    CHECK(names_in(dir.path()) == before);
+}
+
+TEST_CASE("a log is appended to, never through a link, never into a FIFO or a device", "[core][durable]") {
+    const TempDir dir;
+    const fs::path log = dir / "rank-0.log";
+    put(log, "old\n");
+    for (const bool truncate : {false, true}) {
+        const int fd = pel::open_log_file(log, truncate);
+        REQUIRE(fd >= 0);
+        CHECK(::write(fd, "new\n", 4) == 4);
+        ::close(fd);
+    }
+    CHECK(read(log) == "new\n");  // appended, then emptied and written
+    const fs::path victim = dir / "victim";
+    put(victim, "precious");
+    const fs::path link = dir / "link.log";
+    fs::create_symlink(victim, link);
+    CHECK_THAT(io_error_of([&] { (void)pel::open_log_file(link); }), Catch::Contains("it is a symbolic link"));
+    CHECK_THAT(io_error_of([&] { (void)pel::open_log_file(link, true); }), Catch::Contains("symbolic link"));
+    CHECK(read(victim) == "precious");
+    const fs::path fifo = dir / "fifo.log";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THAT(io_error_of([&] { (void)pel::open_log_file(fifo); }), Catch::Contains("it is a FIFO"));
+    const fs::path device = dir / "device.log";
+    if (::mknod(device.c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0) {
+        CHECK_THAT(io_error_of([&] { (void)pel::open_log_file(device); }), Catch::Contains("a character device"));
+        CHECK(fs::is_character_file(fs::symlink_status(device)));
+    }
 }

@@ -1,5 +1,6 @@
 // pel/durable_file.hpp: writing a file so that its name only ever holds a complete file that is on disk: a
-// temporary beside it, created without following links, synced, renamed over the final name, the directory synced.
+// temporary beside it, created without following links, synced, renamed over the final name, the directory synced;
+// and the two other ways pel opens a file to write: a log appended to, never through a link, and name-length checks.
 //
 // Header-only (POSIX), so that job plugins, which link nothing from pel, write their side files the same way.
 #pragma once
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -36,8 +38,12 @@ namespace pel {
 /// by name (HDF5, MPI-IO), which commit() then makes durable the same way.
 class DurableFile {
   public:
+    /// The length of `.<8 hex digits>.tmp`, which create() appends to the final name for its temporary.
+    static constexpr std::size_t kTemporarySuffixLength = 13;
+
     /// Opens a new, empty temporary `<final>.<random>.tmp` beside `final`, for write().
     [[nodiscard]] static DurableFile create(const std::filesystem::path& final) {
+        check_name_length(final, kTemporarySuffixLength);
         check_replaceable(final);
         const std::filesystem::path dir = directory_of(final);
         for (int attempt = 0; attempt < 100; ++attempt) {
@@ -58,11 +64,18 @@ class DurableFile {
     /// commit() checks that the name still holds this file before making it the final one.
     [[nodiscard]] static DurableFile reserve(const std::filesystem::path& final,
                                              const std::filesystem::path& temporary) {
+        check_name_length(final);
+        check_name_length(temporary);
         check_replaceable(final);
         struct stat st {};
         if (::lstat(temporary.c_str(), &st) == 0) {
             if (S_ISDIR(st.st_mode))
-                throw Error::Io("cannot write '" + temporary.string() + "': " + std::strerror(EISDIR));
+                throw Error::Io("cannot write '" + shown(temporary) + "': " + std::strerror(EISDIR));
+            // A file another user left there is theirs, not a crashed write of ours: not ours to remove.
+            if (!S_ISLNK(st.st_mode) && st.st_uid != ::geteuid()) {
+                throw Error::Io("cannot write '" + shown(final) + "': its temporary name '" + shown(temporary) +
+                                "' holds a file of another user (uid " + std::to_string(st.st_uid) + ")");
+            }
             if (::unlink(temporary.c_str()) != 0 && errno != ENOENT) {
                 throw Error::Io("cannot write '" + temporary.string() +
                                 "': cannot remove the file there: " + std::strerror(errno));
@@ -160,7 +173,7 @@ class DurableFile {
         struct stat st {};
         if (::lstat(final.c_str(), &st) != 0) {
             if (errno == ENOENT) return;
-            throw Error::Io("cannot write '" + final.string() + "': " + std::strerror(errno));
+            throw Error::Io("cannot write '" + shown(final) + "': " + std::strerror(errno));
         }
         const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
                            : S_ISFIFO(st.st_mode) ? "a FIFO"
@@ -169,11 +182,39 @@ class DurableFile {
                            : S_ISSOCK(st.st_mode) ? "a socket"
                                                   : nullptr;
         if (kind != nullptr) {
-            throw Error::Io("cannot write '" + final.string() + "': it is " + kind + ", not a regular file");
+            throw Error::Io("cannot write '" + shown(final) + "': it is " + kind + ", not a regular file");
         }
     }
 
+    /// Throws pel::Error (I/O) if `path`, with `extra` more characters on its last component (a temporary's
+    /// suffix), would be longer than the system allows: NAME_MAX for the last component, PATH_MAX for the whole.
+    /// Said before anything is opened, because some writers (MPI-IO) crash on such a name instead of failing.
+    static void check_name_length(const std::filesystem::path& path, std::size_t extra = 0) {
+        const std::size_t name = path.filename().native().size() + extra;
+        const std::size_t whole = path.native().size() + extra;
+        if (name > NAME_MAX) {
+            throw Error::Io("cannot write '" + shown(path) + "': its file name is " + std::to_string(name) +
+                            " characters" + (extra > 0 ? " with its temporary's suffix" : "") + ", more than the " +
+                            std::to_string(NAME_MAX) + " a file name may have");
+        }
+        if (whole >= PATH_MAX) {
+            throw Error::Io("cannot write '" + shown(path) + "': its path is " + std::to_string(whole) +
+                            " characters, more than the " + std::to_string(PATH_MAX - 1) + " a path may have");
+        }
+    }
+
+    /// `path` for an error message: whole if short, else its start and end, so that a megabyte name gives a line.
+    static std::string shown(const std::filesystem::path& path) {
+        const std::string& text = path.native();
+        if (text.size() <= kShownMax) return text;
+        return text.substr(0, kShownMax / 2) + "..." + text.substr(text.size() - kShownMax / 2) + " (" +
+               std::to_string(text.size()) + " characters)";
+    }
+
   private:
+    /// The most characters of a path an error message shows.
+    static constexpr std::size_t kShownMax = 120;
+
     DurableFile(std::filesystem::path final, std::filesystem::path temporary, int fd) noexcept
         : final_(std::move(final)), temporary_(std::move(temporary)), fd_(fd) {}
 
@@ -240,6 +281,41 @@ inline void write_file_durably(const std::filesystem::path& final, std::span<con
 /// Writes `text` as the whole file `final`, durably (see DurableFile).
 inline void write_file_durably(const std::filesystem::path& final, std::string_view text) {
     write_file_durably(final, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+/// Opens `path` to write a log to: created if missing, else appended to (or emptied first, with `truncate`).
+/// A symbolic link there is never followed and anything but a regular file (a FIFO, a device node, a directory)
+/// is refused without blocking or touching it: pel::Error (I/O) naming the path and what is there. Returns the
+/// descriptor, opened O_APPEND, which the caller closes.
+[[nodiscard]] inline int open_log_file(const std::filesystem::path& path, bool truncate = false) {
+    DurableFile::check_name_length(path);
+    DurableFile::check_replaceable(path);  // a device node is refused before it is ever opened
+    // O_NONBLOCK: a FIFO planted after the check fails to open (ENXIO) instead of waiting for a reader; cleared below.
+    int fd = -1;
+    do {
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        const int saved = errno;
+        struct stat st {};
+        if (saved == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+            throw Error::Io("cannot write '" + DurableFile::shown(path) +
+                            "': it is a symbolic link, which pel does not follow when it writes");
+        }
+        throw Error::Io("cannot write '" + DurableFile::shown(path) + "': " + std::strerror(saved));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error::Io("cannot write '" + DurableFile::shown(path) + "': it is not a regular file");
+    }
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || (truncate && ::ftruncate(fd, 0) != 0)) {
+        const int saved = errno;
+        ::close(fd);
+        throw Error::Io("cannot write '" + DurableFile::shown(path) + "': " + std::strerror(saved));
+    }
+    return fd;
 }
 
 }  // namespace pel
