@@ -5,6 +5,7 @@ PEL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEL_BUILD=${PEL_BUILD:-$PEL_ROOT/build}
 
 pel_packages=(g++ cmake make openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools catch2 libcli11-dev nlohmann-json3-dev
+              libtomlplusplus-dev
               python3-h5py python3-numpy python3-matplotlib dpkg-dev)
 
 pel_install_missing() {

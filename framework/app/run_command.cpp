@@ -14,6 +14,7 @@
 
 #include "app/allocation.hpp"
 #include "app/cli.hpp"
+#include "app/config_file.hpp"
 #include "app/job_options.hpp"
 #include "app/progress_printer.hpp"
 #include "app/run_dir.hpp"
@@ -51,13 +52,8 @@ std::vector<std::string> reversed(std::vector<std::string> args) {
     return args;
 }
 
-/// A CLI11 parse error as a pel usage error.
-Error usage_error(const std::string& where, const CLI::ParseError& e) {
-    std::string what = e.what();
-    const std::string ini = "INI was not able to parse ";
-    if (what.starts_with(ini)) what = "unknown option '" + what.substr(ini.size()) + "' in the config file";
-    return Error::Usage(where + ": " + what);
-}
+/// A CLI11 parse error (the TOML config's included) as a pel usage error.
+Error usage_error(const std::string& where, const CLI::ParseError& e) { return Error::Usage(where + ": " + e.what()); }
 
 /// Everything `pel run` needs, parsed from the command line and config file.
 struct Parsed {
@@ -97,6 +93,8 @@ Parsed parse(std::vector<std::string> args) {
         add_run_options(probe, o);
         probe.allow_extras();
         probe.allow_config_extras(CLI::config_extras_mode::ignore);
+        toml_config(probe).set_strict(false);  // the job's keys are not known yet
+        toml_config(probe).set_source(config_argument(args));
         probe.set_help_flag();
         try {
             probe.parse(reversed(args));
@@ -138,7 +136,9 @@ Parsed parse(std::vector<std::string> args) {
             throw Error::Plugin("job '" + job_name + "' declares option --" + spec.name() + ", which pel already has");
         }
         add_job_option(app, spec, "Options of job " + job_name);
+        toml_config(app).expect(spec.name(), config_type(spec));
     }
+    toml_config(app).set_source(config_argument(args));
     try {
         app.parse(reversed(args));
     } catch (const CLI::CallForHelp&) {
@@ -168,19 +168,18 @@ std::string job_options(const Parsed& p) { return job_options(p.declared); }
 
 /// The run's effective settings as a TOML config that `pel run --config` accepts: every framework option kept for
 /// replay with its value in force (threads, output and directories as resolved), then every job option; paths
-/// absolute, so that it replays from any directory.
+/// absolute, so that it replays from any directory. Written by toml++, so that any string replays exactly.
 std::string effective_config(const Parsed& p) {
-    std::ostringstream os;
+    std::string lines = kept_options(p.settings);
     for (const auto& spec : p.declared.specs()) {
         auto* const* text = std::get_if<std::string*>(&spec.target());
         if (text != nullptr && spec.is_path() && !(*text)->empty()) {
-            std::string value = std::filesystem::absolute(**text).lexically_normal().string();
-            os << spec.name() << " = " << OptionSpec(spec.name(), &value, "").value_text() << "\n";
+            lines += toml_line(spec.name(), toml_string(std::filesystem::absolute(**text).lexically_normal().string()));
         } else {
-            os << spec.name() << " = " << spec.value_text() << "\n";
+            lines += toml_line(spec.name(), toml_value(spec));
         }
     }
-    return kept_options(p.settings) + os.str();
+    return lines;
 }
 
 /// Every host of the run with its number of ranks, in the order of their first rank (on rank 0; empty elsewhere).

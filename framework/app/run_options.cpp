@@ -47,6 +47,13 @@ RunOption field(std::string name, T RunSettings::*member, std::string help) {
     o.name = std::move(name);
     o.help = std::move(help);
     o.quoted = std::is_same_v<T, std::string>;
+    if constexpr (std::is_same_v<T, bool>) {
+        o.type = ConfigType::boolean;
+    } else if constexpr (std::is_integral_v<T>) {
+        o.type = ConfigType::integer;
+    } else if constexpr (std::is_floating_point_v<T>) {
+        o.type = ConfigType::number;
+    }
     o.show_default = !std::is_same_v<T, bool>;
     o.bind = [member](CLI::App& app, const std::string& flag, const std::string& text, RunSettings& s) {
         if constexpr (std::is_same_v<T, bool>) {
@@ -129,7 +136,8 @@ std::vector<RunOption> make_table() {
         "chunk requests a worker keeps in flight while it computes: 0-64, or auto (one, more while the worker still "
         "waits for grants, fewer when it no longer does)",
         [](S& s, const std::string& v) { s.prefetch = prefetch_depth(v); },
-        [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); }));
+        [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); })
+                    .text_or_number());
     t.push_back(field("cost-profile", &S::cost_profile,
                       "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end")
                     .as_path());
@@ -186,6 +194,7 @@ std::vector<RunOption> make_table() {
                           [](const S& s) {
                               return s.checkpoint_auto ? std::string("auto") : number_text(s.checkpoint_every_s);
                           })
+                    .text_or_number()
                     .in(checkpoints));
     t.push_back(field("mtbf", &S::mtbf_s, "mean time between failures in seconds, for --checkpoint-every auto")
                     .check(CLI::PositiveNumber)
@@ -242,16 +251,6 @@ std::vector<RunOption> make_table() {
     return t;
 }
 
-/// `text` as a TOML basic string.
-std::string quoted(const std::string& text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + '"';
-}
-
 /// `value` with `change` applied to each non-empty path in it: the whole value, or each part of a colon-separated
 /// `list`.
 std::string each_path(const std::string& value, bool list,
@@ -285,8 +284,11 @@ const std::vector<RunOption>& run_options() {
 
 void add_run_options(CLI::App& app, RunSettings& settings) {
     app.set_config("--config", "", "read options from this TOML file (keys as option names; the command line wins)");
+    auto config = std::make_shared<TomlConfig>();
+    app.config_formatter(config);
     const RunSettings defaults;
     for (const auto& o : run_options()) {
+        config->expect(o.name, o.type);
         CLI::Option* option = o.bind(app, "--" + o.name, o.help, settings);
         for (const auto& check : o.checks) option->check(check);
         if (o.show_default) option->default_str(o.text(defaults));
@@ -380,7 +382,7 @@ std::string kept_options(const RunSettings& settings) {
             !o.path ? o.text(settings) : each_path(o.text(settings), o.name == "job-path", [](const std::string& one) {
                 return std::filesystem::absolute(one).lexically_normal().string();
             });
-        lines += o.name + " = " + (o.quoted ? quoted(value) : value) + "\n";
+        lines += toml_line(o.name, o.quoted ? toml_string(value) : value);
     }
     return lines;
 }

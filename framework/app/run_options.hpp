@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/config_file.hpp"
 #include "exec/log.hpp"
 #include "sched/policy.hpp"
 
@@ -63,6 +64,7 @@ struct RunOption {
     std::string group = "Options";  ///< the section of `pel run --help`; "" hides the option
     Replay replay = Replay::kept;
     bool quoted = false;                 ///< written as a TOML string (else as a number or a boolean)
+    ConfigType type = ConfigType::text;  ///< the TOML types a config may give it
     bool path = false;                   ///< a file or directory (a list of them for job-path): see config_paths()
     bool show_default = true;            ///< `--help` shows the default (when it is not empty)
     std::vector<CLI::Validator> checks;  ///< run by CLI11 on the text given, before it is converted
@@ -99,6 +101,11 @@ struct RunOption {
         path = true;
         return *this;
     }
+    /// Lets a config give it a string or a number (a number of seconds or "auto", a depth or "auto").
+    RunOption& text_or_number() {
+        type = ConfigType::text_or_number;
+        return *this;
+    }
     /// Hides the default in the help (where it means "from the environment").
     RunOption& no_default() {
         show_default = false;
@@ -110,7 +117,8 @@ struct RunOption {
 /// --help` lists them.
 const std::vector<RunOption>& run_options();
 
-/// Adds --config and every option of run_options() to `app`, bound to `settings`. A value that is not valid is a
+/// Adds --config and every option of run_options() to `app`, bound to `settings`, and installs the TOML reader of
+/// --config (toml_config(), expecting every option's key and type). A value that is not valid is a
 /// CLI::ParseError, or an Error::Usage naming the option, raised while `app` parses.
 void add_run_options(CLI::App& app, RunSettings& settings);
 
@@ -136,7 +144,8 @@ std::string path_in_config(const std::string& config_dir, const std::string& pat
 void config_paths(RunSettings& settings, const std::string& config_dir,
                   const std::function<bool(const std::string& name)>& given);
 
-/// The options kept for replay (Replay::kept) with their values in `settings`, one TOML line "name = value" each,
+/// The options kept for replay (Replay::kept) with their values in `settings`, one TOML line "name = value" each
+/// (written by toml_line()),
 /// in table order: the framework's part of the effective config. Paths are written absolute, so that the config
 /// replays from any directory.
 std::string kept_options(const RunSettings& settings);

@@ -1,5 +1,6 @@
 # tests/app/replay.sh: the config.toml a run directory keeps holds every framework option in force (all but the
-# resume flags, which say how one invocation starts), and `pel run --config` replays it with the same options.
+# resume flags, which say how one invocation starts), and `pel run --config` replays it with the same options; paths
+# holding `#`, `"`, `\`, `'`, a newline and non-ASCII replay exactly from config.toml and from the results' `options`.
 source "$(dirname "$0")/common.sh"
 
 # A value other than the default for every option that is replayed; the line config.toml must then hold.
@@ -56,4 +57,42 @@ diff "$TMP/options.first" "$TMP/options.replay" >/dev/null && pass || fail "the 
 expect_ok 1 run --config "$TMP/first.toml" --mtbf 99 --threads 1 --run-dir "$TMP/rd2" --output "$TMP/rd2/out.h5"
 grep -q -x -F "mtbf = 99" "$TMP/rd2/config.toml" && grep -q -x -F "threads = 1" "$TMP/rd2/config.toml" && pass ||
   fail "options given with --config do not win: $(cat "$TMP/rd2/config.toml")"
+
+# Hostile paths: the run directory and the output named with every character a TOML writer must escape. The config
+# it keeps and the results' `options` attribute are TOML that Python's tomllib (another reader) takes back to the
+# same paths, and both replay the run bit for bit, leaving no file named from a mangled string.
+odd="$TMP/odd #1 \"q\" \\ it's"$'\n'"é€"
+mkdir -p "$odd"
+expect_ok 2 run synthetic --items 200 --mean-us 5 --seed 3 --run-dir "$odd/rd" --output "$odd/o #\"\\.h5"
+[ -f "$odd/o #\"\\.h5" ] && [ -f "$odd/rd/config.toml" ] && pass || fail "odd paths: $(ls -R "$odd")"
+cp "$odd/o #\"\\.h5" "$TMP/odd-first.h5"
+cp "$odd/rd/config.toml" "$TMP/odd-first.toml"
+/usr/bin/python3 - "$odd" "$TMP/odd-first.h5" "$TMP/odd-options.toml" >"$TMP/py" 2>&1 <<'PY' && pass || fail "odd paths do not read back: $(cat "$TMP/py")"
+import sys, tomllib, h5py
+odd, results, options_out = sys.argv[1:]
+config = tomllib.load(open(odd + "/rd/config.toml", "rb"))
+options = h5py.File(results, "r").attrs["options"]
+options = options.decode() if isinstance(options, bytes) else options
+assert tomllib.loads(options) == config, "the options attribute and config.toml differ"
+assert config["output"] == odd + '/o #"\\.h5', config["output"]
+assert config["run-dir"] == odd + "/rd", config["run-dir"]
+open(options_out, "w").write(options)
+PY
+ls -A "$odd/rd" >"$TMP/odd-rd.first"
+# The replays run from an empty directory, where a file named from a piece of a path would land.
+mkdir "$TMP/cwd"
+cd "$TMP/cwd" || exit 1
+rm "$odd/o #\"\\.h5"
+expect_ok 2 run --config "$TMP/odd-first.toml"
+"$H5SAME" "$TMP/odd-first.h5" "$odd/o #\"\\.h5" --attr checksum_sum --ignore /stats >"$TMP/same" 2>&1 && pass ||
+  fail "the odd paths' config.toml replays something else: $(cat "$TMP/same")"
+diff "$TMP/odd-first.toml" "$odd/rd/config.toml" >"$TMP/diff" && pass || fail "odd replay differs: $(cat "$TMP/diff")"
+rm "$odd/o #\"\\.h5"
+expect_ok 2 run --config "$TMP/odd-options.toml"
+"$H5SAME" "$TMP/odd-first.h5" "$odd/o #\"\\.h5" --attr checksum_sum --ignore /stats >"$TMP/same" 2>&1 && pass ||
+  fail "the odd paths' options attribute replays something else: $(cat "$TMP/same")"
+# Nothing else was made: no file named from a piece of a path (the old reader's `"x` and the like).
+[ "$(ls -A "$odd" | sort | tr '\n' '|')" = "o #\"\\.h5|rd|" ] && pass || fail "stray files beside odd: $(ls -A "$odd")"
+[ -z "$(ls -A "$TMP/cwd")" ] && pass || fail "the replays left files in the working directory: $(ls -A "$TMP/cwd")"
+ls -A "$odd/rd" | diff "$TMP/odd-rd.first" - >"$TMP/diff" && pass || fail "the replays left files: $(cat "$TMP/diff")"
 finish
