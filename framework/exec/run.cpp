@@ -10,7 +10,9 @@
 
 #include "exec/clock.hpp"
 #include "exec/cost_profiles.hpp"
+#include "exec/exit_guard.hpp"
 #include "exec/job_context.hpp"
+#include "exec/phase_agreement.hpp"
 #include "exec/phase_run.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
@@ -142,6 +144,7 @@ class Run {
             point_.phase = static_cast<std::uint64_t>(index);
             point_.job_state = saved_state(job_);
             const std::optional<Phase> phase = mpi::agree(comm_, [&] { return job_.next_phase(ctx_); });
+            check_phase_agreement(comm_, index, phase);
             if (!phase) break;
             // Between phases is the cheapest moment for a periodic checkpoint that has fallen due (no partial rows,
             // no pause); never after the last phase, whose results are about to be committed.
@@ -454,6 +457,7 @@ class Run {
 
 RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log,
                Checkpointer& checkpoints) {
+    const ExitGuard exit_guard(comm.rank(), config.job_name);
     return Run(job, comm, out, config, log, checkpoints).go();
 }
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "exec/clock.hpp"
+#include "exec/exit_guard.hpp"
 #include "exec/trace.hpp"
 #include "sched/cost_profile.hpp"
 
@@ -55,6 +56,7 @@ void Team::thread_main(int tid, Link& link) {
                     BatchSink sink(*chunk, batch, ctx_.columns(), phase_, chunks_);
                     const double t0 = now_s();
                     try {
+                        const KernelScope in_kernel(batch);
                         job_.process_any(batch, recover ? *scratch : partial, sink, ctx_);
                         if (recover) {
                             partial.merge(*scratch);

@@ -1,14 +1,24 @@
-// plugin/loader.cpp: dlopen, the ABI check and the search path.
+// plugin/loader.cpp: dlopen, the ABI fingerprint check, a probe of each plugin in a child process, and the search
+// path.
 #include "plugin/loader.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <filesystem>
+#include <optional>
+#include <poll.h>
 #include <set>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "pel/options.hpp"
 #include "pel/plugin.hpp"
 
 namespace fs = std::filesystem;
@@ -63,7 +73,35 @@ std::vector<std::string> search_path(const std::string& job_path) {
 
 std::string file_name(const std::string& name) { return "pel_" + name + ".so"; }
 
-JobPlugin load(const std::string& file) {
+namespace {
+
+/// One line naming what differs between a plugin's fingerprint and pel's, or nothing if they match.
+std::optional<std::string> fingerprint_mismatch(const std::string& file, const PelAbiFingerprint& theirs) {
+    static const PelAbiFingerprint ours = PEL_ABI_FINGERPRINT_VALUE;
+    if (theirs.abi_version != ours.abi_version) {
+        return "job plugin '" + file + "' was built for pel ABI version " + std::to_string(theirs.abi_version) +
+               ", this pel has ABI version " + std::to_string(ours.abi_version) + "; rebuild the plugin";
+    }
+    if (theirs.size != sizeof(PelAbiFingerprint)) {
+        return "job plugin '" + file + "' has a malformed ABI fingerprint; rebuild the plugin";
+    }
+    std::string differences;
+    const auto compare = [&](const char* what, const char* plugin, const char* pel) {
+        const std::string p = plugin != nullptr ? std::string(plugin).substr(0, 80) : "nothing";
+        if (p == pel) return;
+        differences += (differences.empty() ? "" : ", ") + std::string(what) + " " + p + " (pel: " + pel + ")";
+    };
+    compare("pel version", theirs.pel_version, ours.pel_version);
+    compare("compiler", theirs.compiler, ours.compiler);
+    compare("standard library", theirs.library_abi, ours.library_abi);
+    compare("debug mode", theirs.debug_mode, ours.debug_mode);
+    if (differences.empty()) return std::nullopt;
+    return "job plugin '" + file + "' was built differently from this pel: " + differences +
+           "; rebuild it with pel's compiler and flags";
+}
+
+/// dlopen, the fingerprint check (before any of the plugin's code is called), then the plugin's description.
+JobPlugin open(const std::string& file) {
     // RTLD_LOCAL keeps each plugin's symbols to itself; RTLD_NOW reports missing symbols here, not mid-run.
     void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
@@ -76,6 +114,16 @@ JobPlugin load(const std::string& file) {
         dlclose(handle);
         throw Error::Plugin(
             "'" + file + "' is not a pel job plugin: it has no " PEL_JOB_QUERY_SYMBOL " (define the job with PEL_JOB)");
+    }
+    const auto* fingerprint = static_cast<const PelAbiFingerprint*>(dlsym(handle, PEL_ABI_FINGERPRINT_SYMBOL));
+    if (fingerprint == nullptr) {
+        dlclose(handle);
+        throw Error::Plugin("job plugin '" + file + "' has no " PEL_ABI_FINGERPRINT_SYMBOL
+                            ": it was built for an older pel; rebuild the plugin");
+    }
+    if (const auto mismatch = fingerprint_mismatch(file, *fingerprint)) {
+        dlclose(handle);
+        throw Error::Plugin(*mismatch);
     }
     using Query = const PelJobInfo* (*)();
     const auto* info = reinterpret_cast<Query>(symbol)();
@@ -101,6 +149,101 @@ JobPlugin load(const std::string& file) {
             file,
             info->create,
             info->destroy};
+}
+
+/// In a child process: loads the plugin, makes a job object and has it declare its options, and exits with the
+/// reason it was refused written to `out` (nothing if it was fine). Never returns.
+[[noreturn]] void probe_child(const std::string& file, int out) {
+    // A plugin that calls exit() while loading would run the parent's exit handlers (MPI's, HDF5's) in this
+    // copy of it; this handler, registered last, runs first and leaves at once with the plugin's code.
+    on_exit([](int code, void*) { _exit(code == 0 ? 120 : code); }, nullptr);
+    // MPI's handlers of fatal signals print a backtrace; here a crash is an answer, for the parent to put in words.
+    for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) std::signal(sig, SIG_DFL);
+    std::string refusal;
+    try {
+        const JobPlugin plugin = open(file);
+        Options declared;
+        plugin.create()->declare_options(declared);
+    } catch (const std::exception& e) {
+        refusal = e.what();
+        if (refusal.empty()) refusal = "job plugin '" + file + "' failed while loading";
+    }
+    std::size_t written = 0;
+    while (written < refusal.size()) {
+        const ssize_t n = ::write(out, refusal.data() + written, refusal.size() - written);
+        if (n <= 0) break;
+        written += static_cast<std::size_t>(n);
+    }
+    _exit(0);
+}
+
+/// Why the plugin in `file` is refused, found in a child process so that a plugin that crashes, aborts or exits
+/// while loading (a static initializer, its job's constructor) takes down only the child; nothing if it is fine.
+std::optional<std::string> probe(const std::string& file) {
+    // A plugin that neither finishes nor crashes in this long is as good as hung.
+    constexpr int kProbeTimeoutMs = 60'000;
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;  // no probe: load it in this process as before
+    std::fflush(nullptr);  // the child must not write out a copy of this process's buffered output
+    const pid_t child = ::fork();
+    if (child < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        return std::nullopt;
+    }
+    if (child == 0) {
+        ::close(fds[0]);
+        probe_child(file, fds[1]);
+    }
+    ::close(fds[1]);
+    std::string refusal;
+    bool timed_out = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{fds[0], POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) {
+            timed_out = ready == 0;
+            break;
+        }
+        char buffer[4096];
+        const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        refusal.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    if (timed_out) ::kill(child, SIGKILL);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+        return "job plugin '" + file + "' did not finish loading in " + std::to_string(kProbeTimeoutMs / 1000) +
+               " s (a static initializer or the job's constructor hangs)";
+    }
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        const char* abbrev = sigabbrev_np(sig);
+        return "job plugin '" + file + "' crashed while loading (" +
+               (abbrev != nullptr ? "SIG" + std::string(abbrev) : "signal " + std::to_string(sig)) +
+               "): a static initializer, the job's constructor or declare_options";
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        return "job plugin '" + file + "' called exit(" +
+               std::to_string(WEXITSTATUS(status) == 120 ? 0 : WEXITSTATUS(status)) +
+               ") while loading: a static initializer, the job's constructor or declare_options";
+    }
+    if (!refusal.empty()) return refusal;
+    return std::nullopt;
+}
+
+}  // namespace
+
+JobPlugin load(const std::string& file) {
+    if (const auto refusal = probe(file)) throw Error::Plugin(*refusal);
+    return open(file);
 }
 
 JobPlugin find(const std::string& name, const std::vector<std::string>& dirs) {

@@ -31,8 +31,10 @@ std::vector<std::string> search_path(const std::string& job_path);
 /// The file name of job `name`'s plugin: pel_<name>.so.
 std::string file_name(const std::string& name);
 
-/// Loads the plugin in `file`; throws pel::Error (plugin) if it cannot be loaded, has no pel_job_query, or was
-/// built for another ABI version.
+/// Loads the plugin in `file`; throws pel::Error (plugin) if it cannot be loaded, has no pel_job_query, or its ABI
+/// fingerprint (ABI and pel version, compiler, standard library ABI, debug mode) differs from pel's. It is first
+/// loaded in a child process, so that a plugin that crashes, aborts, exits or hangs while loading or making its
+/// job object is refused with one line naming the file, instead of taking this process with it.
 JobPlugin load(const std::string& file);
 
 /// Finds and loads job `name`; throws pel::Error (plugin) naming the jobs that do exist if it is not found.

@@ -10,10 +10,11 @@
 namespace {
 
 const std::string kDir = PEL_TEST_PLUGIN_DIR;
+const std::string kFaultDir = PEL_FAULT_PLUGIN_DIR;
 
-std::string load_error(const std::string& file) {
+std::string load_error(const std::string& file, const std::string& dir = kDir) {
     try {
-        pel::plugin::load(kDir + "/" + file);
+        pel::plugin::load(dir + "/" + file);
     } catch (const pel::Error& e) {
         CHECK(e.code() == pel::ExitCode::plugin);
         return e.what();
@@ -38,6 +39,23 @@ TEST_CASE("a plugin of another ABI version is refused with both versions named",
     const std::string why = load_error("pel_wrongabi.so");
     CHECK_THAT(why,
                Catch::Contains("ABI version 999") && Catch::Contains("ABI version " + std::to_string(PEL_ABI_VERSION)));
+}
+
+TEST_CASE("a plugin built with other standard library flags is refused by its fingerprint", "[plugin]") {
+    CHECK_THAT(load_error("pel_debugmode.so", kFaultDir),
+               Catch::Contains("pel_debugmode.so' was built differently from this pel: debug mode _GLIBCXX_DEBUG"));
+    CHECK_THAT(load_error("pel_oldstringabi.so", kFaultDir),
+               Catch::Contains("standard library libstdc++ with _GLIBCXX_USE_CXX11_ABI=0 (pel: libstdc++ with "
+                               "_GLIBCXX_USE_CXX11_ABI=1)"));
+    // Its pel_job_query traps if called: the fingerprint must be read first.
+    CHECK_THAT(load_error("pel_oldpel.so", kFaultDir),
+               Catch::Contains("pel version 0.0.1 (pel: " + std::string(PEL_VERSION_STRING) + ")"));
+}
+
+TEST_CASE("a plugin that crashes or exits while loading is refused, and this process goes on", "[plugin]") {
+    CHECK_THAT(load_error("pel_crashsegv.so", kFaultDir), Catch::Contains("crashed while loading (SIGSEGV)"));
+    CHECK_THAT(load_error("pel_crashabort.so", kFaultDir), Catch::Contains("crashed while loading (SIGABRT)"));
+    CHECK_THAT(load_error("pel_crashexit.so", kFaultDir), Catch::Contains("called exit(7) while loading"));
 }
 
 TEST_CASE("a shared library without pel_job_query is not a plugin", "[plugin]") {
