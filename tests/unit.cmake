@@ -5,6 +5,7 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/unit_main.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/app/config_file_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/app/printable_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/app/job_options_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/app/run_options_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/archive_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/durable_file_test.cpp"

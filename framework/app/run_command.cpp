@@ -117,8 +117,8 @@ Parsed parse(std::vector<std::string> args) {
                 "pel jobs lists the jobs)");
         }
         if (job_first && !o.job.empty() && o.job != p.settings.job) {
-            throw Error::Usage("pel run: the command line asks for job '" + p.settings.job +
-                               "' but the config file is for job '" + o.job + "'");
+            throw Error::Usage("pel run: the command line asks for job '" + shown(p.settings.job) +
+                               "' but the config file is for job '" + shown(o.job) + "'");
         }
         p.plugin = plugin::find(p.settings.job, plugin::search_path(o.job_path));
     }
@@ -127,6 +127,7 @@ Parsed parse(std::vector<std::string> args) {
     p.job = p.plugin.create();
     Options& declared = p.declared;
     p.job->declare_options(declared);
+    check_declarations(p.settings.job, declared);
     CLI::App app("pel run " + p.plugin.name + ": " + p.plugin.description, "pel run " + p.plugin.name);
     const std::string job_name = p.settings.job;
     add_run_options(app, p.settings);

@@ -5,10 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/config_file.hpp"
+#include "app/number_check.hpp"
 #include "exec/log.hpp"
 #include "sched/policy.hpp"
 
@@ -68,6 +70,8 @@ struct RunOption {
     bool path = false;                   ///< a file or directory (a list of them for job-path): see config_paths()
     bool show_default = true;            ///< `--help` shows the default (when it is not empty)
     std::vector<CLI::Validator> checks;  ///< run by CLI11 on the text given, before it is converted
+    /// A number option's kind and range, checked before `checks` (every number option has one: field() sets it).
+    std::optional<NumberRule> number;
     /// Checks the converted value once parsing is done (resolve()); throws Error::Usage. May be empty.
     std::function<void(const RunSettings& settings)> verify;
     /// Adds the option to `app` as `flag` with `help`, bound to its field of `settings`.
@@ -84,6 +88,12 @@ struct RunOption {
     /// Sets `verify`.
     RunOption& verified_by(std::function<void(const RunSettings&)> check) {
         verify = std::move(check);
+        return *this;
+    }
+    /// Allows only values from `lo` to `hi` (a number option).
+    RunOption& within(double lo, double hi) {
+        number->lo = std::max(number->lo, lo);
+        number->hi = std::min(number->hi, hi);
         return *this;
     }
     /// Adds a CLI11 check of the text given.

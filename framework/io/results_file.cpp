@@ -126,6 +126,9 @@ RowBlock ResultsFile::write_rows(const std::string& name, const std::vector<RowB
             throw Error::Internal("a row block of '" + name + "' has the wrong size or position");
         }
     }
+    // No elements (a run of zero items): nothing to write, and HDF5 has no storage to write into (a collective write
+    // of nothing fails with "addr overflow"). The same on every rank, so no rank waits in the exchange below.
+    if (rows == 0 || width == 0) return {lo, 0, std::move(buffer)};
     for_each_piece([&](std::uint64_t owner, std::uint64_t, std::uint64_t take, const std::byte*) {
         if (owner != me) outgoing_bytes[owner] += 2 * sizeof(std::uint64_t) + take * row_bytes;
     });

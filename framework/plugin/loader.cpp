@@ -272,7 +272,7 @@ JobPlugin find(const std::string& name, const std::vector<std::string>& dirs) {
     }
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw Error::Plugin("unknown job '" + name + "' (known jobs: " + (list.empty() ? "none found" : list) +
+    throw Error::Plugin("unknown job '" + shown(name) + "' (known jobs: " + (list.empty() ? "none found" : list) +
                         "; searched --job-path, PEL_JOB_PATH and pel's job directory)");
 }
 

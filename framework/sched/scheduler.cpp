@@ -123,7 +123,9 @@ void Scheduler::tick(double now, int signal) {
             start_pause(PauseReason::time_limit);
         } else if (signal != 0) {
             start_pause(PauseReason::signal);
-        } else if (now >= settings_.pause_at) {
+        } else if (now >= settings_.pause_at && (items_reported_ > 0 || own_.unreported() > 0)) {
+            // A periodic checkpoint waits for the round's first finished item: however short the interval, every
+            // round moves the run forward (a signal or the time limit does not wait).
             start_pause(PauseReason::checkpoint);
         }
     }

@@ -194,6 +194,55 @@ TEST_CASE("values an option cannot read are usage errors naming it", "[app][opti
     CHECK(message({"--log-level", "loud"}).starts_with("--log-level: loud"));
 }
 
+TEST_CASE("every number option refuses NaN, infinities, fractions of whole numbers and overflows", "[app][options]") {
+    const auto message = [](std::vector<std::string> args) -> std::string {
+        try {
+            parse_args(std::move(args));
+        } catch (const pel::Error& e) {
+            return e.what();
+        } catch (const CLI::ParseError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    for (const auto& o : pel::app::run_options()) {
+        if (!o.number || o.number->whole) continue;
+        for (const char* bad : {"nan", "inf", "-inf", "NaN", "infinity"}) {
+            CHECK(message({"--" + o.name, bad}) == "--" + o.name + ": '" + bad + "' is not a finite number");
+        }
+    }
+    CHECK(message({"--chunk-size", "18446744073709551616"}) ==
+          "--chunk-size: value 18446744073709551616 is above the maximum 9223372036854775807");
+    CHECK(message({"--chunk-size", "1.5"}) == "--chunk-size: '1.5' is not a whole number");
+    CHECK(message({"--threads", "4097"}) == "--threads: value 4097 is above the maximum 4096");
+    CHECK(message({"--keep", "99999999999999999999"}) ==
+          "--keep: value 99999999999999999999 is above the maximum 1000");
+    CHECK(message({"--mtbf", "0.5"}) == "--mtbf: value 0.5 is below the minimum 1");
+    CHECK(message({"--checkpoint-every", "1e-6"}) ==
+          "--checkpoint-every: 1e-6 s is shorter than the shortest interval, 0.01 s (0: only on a signal; auto)");
+    CHECK(message({"--checkpoint-every", "0.01", "--chunk-size", "010", "--time-limit", "0x10"}).empty());
+    const RunSettings s = parse_args({"--checkpoint-every", "0.01", "--chunk-size", "010", "--time-limit", "0x10"});
+    CHECK(s.checkpoint_every_s == 0.01);
+    CHECK(s.chunk_size == 10);  // decimal, as written; not octal
+    CHECK(s.time_limit_s == 16);
+}
+
+TEST_CASE("a config's values are checked as the command line's", "[app][options]") {
+    const auto message = [](const std::string& toml) -> std::string {
+        try {
+            parse_config(toml);
+        } catch (const pel::Error& e) {
+            return e.what();
+        } catch (const CLI::ParseError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    CHECK(message("time-limit = nan\n") == "--time-limit: 'nan' is not a finite number");
+    CHECK(message("heartbeat-timeout = inf\n") == "--heartbeat-timeout: 'inf' is not a finite number");
+    CHECK(message("chunk-size = 1.5\n") == "--chunk-size: '1.5' is not a whole number");
+}
+
 TEST_CASE("resolve fills the defaults that depend on other options and checks them together", "[app][options]") {
     RunSettings s;
     s.job = "mandelbrot";

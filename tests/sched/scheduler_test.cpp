@@ -257,6 +257,29 @@ TEST_CASE("a due checkpoint pauses the phase: workers are told, requests end, th
     CHECK(take(s).empty());
 }
 
+TEST_CASE("a periodic checkpoint waits for the round's first finished item; a signal does not", "[sched]") {
+    // --checkpoint-every shorter than a checkpoint: the next one is due before the round starts. It must still move
+    // the run forward, not checkpoint again and again with no item done.
+    FakeOwn own;
+    SchedulerSettings set = settings(Technique::ss, 1);
+    set.pause_at = 0.0;
+    Scheduler s(set, 100, 2, {{0, 100}}, own);
+    s.start(0.0);
+    take(s);
+    s.tick(1.0, 0);
+    CHECK_FALSE(s.pausing());
+    own.done_unreported = 1;  // rank 0's team has finished an item
+    s.tick(1.1, 0);
+    CHECK(s.pausing());
+
+    FakeOwn idle;
+    Scheduler signalled(set, 100, 2, {{0, 100}}, idle);
+    signalled.start(0.0);
+    take(signalled);
+    signalled.tick(1.0, 10);
+    CHECK(signalled.pausing());
+}
+
 TEST_CASE("a worker's stop signal, or rank 0's, pauses the phase", "[sched]") {
     FakeOwn own;
     {

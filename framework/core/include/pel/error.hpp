@@ -1,8 +1,10 @@
 // pel/error.hpp: the one error root of pel; every failure a user can cause becomes a pel::Error.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace pel {
 
@@ -40,5 +42,13 @@ class Error : public std::runtime_error {
   private:
     ExitCode code_;
 };
+
+/// `text` as a message quotes it: whole up to 80 characters, else its first 80 and "... (N characters)", so that a
+/// value of a megabyte (a job name, an option's value) does not become an error line of a megabyte.
+inline std::string shown(std::string_view text) {
+    constexpr std::size_t kShownChars = 80;
+    if (text.size() <= kShownChars) return std::string(text);
+    return std::string(text.substr(0, kShownChars)) + "... (" + std::to_string(text.size()) + " characters)";
+}
 
 }  // namespace pel

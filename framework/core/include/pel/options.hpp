@@ -34,6 +34,13 @@ class OptionSpec {
         return *this;
     }
 
+    /// Allows NaN and infinities (a floating-point option). Without it they are refused: a NaN passes every range
+    /// check, and few computations mean anything with one.
+    OptionSpec& allow_non_finite() {
+        non_finite_ = true;
+        return *this;
+    }
+
     /// Marks a text option as a file or directory path: a relative path given in a config file is taken relative to
     /// that file's directory (on the command line, to the working directory).
     OptionSpec& path() {
@@ -43,6 +50,7 @@ class OptionSpec {
 
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] bool is_path() const noexcept { return path_; }
+    [[nodiscard]] bool allows_non_finite() const noexcept { return non_finite_; }
     [[nodiscard]] const std::string& help() const noexcept { return help_; }
     [[nodiscard]] const Target& target() const noexcept { return target_; }
     [[nodiscard]] std::optional<double> lower() const noexcept { return min_; }
@@ -80,10 +88,13 @@ class OptionSpec {
     std::optional<double> max_;
     std::vector<std::string> choices_;
     bool path_ = false;
+    bool non_finite_ = false;
 };
 
 /// The options a job declares. Each `add` binds an option `--name` to a member of the job, whose current
-/// value is the default. Declared once per job object, before the command line is parsed.
+/// value is the default. Declared once per job object, before the command line is parsed. pel checks the
+/// declarations before it reads any value: a name declared twice, or a default that its own range or choices
+/// refuse, is an error naming the job and the option.
 class Options {
   public:
     /// Declares `--name` bound to `value`; its current value is the default.

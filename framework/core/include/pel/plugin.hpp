@@ -14,8 +14,9 @@
 #include "pel/job.hpp"
 #include "pel/version.hpp"
 
-/// Bumped whenever the layout of pel::JobBase, the contexts, the sinks or PelJobInfo changes.
-#define PEL_ABI_VERSION 1u
+/// Bumped whenever the layout of pel::JobBase, the contexts, the sinks, pel::OptionSpec or PelJobInfo changes (2:
+/// OptionSpec::allow_non_finite).
+#define PEL_ABI_VERSION 2u
 
 extern "C" {
 /// What a plugin tells pel about itself. abi_version comes first so that pel can read it from any version.
