@@ -56,9 +56,9 @@ expect_refused "--mean-us: 'nan' is not a finite number" run --config "$TMP/nan.
 printf 'job = "mandelbrot"\ntime-limit = nan\n' > "$TMP/limit.toml"
 expect_refused "--time-limit: 'nan' is not a finite number" run --config "$TMP/limit.toml"
 printf 'job = "synthetic"\nitems = 1.5\n' > "$TMP/items.toml"
-expect_refused "--items: '1.5' is not a whole number" run --config "$TMP/items.toml"
+expect_refused "line 2: 'items' must be an integer, not a float" run --config "$TMP/items.toml"
 printf 'job = "mandelbrot"\nchunk-size = 18446744073709551616\n' > "$TMP/chunk.toml"
-expect_refused "--chunk-size: value 18446744073709551616 is above the maximum" run --config "$TMP/chunk.toml"
+expect_refused "'18446744073709551616' is not representable in 64 bits" run --config "$TMP/chunk.toml"
 
 # Values are quoted bounded: a huge job name or value gives a short error line.
 long=$(head -c 100000 /dev/zero | tr '\0' a)

@@ -148,12 +148,12 @@ TEST_CASE("the framework's kept options with hostile paths replay exactly", "[ap
     s.output = "/tmp/a #b \"c\" \\d\nline \xc3\xa9.h5";
     s.run_dir = "/tmp/x'y";
     s.job_path = "/p#1:/p\"2";
-    s.mtbf_s = 0.1;
+    s.mtbf_s = 3600.5;
     const std::string config = pel::app::kept_options(s);
     const Parsed replayed = parse_config(config);
     CHECK(replayed.settings.output == s.output);
     CHECK(replayed.settings.run_dir == s.run_dir);
     CHECK(replayed.settings.job_path == s.job_path);
-    CHECK(replayed.settings.mtbf_s == 0.1);
+    CHECK(replayed.settings.mtbf_s == 3600.5);
     CHECK(pel::app::kept_options(replayed.settings) == config);
 }
