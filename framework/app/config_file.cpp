@@ -8,8 +8,8 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
-#include <variant>
 #include <toml++/toml.h>
+#include <variant>
 
 namespace pel::app {
 
@@ -24,27 +24,42 @@ std::string bounded(std::string_view text, std::size_t limit = 80) {
 /// "a string", "an integer", ...: the TOML type of `node`, for messages.
 std::string type_name(toml::node_type type) {
     switch (type) {
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a float";
-        case toml::node_type::boolean: return "a boolean";
-        case toml::node_type::table: return "a table";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::date: return "a date";
-        case toml::node_type::time: return "a time";
-        case toml::node_type::date_time: return "a date-time";
-        default: return "nothing";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        default:
+            return "nothing";
     }
 }
 
 /// What an option of `type` takes, for messages.
 std::string expected_name(ConfigType type) {
     switch (type) {
-        case ConfigType::text: return "a string";
-        case ConfigType::integer: return "an integer";
-        case ConfigType::number: return "a number";
-        case ConfigType::boolean: return "a boolean (true or false)";
-        case ConfigType::text_or_number: return "a string or a number";
+        case ConfigType::text:
+            return "a string";
+        case ConfigType::integer:
+            return "an integer";
+        case ConfigType::number:
+            return "a number";
+        case ConfigType::boolean:
+            return "a boolean (true or false)";
+        case ConfigType::text_or_number:
+            return "a string or a number";
     }
     return "a value";
 }
@@ -101,8 +116,8 @@ std::vector<CLI::ConfigItem> TomlConfig::from_config(std::istream& input) const 
         }
         std::optional<std::string> text = command_line_text(*node, type->second);
         if (!text) {
-            throw CLI::ConfigError(where + line + ": '" + name + "' must be " + expected_name(type->second) +
-                                   ", not " + type_name(node->type()));
+            throw CLI::ConfigError(where + line + ": '" + name + "' must be " + expected_name(type->second) + ", not " +
+                                   type_name(node->type()));
         }
         CLI::ConfigItem item;
         item.name = name;

@@ -151,11 +151,12 @@ std::vector<RunOption> make_table() {
         [](S& s, const std::string& v) { s.schedule = sched::parse_technique(v); },
         [](const S& s) { return sched::technique_name(s.schedule); }));
     t.push_back(converted(
-        "prefetch",
-        "chunk requests a worker keeps in flight while it computes: 0-64, or auto (one, more while the worker still "
-        "waits for grants, fewer when it no longer does)",
-        [](S& s, const std::string& v) { s.prefetch = prefetch_depth(v); },
-        [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); })
+                    "prefetch",
+                    "chunk requests a worker keeps in flight while it computes: 0-64, or auto (one, more while the "
+                    "worker still "
+                    "waits for grants, fewer when it no longer does)",
+                    [](S& s, const std::string& v) { s.prefetch = prefetch_depth(v); },
+                    [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); })
                     .text_or_number());
     t.push_back(field("cost-profile", &S::cost_profile,
                       "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end")

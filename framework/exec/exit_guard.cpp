@@ -32,9 +32,9 @@ void on_exit_during_run(int code, void* /*unused*/) {
     std::string place = "inside the job's code, outside its kernel";
     if (where.inside) {
         place = "inside the job's kernel (" +
-                (where.items.size() == 1 ? "item " + std::to_string(where.items.begin)
-                                         : "items [" + std::to_string(where.items.begin) + ", " +
-                                               std::to_string(where.items.end) + ")") +
+                (where.items.size() == 1
+                     ? "item " + std::to_string(where.items.begin)
+                     : "items [" + std::to_string(where.items.begin) + ", " + std::to_string(where.items.end) + ")") +
                 ")";
     }
     report_error(guard_rank, "rank " + std::to_string(guard_rank) + " called exit(" + std::to_string(code) + ") " +

@@ -118,7 +118,8 @@ JobPlugin open(const std::string& file) {
     const auto* fingerprint = static_cast<const PelAbiFingerprint*>(dlsym(handle, PEL_ABI_FINGERPRINT_SYMBOL));
     if (fingerprint == nullptr) {
         dlclose(handle);
-        throw Error::Plugin("job plugin '" + file + "' has no " PEL_ABI_FINGERPRINT_SYMBOL
+        throw Error::Plugin("job plugin '" + file +
+                            "' has no " PEL_ABI_FINGERPRINT_SYMBOL
                             ": it was built for an older pel; rebuild the plugin");
     }
     if (const auto mismatch = fingerprint_mismatch(file, *fingerprint)) {
@@ -200,7 +201,8 @@ std::optional<std::string> probe(const std::string& file) {
     bool timed_out = false;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         pollfd p{fds[0], POLLIN, 0};
         const int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
         if (ready < 0 && errno == EINTR) continue;

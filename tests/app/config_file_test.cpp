@@ -68,8 +68,9 @@ std::string error_of(const std::string& toml) {
 }  // namespace
 
 TEST_CASE("a config's values reach the options as the command line gives them, typed", "[app][config]") {
-    const Parsed p = parse_config("width = 42\nratio = 3\nlabel = \"a\\tb\\u00e9\"\nfast = true\nmtbf = 1e3\n"
-                                  "threads = 2\nprefetch = 3\ncheckpoint-every = 90.5\nschedule = 'gss'\n");
+    const Parsed p = parse_config(
+        "width = 42\nratio = 3\nlabel = \"a\\tb\\u00e9\"\nfast = true\nmtbf = 1e3\n"
+        "threads = 2\nprefetch = 3\ncheckpoint-every = 90.5\nschedule = 'gss'\n");
     CHECK(p.width == 42);
     CHECK(p.ratio == 3.0);  // an integer is a number
     CHECK(p.label == "a\tb\xc3\xa9");
@@ -110,8 +111,7 @@ TEST_CASE("a config that is not TOML 1.0, or holds a value of the wrong type, is
     CHECK(error_of("width = 99999999999999999999\n").starts_with("the config file c.toml, line 1: not valid TOML"));
 }
 
-TEST_CASE("a key no option has is an error naming it; the first problem in the file is the one told",
-          "[app][config]") {
+TEST_CASE("a key no option has is an error naming it; the first problem in the file is the one told", "[app][config]") {
     CHECK(error_of("width = 1\nflavour = \"x\"\n") == "unknown option 'flavour' in the config file c.toml, line 2");
     CHECK(error_of("[mandelbrot]\nwidth = 1\n") == "unknown option 'mandelbrot' in the config file c.toml, line 1");
     CHECK(error_of("[job]\nwidth = 1\n") == "the config file c.toml, line 1: 'job' must be a string, not a table");
@@ -136,7 +136,7 @@ TEST_CASE("strings are written as TOML that reads back exactly", "[app][config]"
     CHECK(pel::app::toml_line("odd key", "1") == "\"odd key\" = 1\n");
     CHECK(pel::app::toml_line("chunk-size", "1") == "chunk-size = 1\n");
     for (const std::string& text : {std::string("#\"\\ \n\t\r\x01\x7f \xc3\xa9\xe2\x82\xac'''\"\"\" [x] = y"),
-                                   std::string(), std::string("'"), std::string("\\u0041")}) {
+                                    std::string(), std::string("'"), std::string("\\u0041")}) {
         INFO(text);
         CHECK(parse_config(pel::app::toml_line("label", pel::app::toml_string(text))).label == text);
     }

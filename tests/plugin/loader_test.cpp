@@ -2,7 +2,6 @@
 #include "plugin/loader.hpp"
 
 #include <algorithm>
-
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>

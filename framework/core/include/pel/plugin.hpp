@@ -77,23 +77,23 @@ struct PelAbiFingerprint {
 #endif
 
 /// The fingerprint of the translation unit that expands this macro.
-#define PEL_ABI_FINGERPRINT_VALUE                                                                            \
-    {                                                                                                        \
-        PEL_ABI_VERSION, static_cast<std::uint32_t>(sizeof(PelAbiFingerprint)), PEL_VERSION_STRING,          \
-            PEL_ABI_COMPILER, PEL_ABI_LIBRARY, PEL_ABI_DEBUG_MODE                                            \
+#define PEL_ABI_FINGERPRINT_VALUE                                                                                     \
+    {                                                                                                                 \
+        PEL_ABI_VERSION, static_cast<std::uint32_t>(sizeof(PelAbiFingerprint)), PEL_VERSION_STRING, PEL_ABI_COMPILER, \
+            PEL_ABI_LIBRARY, PEL_ABI_DEBUG_MODE                                                                       \
     }
 
 /// Makes `JobClass` (default-constructible, derived from pel::JobBase) the job of this shared library.
-#define PEL_JOB(JobClass, name, version, description)                                     \
-    extern "C" __attribute__((visibility("default")))                                     \
-    const PelAbiFingerprint pel_abi_fingerprint = PEL_ABI_FINGERPRINT_VALUE;              \
-    extern "C" __attribute__((visibility("default"))) const PelJobInfo* pel_job_query() { \
-        static const PelJobInfo info{PEL_ABI_VERSION,                                     \
-                                     static_cast<std::uint32_t>(sizeof(PelJobInfo)),      \
-                                     name,                                                \
-                                     version,                                             \
-                                     description,                                         \
-                                     []() -> pel::JobBase* { return new JobClass(); },    \
-                                     [](pel::JobBase* job) { delete job; }};              \
-        return &info;                                                                     \
+#define PEL_JOB(JobClass, name, version, description)                                               \
+    extern "C" __attribute__((visibility("default"))) const PelAbiFingerprint pel_abi_fingerprint = \
+        PEL_ABI_FINGERPRINT_VALUE;                                                                  \
+    extern "C" __attribute__((visibility("default"))) const PelJobInfo* pel_job_query() {           \
+        static const PelJobInfo info{PEL_ABI_VERSION,                                               \
+                                     static_cast<std::uint32_t>(sizeof(PelJobInfo)),                \
+                                     name,                                                          \
+                                     version,                                                       \
+                                     description,                                                   \
+                                     []() -> pel::JobBase* { return new JobClass(); },              \
+                                     [](pel::JobBase* job) { delete job; }};                        \
+        return &info;                                                                               \
     }
