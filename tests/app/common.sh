@@ -49,6 +49,14 @@ expect_contains() {
   if grep -q -F -- "$2" "$1"; then pass; else fail "'$2' not in $1: $(head -c 400 "$1")"; fi
 }
 
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second; fails the check after SECONDS.
+wait_for() {
+  local seconds=$1 what=$2 i; shift 2
+  for ((i = 0; i < seconds * 2; i++)); do "$@" && return 0; sleep 0.5; done
+  fail "timed out after ${seconds}s waiting for: $what"
+  return 1
+}
+
 finish() {
   echo "$CHECKS passed, $FAILURES failed"
   [ "$FAILURES" = 0 ]

@@ -41,14 +41,6 @@ grep "MPI plugins" "$TMP/up.log"
 # job_field JOBID NAME: a field of `scontrol show job` (JobState, Restarts, ExitCode, ...).
 job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second; fails the check after SECONDS.
-wait_for() {
-  local seconds=$1 what=$2 i; shift 2
-  for ((i = 0; i < seconds * 2; i++)); do "$@" && return 0; sleep 0.5; done
-  fail "timed out after ${seconds}s waiting for: $what"
-  return 1
-}
-
 args=(--items 3000 --mean-us 6000 --mode sleep --distribution pareto --seed 7)
 attrs=(--attr items_processed --attr checksum_sum --attr checksum_xor --attr total_cost_us)
 cat >"$TMP/syn.toml" <<EOF
