@@ -20,8 +20,8 @@
 #   --dry-run       print each round's drawn plan (layouts, which kills are aimed) and run nothing
 # Environment: MPIRUN (default mpirun). Exit status 0 when every round's result matched, 1 otherwise.
 #
-# A round: mpirun -np (1-4) pel run JOB --threads (1-2) --schedule (random) --checkpoint-every (0.3-1 s)
-# --auto-resume --output OUT; a random rank process of that mpirun (a child named pel whose command line holds OUT;
+# A round: mpirun -np (1-4) pel run JOB --threads (1-2) --schedule (random; ss with a per-job --chunk-size)
+# --checkpoint-every (0.3-1 s) --auto-resume --output OUT; a random rank process of that mpirun (a child named pel whose command line holds OUT;
 # never mpirun itself) gets SIGKILL; Open MPI tears the job down; the same command on a new random layout resumes.
 # After the run that exits 0 the output is compared with pel_h5same (datasets byte for byte, the job's result
 # attributes; /stats ignored), synthetic's items_processed must equal --items (no item lost or doubled), a final run
@@ -112,6 +112,7 @@ rand() { R=$(($1 + RANDOM % ($2 - $1 + 1))); }
 # attributes to compare.
 CORES=$(nproc)
 job_case() {
+  ss_chunk=1
   case "$1" in
     synthetic)
       if [ "$SMALL" = yes ]; then items=1600; else items=3000; fi
@@ -124,6 +125,9 @@ job_case() {
     kmeans)
       if [ "$SMALL" = yes ]; then iters=100; else iters=200; fi
       args=(--input "$WORK/kmeans_points.h5" --generate 400000 --k 8 --max-iterations "$iters" --tolerance 0)
+      # ss hands out --chunk-size items per grant: one point per chunk would be 80 million grants (about 300 s at
+      # np 4 on two cores, which is the run timeout), a test of nothing but patience.
+      ss_chunk=1000
       attrs=(iterations inertia converged) ;;
     *) echo "killtest: unknown job '$1' (synthetic, mandelbrot, kmeans)" >&2; exit 2 ;;
   esac
@@ -234,8 +238,9 @@ for job in $JOBS; do
       j_runs=$((j_runs + 1))
       : >"$STARTED"
       tick; started=$NOW
+      chunk_args=(); [ "$sch" = ss ] && chunk_args=(--chunk-size "$ss_chunk")
       timeout "$RUN_TIMEOUT" "$MPIRUN" -np "$np" --bind-to none "$PEL" run "$job" "${args[@]}" --threads "$th" \
-        --schedule "$sch" --checkpoint-every "$every" --auto-resume --verbose --output "$OUT" \
+        --schedule "$sch" "${chunk_args[@]}" --checkpoint-every "$every" --auto-resume --verbose --output "$OUT" \
         >"$WORK/$job-r$round-a$a.out" 2>"$err" &
       LAUNCHER=$!
       killed=no
