@@ -21,13 +21,13 @@
 # Environment: MPIRUN (default mpirun). Exit status 0 when every round's result matched, 1 otherwise.
 #
 # A round: mpirun -np (1-4) pel run JOB --threads (1-2) --schedule (random; ss with a per-job --chunk-size)
-# --checkpoint-every (0.3-1 s) --auto-resume --output OUT; a random rank process of that mpirun (a child named pel
-# whose command line holds OUT; never mpirun itself) gets SIGKILL; Open MPI tears the job down; the same command on
-# a new random layout resumes. After the run that exits 0 the output is compared with pel_h5same (datasets byte for byte, the job's result
-# attributes; /stats ignored), synthetic's items_processed must equal --items (no item lost or doubled), a final run
-# that resumed must say so in its `resumed_from` attribute, and no checkpoint, checkpoint temporary or results
-# temporary may be left behind (other files left in the checkpoint directory, such as an MPI-IO lock file named
-# after an interrupted temporary, are named in a NOTE and counted as leftovers, not failures).
+# --checkpoint-every (0.3-1 s) --auto-resume --output OUT; a random rank process of that mpirun (a child named pel whose
+# command line holds OUT; never mpirun itself) gets SIGKILL; Open MPI tears the job down; the same command on a new
+# random layout resumes. After the run that exits 0 the output is compared with pel_h5same (datasets byte for byte, the
+# job's result attributes; /stats ignored), synthetic's items_processed must equal --items (no item lost or doubled), a
+# final run that resumed must say so in its `resumed_from` attribute, and no checkpoint, checkpoint temporary or results
+# temporary may be left behind (other files left in the checkpoint directory, such as an MPI-IO lock file named after an
+# interrupted temporary, are named in a NOTE and counted as leftovers, not failures).
 #
 # Summary per job: rounds, runs, kills (a kill counts when the victim existed and mpirun then failed), kills taken
 # while a checkpoint temporary (.part) was present, writes interrupted (a .part left after the teardown), runs that
