@@ -21,6 +21,7 @@
 #include "app/cpus.hpp"
 #include "app/doctor_report.hpp"
 #include "app/doctor_shared.hpp"
+#include "app/job_options.hpp"
 #include "io/results_file.hpp"
 #include "mpi/environment.hpp"
 #include "pel/archive.hpp"
@@ -293,6 +294,14 @@ std::vector<Finding> check_plugins(const std::string& job_path) {
                 }
                 Options declared;
                 p.create()->declare_options(declared);
+                try {
+                    check_declarations(p.name, declared);
+                } catch (const Error& e) {
+                    findings.push_back(
+                        {kPlugins, Verdict::problem, "'" + file.string() + "': " + e.what(),
+                         "fix the job's declare_options (pel run " + p.name + " refuses it), " + move_off});
+                    continue;
+                }
                 if (const auto found = first_of.find(p.name); found != first_of.end()) {
                     if (fs::equivalent(file, found->second, ec)) continue;  // a link to the one found first
                     findings.push_back(

@@ -11,14 +11,22 @@ namespace pel::app {
 
 namespace {
 
-std::string describe(const std::vector<plugin::JobPlugin>& plugins) {
+/// Each job of `plugins` with its options; a job whose option declarations pel run would refuse is left out and
+/// named in `problems` instead (listing it would show options no run can use).
+std::string describe(const std::vector<plugin::JobPlugin>& plugins, std::vector<std::string>& problems) {
     std::ostringstream os;
     for (const auto& plugin : plugins) {
-        os << plugin.name << " " << plugin.version << ": " << plugin.description << "\n";
-        os << "  from " << plugin.path << "\n";
         const auto job = plugin.create();
         Options declared;
         job->declare_options(declared);
+        try {
+            check_declarations(plugin.name, declared);
+        } catch (const Error& e) {
+            problems.push_back("'" + plugin.path + "': " + e.what());
+            continue;
+        }
+        os << plugin.name << " " << plugin.version << ": " << plugin.description << "\n";
+        os << "  from " << plugin.path << "\n";
         for (const auto& spec : declared.specs()) {
             std::string head = "  --" + spec.name() + " " + kind_of(spec);
             head.resize(std::max<std::size_t>(head.size() + 1, 28), ' ');
@@ -52,7 +60,7 @@ int jobs_command(const mpi::Comm& comm, std::vector<std::string> args) {
         const auto plugins = plugin::discover(plugin::search_path(job_path), problems);
         if (plugins.empty() && problems.empty())
             return std::string("no jobs found (searched --job-path, PEL_JOB_PATH and pel's job directory)\n");
-        return describe(plugins);
+        return describe(plugins, problems);
     });
     if (!help.empty()) {
         print0(comm, help);

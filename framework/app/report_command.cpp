@@ -255,6 +255,19 @@ int report_command(const std::vector<std::string>& args) {
                   makespan, lower, makespan > 0 ? lower / makespan : 1, load_balance, comm_eff, load_balance * comm_eff,
                   stats.imbalance, totals.wall_time_s);
     os << line;
+    // Items given up: a run that skipped any must not read as a clean one. A file from before skipped_items says
+    // nothing rather than "none".
+    std::optional<std::vector<exec::SkippedItem>> skipped;
+    try {
+        skipped = exec::read_skipped(file);
+    } catch (const Error&) {
+    }
+    if (skipped) {
+        os << "skipped: "
+           << (skipped->empty() ? std::string("none")
+                                : exec::skipped_summary(*skipped) + " by --on-error skip; rows in /skipped/rows")
+           << "\n";
+    }
     std::fputs(printable(os.str()).c_str(), stdout);  // names and hosts come from the file
     if (!plots_dir.empty()) {
         std::fputs("\n", stdout);

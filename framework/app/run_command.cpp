@@ -284,6 +284,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.max_retries = s.max_retries;
     config.skip_failed = s.skip_failed;
     config.heartbeat_s = s.heartbeat_s;
+    config.check_merge = s.check_merge;
     config.stop_at = stop_at(s, started);
     config.run_dir = s.run_dir;
     const auto cores = std::max(1u, std::thread::hardware_concurrency());
@@ -388,13 +389,15 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     mpi::agree(comm, [&] {
         exec::write_stats(*out, exec::RunStats::of(summary, sched::technique_name(s.schedule)));
         exec::write_run_totals(*out, {summary.phases, wall, summary.resumed_from});
-        exec::write_skipped(*out, summary.skipped);
+        exec::write_skipped(*out, summary.skipped, summary.outputs);
         if (trace) exec::write_chunk_log(*out, comm, *trace);
         out->commit();
     });
     write_trace(summary);
     checkpoints.remove_all();  // the results are complete: nothing is left to resume
-    if (status) status->finish("finished", 0, "");
+    const std::string skipped = exec::skipped_summary(summary.skipped);
+    const int code = !skipped.empty() && s.fail_on_skip ? static_cast<int>(ExitCode::skipped) : 0;
+    if (status) status->finish("finished", code, skipped);
 
     if (log.verbose() && comm.rank() == 0) {
         for (std::size_t r = 0; r < summary.ranks.size(); ++r) {
@@ -419,8 +422,14 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     done << "pel: makespan " << summary.makespan_s << " s, lower bound " << summary.lower_bound_s << " s (efficiency "
          << summary.efficiency() << "), imbalance " << summary.imbalance << ", " << chunks << " chunks, schedule "
          << sched::technique_name(s.schedule) << "\n";
+    if (!skipped.empty()) {
+        // Said on stdout with the rest of the summary, so that a run that gave items up never reads as a clean one.
+        done << "pel: " << skipped << " by --on-error skip; listed in /skipped, their rows hold no value (NaN in "
+             << "floating outputs, 1 in /skipped/rows/OUTPUT)" << (code != 0 ? "; exit 5 (--fail-on-skip)" : "")
+             << "\n";
+    }
     print0(comm, done.str());
-    return 0;
+    return code;
 }
 
 }  // namespace pel::app

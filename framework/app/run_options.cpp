@@ -147,9 +147,10 @@ std::vector<RunOption> make_table() {
     t.push_back(
         field("chunk-size", &S::chunk_size, "items per chunk (ss), else the smallest chunk").within(1, INFINITY));
     t.push_back(converted(
-        "schedule", "chunk-size technique: " + techniques,
-        [](S& s, const std::string& v) { s.schedule = sched::parse_technique(v); },
-        [](const S& s) { return sched::technique_name(s.schedule); }));
+                    "schedule", "chunk-size technique: " + techniques,
+                    [](S& s, const std::string& v) { s.schedule = sched::parse_technique(v); },
+                    [](const S& s) { return sched::technique_name(s.schedule); })
+                    .showing("{" + techniques + "}"));
     t.push_back(converted(
                     "prefetch",
                     "chunk requests a worker keeps in flight while it computes: 0-64, or auto (one, more while the "
@@ -157,7 +158,8 @@ std::vector<RunOption> make_table() {
                     "waits for grants, fewer when it no longer does)",
                     [](S& s, const std::string& v) { s.prefetch = prefetch_depth(v); },
                     [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); })
-                    .text_or_number());
+                    .text_or_number()
+                    .showing("[0, 64] or auto"));
     t.push_back(field("cost-profile", &S::cost_profile,
                       "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end")
                     .as_path());
@@ -172,6 +174,10 @@ std::vector<RunOption> make_table() {
                     .within(0, 0x1p40));
     t.push_back(
         field("job-path", &S::job_path, "colon-separated directories to search for job plugins first").as_path());
+    t.push_back(field("check-merge", &S::check_merge,
+                      "for job authors: at the end of each phase, run the kernel again on a sample of items (up to "
+                      "64) and merge their partials, and the ranks', in several orders; partials that differ end the "
+                      "run (exit 3): the job's totals would depend on the layout"));
 
     t.push_back(field("progress", &S::progress,
                       "live progress on rank 0: bar (a line refreshed once a second, for a terminal), log (a plain "
@@ -187,6 +193,7 @@ std::vector<RunOption> make_table() {
                         throw Error::Usage("--progress-every: " + number_text(s.progress_every_s) +
                                            " is not a number of seconds above 0");
                     })
+                    .showing("(0, inf)")
                     .in(logs));
     t.push_back(converted(
                     "log-level",
@@ -215,6 +222,7 @@ std::vector<RunOption> make_table() {
             set_checkpoint_every,
             [](const S& s) { return s.checkpoint_auto ? std::string("auto") : number_text(s.checkpoint_every_s); })
             .text_or_number()
+            .showing("0, [" + number_text(kShortestCheckpointInterval) + ", 1e9] or auto")
             .in(checkpoints));
     t.push_back(field("mtbf", &S::mtbf_s, "mean time between failures in seconds, for --checkpoint-every auto")
                     .within(1, 1e12)
@@ -246,10 +254,23 @@ std::vector<RunOption> make_table() {
                     .within(0, 100)
                     .in(faults));
     t.push_back(converted(
-                    "on-error", "an item that still fails: abort the run, or skip it (listed in /skipped)",
+                    "on-error",
+                    "an item that still fails: abort the run, or skip it (listed in /skipped; its rows hold no value: "
+                    "NaN in floating outputs, 1 in /skipped/rows/OUTPUT; counted in the summary line)",
                     [](S& s, const std::string& v) { s.skip_failed = v == "skip"; },
                     [](const S& s) { return std::string(s.skip_failed ? "skip" : "abort"); })
                     .check(CLI::IsMember({"abort", "skip"}))
+                    .in(faults));
+    t.push_back(field("fail-on-skip", &S::fail_on_skip,
+                      "with --on-error skip: exit 5 instead of 0 when any item was skipped (the results file is still "
+                      "written, the skipped rows marked), so that a batch script can tell")
+                    .verified_by([](const S& s) {
+                        if (s.fail_on_skip && !s.skip_failed) {
+                            throw Error::Usage(
+                                "pel run: --fail-on-skip needs --on-error skip (with abort, a failing item "
+                                "ends the run with exit 1)");
+                        }
+                    })
                     .in(faults));
     t.push_back(field("heartbeat-timeout", &S::heartbeat_s,
                       "seconds without a word from a rank after which rank 0 ends the run naming it (0: never)")
@@ -295,6 +316,11 @@ std::string default_checkpoint_dir(const std::string& output) {
 
 }  // namespace
 
+std::string RunOption::limits() const {
+    if (!shown_range.empty() || !number) return shown_range;
+    return "[" + bound_text(number->lo) + ", " + bound_text(number->hi) + "]";
+}
+
 const std::vector<RunOption>& run_options() {
     static const std::vector<RunOption> table = make_table();
     return table;
@@ -307,7 +333,9 @@ void add_run_options(CLI::App& app, RunSettings& settings) {
     const RunSettings defaults;
     for (const auto& o : run_options()) {
         config->expect(o.name, o.type);
-        CLI::Option* option = o.bind(app, "--" + o.name, o.help, settings);
+        // Every number option says its range, as a job's options do.
+        const std::string limits = o.limits();
+        CLI::Option* option = o.bind(app, "--" + o.name, limits.empty() ? o.help : o.help + " " + limits, settings);
         for (const auto& check : o.checks) option->check(check);
         if (o.number) option->transform(number_check(*o.number));  // first: CLI11 puts transforms before checks
         if (o.show_default) option->default_str(o.text(defaults));

@@ -46,7 +46,9 @@ struct RunSettings {
     bool force_resume = false;
     bool fresh = false;  ///< set an earlier run's checkpoints aside and start from the beginning
     int max_retries = 0;
-    bool skip_failed = false;  ///< --on-error skip (else abort)
+    bool skip_failed = false;   ///< --on-error skip (else abort)
+    bool fail_on_skip = false;  ///< exit ExitCode::skipped, not 0, when items were skipped
+    bool check_merge = false;   ///< check that the job's partials merge exactly (exec::RunConfig::check_merge)
     double heartbeat_s = 300;
     double time_limit_s = 0;  ///< 0: none, or the end of the Slurm job
     double time_margin_s = 60;
@@ -72,6 +74,9 @@ struct RunOption {
     std::vector<CLI::Validator> checks;  ///< run by CLI11 on the text given, before it is converted
     /// A number option's kind and range, checked before `checks` (every number option has one: field() sets it).
     std::optional<NumberRule> number;
+    /// What values `--help` says the option takes when `number` cannot say it (an option converted from text, or one
+    /// whose bound is checked by `verify`); empty: from `number`.
+    std::string shown_range;
     /// Checks the converted value once parsing is done (resolve()); throws Error::Usage. May be empty.
     std::function<void(const RunSettings& settings)> verify;
     /// Adds the option to `app` as `flag` with `help`, bound to its field of `settings`.
@@ -116,6 +121,14 @@ struct RunOption {
         type = ConfigType::text_or_number;
         return *this;
     }
+    /// Sets `shown_range`.
+    RunOption& showing(std::string range) {
+        shown_range = std::move(range);
+        return *this;
+    }
+    /// The values the option takes as `--help` shows them, as job options show theirs: "[lo, hi]", or
+    /// `shown_range`; empty for text and flags.
+    [[nodiscard]] std::string limits() const;
     /// Hides the default in the help (where it means "from the environment").
     RunOption& no_default() {
         show_default = false;

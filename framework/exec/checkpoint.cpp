@@ -19,8 +19,9 @@ namespace {
 
 constexpr std::uint32_t kMetaMagic = 0x4d4c4550;  // "PELM"
 constexpr std::uint32_t kRankMagic = 0x524c4550;  // "PELR"
-/// Version 2: a rank's record holds where its rows are in its bulk, not the rows.
-constexpr std::uint32_t kMetaVersion = 1;
+/// Version 2: a rank's record holds where its rows are in its bulk, not the rows. Run record version 2: per column,
+/// the last finished phase that wrote it (for the rows skipped items left without a value), not only whether one did.
+constexpr std::uint32_t kMetaVersion = 2;
 constexpr std::uint32_t kRankVersion = 2;
 
 std::string hex(std::uint64_t v) {
@@ -192,7 +193,7 @@ void Checkpointer::write(const RunPoint& point, const RankProgress& mine, std::u
                       {"ranks", std::to_string(comm_.size())},
                       {"created", exec::utc_now()}};
         OutArchive out;
-        out(kMetaMagic)(kMetaVersion)(point.phase)(point.job_state)(point.finished_cols)(point.skipped);
+        out(kMetaMagic)(kMetaVersion)(point.phase)(point.job_state)(point.written_in)(point.skipped);
         meta = out.take();
     }
     io::CheckpointPart part;
@@ -308,9 +309,9 @@ std::optional<Resumed> Checkpointer::resume(std::size_t columns) {
                 std::uint32_t magic = 0, version = 0;
                 in(magic)(version);
                 if (magic != kMetaMagic || version != kMetaVersion)
-                    throw Error::Io("not a pel run record of version 1");
-                in(r.point.phase)(r.point.job_state)(r.point.finished_cols)(r.point.skipped);
-                if (r.point.finished_cols.size() != columns) throw Error::Io("its item outputs differ from the job's");
+                    throw Error::Io("not a pel run record of version " + std::to_string(kMetaVersion));
+                in(r.point.phase)(r.point.job_state)(r.point.written_in)(r.point.skipped);
+                if (r.point.written_in.size() != columns) throw Error::Io("its item outputs differ from the job's");
                 std::vector<RankRecord> all;
                 std::vector<ItemRange> done;
                 for (std::size_t w = 0; w < index.records.size(); ++w) {

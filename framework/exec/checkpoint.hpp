@@ -57,10 +57,10 @@ struct SkippedItem {
 
 /// Where the run stands: the same on every rank.
 struct RunPoint {
-    std::uint64_t phase = 0;                  ///< index of the phase in progress (or the next one)
-    std::vector<std::byte> job_state;         ///< the job's save_state() before next_phase() gave that phase
-    std::vector<std::uint8_t> finished_cols;  ///< per column: a finished phase wrote it
-    std::vector<SkippedItem> skipped;         ///< items given up so far (on rank 0)
+    std::uint64_t phase = 0;                ///< index of the phase in progress (or the next one)
+    std::vector<std::byte> job_state;       ///< the job's save_state() before next_phase() gave that phase
+    std::vector<std::uint64_t> written_in;  ///< per column: 1 + the last finished phase that wrote it (0: none)
+    std::vector<SkippedItem> skipped;       ///< items given up so far (on rank 0)
 };
 
 /// A checkpoint as read back, shared out over the ranks of the resuming run: each rank reads only its share.

@@ -3,6 +3,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <limits>
+#include <span>
 
 #include "io/arrays.hpp"
 
@@ -42,21 +44,35 @@ void RunContext::write_raw(const std::string& file, const std::string& dataset, 
 int RunContext::declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                                const std::string& description) {
     if (width == 0) throw Error::Failure("item output '" + name + "' has width 0");
-    for (const auto& c : columns_) {
-        if (c.name == name) throw Error::Failure("item output '" + name + "' is declared twice");
-    }
+    names_.item_output(name);  // a name declared twice, or taken by a result or by pel, is a plugin error
     std::vector<std::uint64_t> dims{items};
     if (width > 1) dims.push_back(width);
+    // A row without a value (its item skipped by --on-error skip, or no phase wrote the column) must not read as a
+    // real 0: floating outputs are NaN there. Integers have no such value; /skipped/rows marks their rows.
+    const float nan32 = std::numeric_limits<float>::quiet_NaN();
+    const double nan64 = std::numeric_limits<double>::quiet_NaN();
+    std::span<const std::byte> fill;
+    if (type == ScalarType::f32) fill = std::as_bytes(std::span(&nan32, 1));
+    if (type == ScalarType::f64) fill = std::as_bytes(std::span(&nan64, 1));
     mpi::agree(comm_, [&] {
-        out_.create_dataset(name, type, dims);
+        out_.create_dataset(name, type, dims, fill);
         if (!description.empty()) out_.attribute_on(name, "description", description);
     });
     columns_.push_back({name, type, items, width, static_cast<std::size_t>(width) * scalar_size(type)});
     return static_cast<int>(columns_.size()) - 1;
 }
 
+void RunContext::declare_result(const std::string& name, ResultKind kind) {
+    if (kind == ResultKind::dataset) {
+        names_.declare_dataset(name);
+    } else {
+        names_.declare_attribute(name);
+    }
+}
+
 void FileSink::dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                            std::span<const std::byte> data, const std::string& description) {
+    names_.write_dataset(name);
     out_.write_whole(name, type, dims, data);
     if (!description.empty()) out_.attribute_on(name, "description", description);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "exec/log.hpp"
+#include "exec/result_names.hpp"
 #include "io/results_file.hpp"
 #include "mpi/comm.hpp"
 #include "pel/job.hpp"
@@ -26,8 +27,8 @@ struct Column {
 /// collective, as the job API says.
 class RunContext final : public SetupContext {
   public:
-    RunContext(const mpi::Comm& comm, io::ResultsFile& out, int threads, const Log& log)
-        : comm_(comm), out_(out), threads_(threads), log_(log) {}
+    RunContext(const mpi::Comm& comm, io::ResultsFile& out, int threads, const Log& log, const std::string& job)
+        : comm_(comm), out_(out), threads_(threads), log_(log), names_(job) {}
 
     [[nodiscard]] int rank() const override { return comm_.rank(); }
     [[nodiscard]] int ranks() const override { return comm_.size(); }
@@ -39,6 +40,8 @@ class RunContext final : public SetupContext {
 
     /// The per-item outputs declared so far, by id.
     [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
+    /// The names of the job's outputs so far, for the ResultSink to check what write_results() stores.
+    [[nodiscard]] ResultNames& names() noexcept { return names_; }
     void set_phase(int phase) noexcept { phase_ = phase; }
 
   protected:
@@ -48,6 +51,7 @@ class RunContext final : public SetupContext {
                    const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) override;
     int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                        const std::string& description) override;
+    void declare_result(const std::string& name, ResultKind kind) override;
 
   private:
     const mpi::Comm& comm_;
@@ -56,23 +60,30 @@ class RunContext final : public SetupContext {
     const Log& log_;
     int phase_ = -1;
     std::vector<Column> columns_;
+    ResultNames names_;
 };
 
-/// The ResultSink over the results file: write_results() stores the job's final datasets and attributes there.
+/// The ResultSink over the results file: write_results() stores the job's final datasets and attributes there, each
+/// name checked first (`names`), so that a clash is one line naming both uses rather than HDF5's error.
 class FileSink final : public ResultSink {
   public:
-    explicit FileSink(io::ResultsFile& out) : out_(out) {}
-    void attribute(const std::string& name, const std::string& value) override { out_.attribute(name, value); }
+    FileSink(io::ResultsFile& out, ResultNames& names) : out_(out), names_(names) {}
+    void attribute(const std::string& name, const std::string& value) override {
+        names_.write_attribute(name);
+        out_.attribute(name, value);
+    }
 
   protected:
     void dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                      std::span<const std::byte> data, const std::string& description) override;
     void attribute_raw(const std::string& name, ScalarType type, const void* value) override {
+        names_.write_attribute(name);
         out_.attribute(name, type, value);
     }
 
   private:
     io::ResultsFile& out_;
+    ResultNames& names_;
 };
 
 }  // namespace pel::exec

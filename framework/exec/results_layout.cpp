@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <span>
 #include <type_traits>
 
@@ -20,6 +21,7 @@ constexpr const char* kRoot = "/";
 constexpr const char* kStats = "stats";
 constexpr const char* kChunkLog = "stats/chunk_log";
 constexpr const char* kSkipped = "skipped";
+constexpr const char* kSkippedRows = "rows";
 
 // Provenance and totals (root attributes).
 constexpr const char* kJob = "job";
@@ -103,6 +105,29 @@ io::RowBlock column(const std::vector<ChunkEvent>& events, std::uint64_t first, 
 }
 
 }  // namespace
+
+const std::vector<ReservedName>& reserved_names() {
+    static const std::vector<ReservedName> names{
+        {kJob, "attribute", "the job's name"},
+        {kJobVersion, "attribute", "the job's version"},
+        {kOptions, "attribute", "the effective config, as pel run --config takes it"},
+        {kCommandLine, "attribute", "the command line"},
+        {kPelVersion, "attribute", "pel's version"},
+        {kStartTime, "attribute", "when the run started (UTC)"},
+        {kHost, "attribute", "rank 0's host"},
+        {kSchedule, "attribute", "the chunk-size technique"},
+        {kRanks, "attribute", "the number of ranks"},
+        {kThreads, "attribute", "threads per rank"},
+        {kChunkSize, "attribute", "--chunk-size"},
+        {kPhases, "attribute", "phases run"},
+        {kWallTime, "attribute", "the run's wall time in seconds"},
+        {kResumedFrom, "attribute", "the checkpoint the run resumed from"},
+        {kSkippedItems, "attribute", "items skipped by --on-error skip"},
+        {kStats, "group", "per-rank statistics and the chunk log"},
+        {kSkipped, "group", "the skipped items and the rows they left without a value"},
+    };
+    return names;
+}
 
 // ---- provenance and totals ----------------------------------------------------------------------------------------
 
@@ -221,7 +246,8 @@ RunStats read_stats(const std::string& file) {
 
 // ---- /skipped -----------------------------------------------------------------------------------------------------
 
-void write_skipped(io::ResultsFile& out, const std::vector<SkippedItem>& skipped) {
+void write_skipped(io::ResultsFile& out, const std::vector<SkippedItem>& skipped,
+                   const std::vector<OutputRows>& outputs) {
     const std::uint64_t n = skipped.size();
     out.attribute(kSkippedItems, ScalarType::u64, &n);
     if (skipped.empty()) return;
@@ -235,6 +261,15 @@ void write_skipped(io::ResultsFile& out, const std::vector<SkippedItem>& skipped
     out.write_whole(child(kSkipped, "phase"), ScalarType::u64, {n}, std::as_bytes(std::span(phase)));
     out.write_whole(child(kSkipped, "item"), ScalarType::u64, {n}, std::as_bytes(std::span(item)));
     out.write_whole(child(kSkipped, "rank"), ScalarType::i64, {n}, std::as_bytes(std::span(rank)));
+    // Rows without a value, per output: integer outputs cannot hold a NaN, so a mask tells them from a real 0.
+    for (const OutputRows& o : outputs) {
+        std::vector<std::uint8_t> mask(o.items, 0);
+        for (const auto& s : skipped) {
+            if (static_cast<std::int64_t>(s.phase) == o.phase && s.item < o.items) mask[s.item] = 1;
+        }
+        out.write_whole(std::string(kSkipped) + "/" + kSkippedRows + "/" + o.name, ScalarType::u8, {o.items},
+                        std::as_bytes(std::span(mask)));
+    }
 }
 
 std::vector<SkippedItem> read_skipped(const std::string& file) {
@@ -246,6 +281,19 @@ std::vector<SkippedItem> read_skipped(const std::string& file) {
     const auto rank = read_values<std::int64_t>(file, child(kSkipped, "rank"), n);
     for (std::size_t i = 0; i < n; ++i) skipped[i] = {phase[i], item[i], rank[i]};
     return skipped;
+}
+
+std::string skipped_summary(const std::vector<SkippedItem>& skipped) {
+    if (skipped.empty()) return {};
+    std::map<std::uint64_t, std::uint64_t> per_phase;
+    for (const auto& s : skipped) ++per_phase[s.phase];
+    std::string text = std::to_string(skipped.size()) + (skipped.size() == 1 ? " item" : " items") + " skipped (";
+    bool first = true;
+    for (const auto& [phase, n] : per_phase) {
+        text += (first ? "phase " : ", phase ") + std::to_string(phase) + ": " + std::to_string(n);
+        first = false;
+    }
+    return text + ")";
 }
 
 // ---- /stats/chunk_log ---------------------------------------------------------------------------------------------

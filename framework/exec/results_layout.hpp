@@ -10,7 +10,8 @@
 //                      attributes makespan_s, lower_bound_s, imbalance, efficiency (f64), schedule, hosts (text)
 //   /stats/chunk_log   rank, thread, phase (i32 [events]); begin, end (u64); start_s, stop_s (f64); attribute
 //                      dropped (u64). Absent when nothing was recorded (--trace-events 0).
-//   /skipped           phase, item (u64 [skipped]); rank (i64). Absent when nothing was skipped.
+//   /skipped           phase, item (u64 [skipped]); rank (i64); rows/NAME (u8 [items of output NAME]: 1 where the
+//                      row has no value). Absent when nothing was skipped.
 // Text attributes are variable-length UTF-8 strings. The job's own datasets sit beside these.
 #pragma once
 
@@ -26,6 +27,17 @@
 #include "mpi/comm.hpp"
 
 namespace pel::exec {
+
+/// A name pel itself writes at the root of every results file, which a job's own datasets and attributes cannot
+/// take (exec::ResultNames refuses them in setup; README's "Reserved names" lists them, checked by a test).
+struct ReservedName {
+    const char* name;
+    const char* kind;   ///< "attribute" (on the root) or "group"
+    const char* holds;  ///< what pel stores there, for messages and the README
+};
+
+/// Every name pel writes at the root: its root attributes and its groups, in the order README lists them.
+const std::vector<ReservedName>& reserved_names();
 
 /// Where a run's results came from: the root attributes written when the results file is created.
 struct Provenance {
@@ -81,11 +93,15 @@ void write_stats(io::ResultsFile& out, const RunStats& stats);
 /// Throws pel::Error (I/O) naming `file` and what is missing ("not a pel results file?"). Not collective.
 RunStats read_stats(const std::string& file);
 
-/// Group /skipped and the root attribute `skipped_items`: the items given up (--on-error skip), in order.
-/// \note collective
-void write_skipped(io::ResultsFile& out, const std::vector<SkippedItem>& skipped);
+/// Group /skipped and the root attribute `skipped_items`: the items given up (--on-error skip), in order, and for each
+/// of `outputs`, /skipped/rows/NAME: 1 for each row without a value (its item skipped in the last phase that wrote
+/// the output), else 0. \note collective
+void write_skipped(io::ResultsFile& out, const std::vector<SkippedItem>& skipped,
+                   const std::vector<OutputRows>& outputs = {});
 /// Throws pel::Error (I/O) if `file` has no `skipped_items` or its /skipped does not match it. Not collective.
 std::vector<SkippedItem> read_skipped(const std::string& file);
+/// "N items skipped (phase P: n, ...)", as the run's summary line and `pel report` say it; "" for none.
+std::string skipped_summary(const std::vector<SkippedItem>& skipped);
 
 /// One row of the chunk log: a batch of items one thread of one rank processed.
 struct ChunkLogRow {

@@ -17,6 +17,7 @@
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
 #include "pel/host.hpp"
+#include "pel/merge_check.hpp"
 
 namespace pel::exec {
 
@@ -83,23 +84,34 @@ double next_checkpoint_at(const Checkpointer& checkpoints, double last) {
     return std::numeric_limits<double>::infinity();
 }
 
-/// Merges every rank's partial on rank 0 and gives the total to every rank. \note collective
-std::unique_ptr<AnyPartial> combine(JobBase& job, const Context& ctx, const mpi::Comm& comm, const AnyPartial& mine) {
+/// Merges every rank's partial on rank 0 and gives the total to every rank. With `check` (--check-merge), rank 0
+/// merges them in reverse rank order too, and a total that differs is an error naming `phase`. \note collective
+std::unique_ptr<AnyPartial> combine(JobBase& job, const Context& ctx, const mpi::Comm& comm, const AnyPartial& mine,
+                                    bool check, const std::string& phase) {
     OutArchive local;
     mine.save(local);
     const auto all = comm.gather_bytes(local.bytes(), 0);
     std::vector<std::byte> total = mpi::agree(comm, [&] {
         if (comm.rank() != 0) return std::vector<std::byte>{};
-        auto sum = job.new_partial(ctx);
-        for (const auto& bytes : all) {
-            auto part = job.new_partial(ctx);
-            InArchive in(bytes);
-            part->load(in);
-            sum->merge(*part);
+        const auto fold = [&](auto first, auto last) {
+            auto sum = job.new_partial(ctx);
+            for (auto bytes = first; bytes != last; ++bytes) {
+                auto part = job.new_partial(ctx);
+                InArchive in(*bytes);
+                part->load(in);
+                sum->merge(*part);
+            }
+            OutArchive out;
+            sum->save(out);
+            return out.take();
+        };
+        std::vector<std::byte> sum = fold(all.begin(), all.end());
+        if (check && fold(all.rbegin(), all.rend()) != sum) {
+            throw Error::Plugin("--check-merge: " + phase +
+                                ": merged in rank order and in reverse, the ranks' partials differ (a merge that is "
+                                "not exact: use integers, pel::ExactSum or per-item rows)");
         }
-        OutArchive out;
-        sum->save(out);
-        return out.take();
+        return sum;
     });
     comm.bcast_bytes(total, 0);
     return mpi::agree(comm, [&] {
@@ -132,7 +144,7 @@ class Run {
           config_(config),
           log_(log),
           checkpoints_(checkpoints),
-          ctx_(comm, out, config.threads, log),
+          ctx_(comm, out, config.threads, log, config.job_name),
           hosts_(gather_hosts(comm)),
           profiles_(comm, config.cost_profile) {}
 
@@ -164,7 +176,7 @@ class Run {
     /// Where to start: the first phase, or where a checkpoint left off.
     void resume() {
         const auto& columns = ctx_.columns();
-        point_.finished_cols.assign(columns.size(), 0);
+        point_.written_in.assign(columns.size(), 0);
         progress_.columns.resize(columns.size());
         resumed_ = checkpoints_.resume(columns.size());
         if (!resumed_) return;
@@ -175,7 +187,7 @@ class Run {
         });
         progress_ = std::move(resumed_->mine);
         for (std::size_t c = 0; c < columns.size(); ++c) {
-            if (point_.finished_cols[c] == 0) continue;
+            if (point_.written_in[c] == 0) continue;
             progress_.columns[c].finished.assign(
                 1, mpi::agree(comm_, [&] { return out_.write_rows(columns[c].name, progress_.columns[c].finished); }));
         }
@@ -331,12 +343,13 @@ class Run {
         }
         comm_.allreduce_sum(tally.measured);
         profiles_.learn(phase.items, std::move(tally.measured));
-        const auto total = combine(job_, ctx_, comm_, partial);
+        if (config_.check_merge) check_merge_of(index, phase);
+        const auto total = combine(job_, ctx_, comm_, partial, config_.check_merge, phase_named(index, phase));
         const auto& columns = ctx_.columns();
         for (std::size_t c = 0; c < columns.size(); ++c) {
             RankProgress::Column& column = progress_.columns[c];
             if (comm_.allreduce_max(std::int64_t{column.wrote ? 1 : 0}) == 0) continue;
-            point_.finished_cols[c] = 1;
+            point_.written_in[c] = static_cast<std::uint64_t>(index) + 1;
             // This rank's block of the written column stays in memory (1 / ranks of it) for later checkpoints.
             column.finished.assign(1, mpi::agree(comm_, [&] {
                                        return out_.write_rows(columns[c].name, std::exchange(column.current, {}));
@@ -371,6 +384,41 @@ class Run {
         return true;
     }
 
+    /// "job 'J', phase I 'NAME'", for messages.
+    [[nodiscard]] std::string phase_named(int index, const Phase& phase) const {
+        return "job '" + config_.job_name + "', phase " + std::to_string(index) + " '" + phase.name + "'";
+    }
+
+    /// --check-merge: rank 0 runs the kernel again on up to 8 ranges of up to 8 items spread over the phase (a few
+    /// dozen items: cheap beside the phase) and checks that their partials merge exactly. \note collective
+    void check_merge_of(int index, const Phase& phase) {
+        mpi::agree(comm_, [&] {
+            if (comm_.rank() != 0) return;
+            constexpr std::uint64_t kRanges = 8, kRangeItems = 8;
+            std::vector<ItemRange> sample;
+            for (std::uint64_t r = 0; r < kRanges; ++r) {
+                const std::uint64_t begin = std::max(sample.empty() ? 0 : sample.back().end, phase.items * r / kRanges);
+                const std::uint64_t end = std::min(phase.items, begin + kRangeItems);
+                if (begin < end) sample.push_back({begin, end});
+            }
+            std::vector<std::size_t> row_bytes;
+            for (const Column& c : ctx_.columns()) row_bytes.push_back(c.row_bytes);
+            ScratchSink rows(std::move(row_bytes));
+            std::string problem;
+            try {
+                problem = check_merge(job_, ctx_, sample, rows);
+            } catch (const std::exception& e) {  // an item that fails (--on-error skip) leaves this phase unchecked
+                log_.warn("--check-merge: " + phase_named(index, phase) +
+                          " not checked: the kernel threw on a sample item: " + e.what());
+                return;
+            }
+            if (!problem.empty()) {
+                throw Error::Plugin("--check-merge: " + phase_named(index, phase) + ": " + problem +
+                                    " (a merge that is not exact: use integers, pel::ExactSum or per-item rows)");
+            }
+        });
+    }
+
     /// A checkpoint of where the run stands, with this rank's partial of the phase in progress (if any).
     void checkpoint(std::unique_ptr<AnyPartial>* partial, std::uint64_t done_items) {
         if (partial != nullptr) {
@@ -396,7 +444,7 @@ class Run {
     /// After the last phase: the cost profile saved, the job's results written, the statistics gathered.
     void finish() {
         profiles_.save();
-        FileSink sink(out_);
+        FileSink sink(out_, ctx_.names());
         mpi::agree(comm_, [&] { job_.write_results(sink, ctx_); });
 
         const auto gather = [&](double v) { return comm_.allgather(v); };
@@ -431,6 +479,10 @@ class Run {
             comm_.bcast_bytes(bytes, 0);
             InArchive in(bytes);
             in(summary_.skipped);
+        }
+        for (std::size_t c = 0; c < ctx_.columns().size(); ++c) {
+            summary_.outputs.push_back(
+                {ctx_.columns()[c].name, ctx_.columns()[c].items, static_cast<std::int64_t>(point_.written_in[c]) - 1});
         }
         summary_.lower_bound_s = busy_total / static_cast<double>(comm_.size() * config_.threads);
         summary_.imbalance = busy_total > 0 ? busy_max / (busy_total / static_cast<double>(comm_.size())) : 1.0;

@@ -50,6 +50,9 @@ struct RunConfig {
     Progress* progress = nullptr;
     /// Records every batch each thread processes and the run's instant events (none: not recorded).
     Trace* trace = nullptr;
+    /// At the end of each phase, rank 0 runs the kernel again on a sample of items and checks that their partials,
+    /// and the ranks' partials, merge to the same bytes in every order (pel::check_merge); a difference ends the run.
+    bool check_merge = false;
 };
 
 /// What one rank did over the whole run.
@@ -64,6 +67,13 @@ struct RankStats {
     std::uint64_t steals = 0;    ///< rank 0: chunks taken from a busy rank for an idle one
 };
 
+/// A per-item output of the job, and the phase whose rows it holds.
+struct OutputRows {
+    std::string name;
+    std::uint64_t items = 0;
+    std::int64_t phase = -1;  ///< the last phase that wrote it (-1: none did)
+};
+
 /// What a run did, the same on every rank.
 struct RunSummary {
     int phases = 0;
@@ -74,6 +84,7 @@ struct RunSummary {
     int stopped_by = 0;                ///< the signal that stopped the run after a checkpoint (0: it ran to the end)
     std::string resumed_from;          ///< the checkpoint the run started from, if any
     std::vector<SkippedItem> skipped;  ///< items given up, in the order they were
+    std::vector<OutputRows> outputs;   ///< the job's per-item outputs, in the order it declared them
     std::string hosts;                 ///< every rank's host, one line each, in rank order
     /// lower_bound_s / makespan_s: 1 when no thread ever waited.
     [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }

@@ -201,14 +201,18 @@ std::vector<std::string> attribute_names(hid_t object, const std::string& where)
     return names;
 }
 
-Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims) {
+Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                      const void* fill) {
     const std::vector<hsize_t> extent(dims.begin(), dims.end());
     Handle space =
         checked(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), "H5Screate_simple");
     Handle links = checked(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate(link create)");
     check(H5Pset_create_intermediate_group(links.id(), 1), "H5Pset_create_intermediate_group");
-    return checked(H5Dcreate2(file, name.c_str(), native_type(type), space.id(), links.id(), H5P_DEFAULT, H5P_DEFAULT),
-                   "creating dataset '" + name + "'");
+    Handle creation = checked(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dataset create)");
+    if (fill != nullptr) check(H5Pset_fill_value(creation.id(), native_type(type), fill), "H5Pset_fill_value");
+    return checked(
+        H5Dcreate2(file, name.c_str(), native_type(type), space.id(), links.id(), creation.id(), H5P_DEFAULT),
+        "creating dataset '" + name + "'");
 }
 
 }  // namespace pel::h5

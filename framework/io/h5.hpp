@@ -91,6 +91,8 @@ std::string read_fixed_text(hid_t attr, const std::string& name, const std::stri
 std::vector<std::string> attribute_names(hid_t object, const std::string& where);
 
 /// Creates dataset `name` (and its parent groups) with `dims`. \note collective on parallel files
-Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims);
+/// `fill`, when given, is one element's bytes: what a part of the dataset never written reads as (else zero).
+Handle create_dataset(hid_t file, const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                      const void* fill = nullptr);
 
 }  // namespace pel::h5

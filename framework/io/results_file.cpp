@@ -75,9 +75,15 @@ void ResultsFile::attribute_on(const std::string& object, const std::string& nam
     h5::write_attribute(target.id(), name, type, value);
 }
 
-void ResultsFile::create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims) {
+void ResultsFile::create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                                 std::span<const std::byte> fill) {
     if (datasets_.contains(name)) throw Error::Failure("dataset '" + name + "' is written twice");
-    datasets_.emplace(name, Dataset{h5::create_dataset(file_.id(), name, type, dims), type, dims});
+    if (!fill.empty() && fill.size() != scalar_size(type)) {
+        throw Error::Internal("the fill of dataset '" + name + "' is not one element");
+    }
+    datasets_.emplace(
+        name, Dataset{h5::create_dataset(file_.id(), name, type, dims, fill.empty() ? nullptr : fill.data()), type,
+                      dims, std::vector<std::byte>(fill.begin(), fill.end())});
 }
 
 RowBlock ResultsFile::write_rows(const std::string& name, const std::vector<RowBlock>& blocks) {
@@ -97,7 +103,12 @@ RowBlock ResultsFile::write_rows(const std::string& name, const std::vector<RowB
     const auto me = static_cast<std::uint64_t>(comm_.rank());
     const std::uint64_t lo = block_start(me);
     const std::uint64_t hi = block_start(me + 1);
-    std::vector<std::byte> buffer((hi - lo) * row_bytes);  // rows nobody wrote stay zero, like the fill value
+    std::vector<std::byte> buffer((hi - lo) * row_bytes);  // rows nobody gives hold the fill, as if never written
+    if (!ds.fill.empty()) {
+        for (std::size_t at = 0; at < buffer.size(); at += ds.fill.size()) {
+            std::memcpy(buffer.data() + at, ds.fill.data(), ds.fill.size());
+        }
+    }
     std::vector<std::vector<std::byte>> outgoing(static_cast<std::size_t>(ranks));
     const auto append = [](std::vector<std::byte>& to, const void* data, std::size_t size) {
         const auto* p = static_cast<const std::byte*>(data);

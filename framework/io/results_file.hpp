@@ -43,10 +43,12 @@ class ResultsFile {
     void attribute_on(const std::string& object, const std::string& name, const std::string& value);
     void attribute_on(const std::string& object, const std::string& name, ScalarType type, const void* value);
 
-    /// Creates dataset `name`; rows of it are written later by write_rows.
-    void create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims);
+    /// Creates dataset `name`; rows of it are written later by write_rows. `fill`, when not empty, is one element's
+    /// bytes: what rows never written and rows no rank gives to write_rows read as (else zero).
+    void create_dataset(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
+                        std::span<const std::byte> fill = {});
     /// Writes this rank's rows of dataset `name` (rows of other ranks are written by them, at the same time).
-    /// Rows no rank gives are zero. Returns the rows this rank wrote: its block of the dataset, as written.
+    /// Rows no rank gives are the fill. Returns the rows this rank wrote: its block of the dataset, as written.
     RowBlock write_rows(const std::string& name, const std::vector<RowBlock>& blocks);
     /// Creates dataset `name` and writes `data`, the same on every rank, once (from rank 0).
     void write_whole(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
@@ -60,6 +62,7 @@ class ResultsFile {
         h5::Handle handle;
         ScalarType type;
         std::vector<std::uint64_t> dims;
+        std::vector<std::byte> fill;  ///< one element (empty: zero)
     };
 
     const mpi::Comm& comm_;

@@ -79,6 +79,9 @@ class KMeans final : public pel::Job<ClusterSums> {
         }
         coords_ = std::move(points.data);
         assignments_ = ctx.item_output<std::int32_t>("assignments", points_, 1, "cluster of each point, 0 .. k-1");
+        ctx.result_dataset("centroids");
+        ctx.result_dataset("cluster_sizes");
+        for (const char* name : {"iterations", "converged", "inertia", "last_move"}) ctx.result_attribute(name);
         initial_centroids();
         if (ctx.rank() == 0) {
             ctx.log("kmeans: " + std::to_string(points_) + " points in " + std::to_string(dims_) +

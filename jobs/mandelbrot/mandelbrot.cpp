@@ -35,6 +35,7 @@ class Mandelbrot final : public pel::Job<IterationCount> {
         image_ = ctx.item_output<std::uint32_t>("iterations", static_cast<std::uint64_t>(height_),
                                                 static_cast<std::uint64_t>(width_),
                                                 "escape iteration of each pixel, [row, column]");
+        ctx.result_attribute("total_iterations");
     }
 
     std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {

@@ -76,6 +76,9 @@ class Synthetic final : public pel::Job<Totals> {
         const auto n = static_cast<std::uint64_t>(items_);
         cost_column_ = ctx.item_output<double>("cost_us", n, 1, "drawn cost of each item in microseconds");
         result_column_ = ctx.item_output<std::uint64_t>("result", n, 1, "result of each item: Rng(seed, item, 1)");
+        for (const char* name : {"items_processed", "checksum_sum", "checksum_xor", "total_cost_us", "max_cost_us"}) {
+            ctx.result_attribute(name);
+        }
     }
 
     std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {

@@ -223,6 +223,8 @@ class TaskFarm final : public pel::Job<Farmed> {
         duration_column_ = ctx.item_output<double>("duration_s", n, 1, "seconds from first start to last end");
         attempts_column_ = ctx.item_output<std::int32_t>("attempts", n, 1, "times the task ran");
         rank_column_ = ctx.item_output<std::int32_t>("rank", n, 1, "the rank that ran it (-1: not run)");
+        ctx.result_dataset("failed_tasks");
+        for (const char* name : {"tasks", "succeeded", "failed", "not_run", "joblog"}) ctx.result_attribute(name);
         ctx.log("taskfarm: " + std::to_string(n) + " tasks from " + tasks_path_ + ", " +
                 std::to_string(std::count(selected_.begin(), selected_.end(), 1)) + " to run");
     }

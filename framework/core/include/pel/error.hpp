@@ -15,6 +15,7 @@ enum class ExitCode : int {
     usage = 2,       ///< bad command line, option value or config file
     plugin = 3,      ///< a job plugin could not be found or loaded
     io = 4,          ///< an input or output file could not be read or written
+    skipped = 5,     ///< the run finished and wrote its results, but skipped items (--on-error skip --fail-on-skip)
     internal = 70,   ///< a bug in pel (EX_SOFTWARE)
     resumable = 75,  ///< stopped by a signal or a time limit after writing a checkpoint: run again with --resume
                      ///< (EX_TEMPFAIL)

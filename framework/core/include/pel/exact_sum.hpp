@@ -11,8 +11,11 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace pel {
+
+class OutArchive;
 
 namespace detail {
 __extension__ typedef unsigned __int128 uint128;  // GCC and Clang; __extension__ keeps -Wpedantic quiet
@@ -106,10 +109,17 @@ class ExactSum {
         return negative ? -magnitude : magnitude;
     }
 
-    /// Lists the state for pel's archives (checkpoints and partial-result transfer).
+    /// Lists the state for pel's archives (checkpoints and partial-result transfer). Saved carried (normalized), so
+    /// that equal sums save equal bytes however they were added and merged (what --check-merge compares).
     template <class Archive>
     void fields(Archive& a) {
-        a("limbs", limbs_)("pending", pending_)("flags", flags_);
+        if constexpr (std::is_same_v<Archive, OutArchive>) {
+            ExactSum carried = *this;
+            carried.normalize();
+            a("limbs", carried.limbs_)("pending", carried.pending_)("flags", carried.flags_);
+        } else {
+            a("limbs", limbs_)("pending", pending_)("flags", flags_);
+        }
     }
 
   private:

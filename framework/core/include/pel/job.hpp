@@ -3,7 +3,8 @@
 //
 // The life of a job on every rank:
 //   declare_options(opts)       once, before the command line is parsed
-//   setup(ctx)                  once, after options are set: read inputs, declare per-item outputs (collective)
+//   setup(ctx)                  once, after options are set: read inputs, declare per-item outputs and results
+//                               (collective)
 //   while (phase = next_phase(ctx)):
 //     process(range, partial, out, ctx)   many times, concurrently on every rank and thread, over disjoint ranges
 //     end_phase(total, ctx)               on every rank, with the partials of all items merged
@@ -104,13 +105,25 @@ class SetupContext : public Context {
         return {declare_column(name, scalar_type_of<T>::value, items, width, description), width};
     }
 
+    /// Declares that write_results() stores dataset `name` ("a/b" in group "a"). pel checks each declaration here, in
+    /// setup and so before any item runs: a name taken by an item output, by another result, or by pel itself
+    /// (README, "Reserved names") is an error naming both uses. Once a job declares a result, every dataset and
+    /// attribute write_results() stores must be declared (a job that declares none is checked as it writes).
+    void result_dataset(const std::string& name) { declare_result(name, ResultKind::dataset); }
+    /// Declares that write_results() stores root attribute `name`; checked as result_dataset() is.
+    void result_attribute(const std::string& name) { declare_result(name, ResultKind::attribute); }
+
   protected:
+    /// What a declared result is.
+    enum class ResultKind : std::uint8_t { dataset, attribute };
+
     virtual std::vector<std::byte> read_raw(const std::string& file, const std::string& dataset, ScalarType type,
                                             std::vector<std::uint64_t>& dims) = 0;
     virtual void write_raw(const std::string& file, const std::string& dataset, ScalarType type,
                            const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) = 0;
     virtual int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                                const std::string& description) = 0;
+    virtual void declare_result(const std::string& name, ResultKind kind) = 0;
 };
 
 /// Where process() writes its items' rows of per-item outputs.
