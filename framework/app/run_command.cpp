@@ -387,14 +387,15 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     const double wall = comm.allreduce_max(seconds_since(started));
     mpi::agree(comm, [&] {
         exec::write_stats(*out, exec::RunStats::of(summary, sched::technique_name(s.schedule)));
-        exec::write_run_totals(*out, {summary.phases, wall, summary.resumed_from});
+        exec::write_run_totals(*out, {summary.phases, wall, summary.resumed_from, summary.outcome.summary,
+                                      summary.outcome.exit_code});
         exec::write_skipped(*out, summary.skipped);
         if (trace) exec::write_chunk_log(*out, comm, *trace);
         out->commit();
     });
     write_trace(summary);
     checkpoints.remove_all();  // the results are complete: nothing is left to resume
-    if (status) status->finish("finished", 0, "");
+    if (status) status->finish("finished", summary.outcome.exit_code, summary.outcome.summary);
 
     if (log.verbose() && comm.rank() == 0) {
         for (std::size_t r = 0; r < summary.ranks.size(); ++r) {
@@ -419,8 +420,10 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     done << "pel: makespan " << summary.makespan_s << " s, lower bound " << summary.lower_bound_s << " s (efficiency "
          << summary.efficiency() << "), imbalance " << summary.imbalance << ", " << chunks << " chunks, schedule "
          << sched::technique_name(s.schedule) << "\n";
+    // The job's own verdict comes last, where a batch log's reader looks first (`tail slurm-123.out`).
+    if (!summary.outcome.summary.empty()) done << "pel: " << p.plugin.name << ": " << summary.outcome.summary << "\n";
     print0(comm, done.str());
-    return 0;
+    return summary.outcome.exit_code;
 }
 
 }  // namespace pel::app

@@ -75,6 +75,7 @@ struct RunSummary {
     std::string resumed_from;          ///< the checkpoint the run started from, if any
     std::vector<SkippedItem> skipped;  ///< items given up, in the order they were
     std::string hosts;                 ///< every rank's host, one line each, in rank order
+    JobOutcome outcome;                ///< the job's own verdict (rank 0's), after its results
     /// lower_bound_s / makespan_s: 1 when no thread ever waited.
     [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }
 };

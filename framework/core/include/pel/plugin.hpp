@@ -15,8 +15,9 @@
 #include "pel/version.hpp"
 
 /// Bumped whenever the layout of pel::JobBase, the contexts, the sinks, pel::OptionSpec or PelJobInfo changes (2:
-/// OptionSpec::allow_non_finite).
-#define PEL_ABI_VERSION 2u
+/// OptionSpec::allow_non_finite; 3: Context::thread and stop_requested, SetupContext::output_path and run_dir,
+/// JobBase::outcome).
+#define PEL_ABI_VERSION 3u
 
 extern "C" {
 /// What a plugin tells pel about itself. abi_version comes first so that pel can read it from any version.
