@@ -387,8 +387,8 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     const double wall = comm.allreduce_max(seconds_since(started));
     mpi::agree(comm, [&] {
         exec::write_stats(*out, exec::RunStats::of(summary, sched::technique_name(s.schedule)));
-        exec::write_run_totals(*out, {summary.phases, wall, summary.resumed_from, summary.outcome.summary,
-                                      summary.outcome.exit_code});
+        exec::write_run_totals(
+            *out, {summary.phases, wall, summary.resumed_from, summary.outcome.summary, summary.outcome.exit_code});
         exec::write_skipped(*out, summary.skipped);
         if (trace) exec::write_chunk_log(*out, comm, *trace);
         out->commit();

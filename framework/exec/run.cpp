@@ -397,8 +397,8 @@ class Run {
             JobOutcome o = comm_.rank() == 0 ? job_.outcome(ctx_) : JobOutcome{};
             if (o.exit_code != 0 && (o.exit_code < kJobExitFirst || o.exit_code > kJobExitLast)) {
                 throw Error::Failure("job '" + config_.job_name + "' gave exit code " + std::to_string(o.exit_code) +
-                                     ", not 0 nor one of those kept for jobs (" + std::to_string(kJobExitFirst) +
-                                     "-" + std::to_string(kJobExitLast) + ")");
+                                     ", not 0 nor one of those kept for jobs (" + std::to_string(kJobExitFirst) + "-" +
+                                     std::to_string(kJobExitLast) + ")");
             }
             return o;
         });

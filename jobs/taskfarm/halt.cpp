@@ -80,9 +80,8 @@ HaltRule parse_halt(const std::string& spec) {
 
 Halt::Halt(HaltRule rule, std::string dir, std::uint64_t tasks) : rule_(rule), dir_(std::move(dir)) {
     // As GNU parallel: the count a percentage stands for is of every task, reached when met or passed.
-    threshold_ = rule_.percent
-                     ? static_cast<std::uint64_t>(std::ceil(static_cast<double>(tasks) * rule_.count / 100.0))
-                     : static_cast<std::uint64_t>(rule_.count);
+    threshold_ = rule_.percent ? static_cast<std::uint64_t>(std::ceil(static_cast<double>(tasks) * rule_.count / 100.0))
+                               : static_cast<std::uint64_t>(rule_.count);
     if (threshold_ == 0) threshold_ = 1;
 }
 
@@ -104,14 +103,15 @@ void Halt::reset() const {
 
 void Halt::count(int exit_code) {
     if (rule_.when == HaltRule::When::never) return;
-    const bool counts = rule_.why == HaltRule::Why::done ||
-                        (rule_.why == HaltRule::Why::fail ? failed(exit_code) : exit_code == 0);
+    const bool counts =
+        rule_.why == HaltRule::Why::done || (rule_.why == HaltRule::Why::fail ? failed(exit_code) : exit_code == 0);
     if (!counts) return;
     const std::lock_guard<std::mutex> lock(mutex_);
     if (fd_ < 0) {
         fd_ = open(counter(rule_.why).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd_ < 0) {
-            throw pel::Error::Io("taskfarm: --halt: cannot write '" + counter(rule_.why) + "': " + std::strerror(errno));
+            throw pel::Error::Io("taskfarm: --halt: cannot write '" + counter(rule_.why) +
+                                 "': " + std::strerror(errno));
         }
     }
     if (write(fd_, "x", 1) != 1) {

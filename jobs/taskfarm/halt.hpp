@@ -16,7 +16,7 @@ struct HaltRule {
     enum class Why { fail, success, done };
     When when = When::never;
     Why why = Why::fail;
-    double count = 0;      ///< tasks, or percent of the tasks when `percent`
+    double count = 0;  ///< tasks, or percent of the tasks when `percent`
     bool percent = false;
 };
 

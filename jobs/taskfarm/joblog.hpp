@@ -10,16 +10,17 @@
 namespace taskfarm {
 
 /// The header line of a joblog.
-inline constexpr const char* kJoblogHeader = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
+inline constexpr const char* kJoblogHeader =
+    "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
 
 /// What a joblog row says of one task.
 struct JoblogEntry {
     std::uint64_t seq = 0;  ///< the task's number from 1 (GNU parallel's {#})
     std::string host;
-    double start = 0;    ///< seconds since the epoch
-    double runtime = 0;  ///< seconds
+    double start = 0;            ///< seconds since the epoch
+    double runtime = 0;          ///< seconds
     std::uint64_t received = 0;  ///< bytes it wrote to stdout
-    int exit_code = 0;  ///< as taskfarm records it: -N for signal N
+    int exit_code = 0;           ///< as taskfarm records it: -N for signal N
     std::string command;
 };
 

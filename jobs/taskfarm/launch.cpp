@@ -41,7 +41,7 @@ struct ChildSetup {
     int err_fd = -1;
     const cpu_set_t* cpus = nullptr;
     pid_t parent = -1;
-    volatile int error = 0;      ///< set by the child when it cannot exec (the memory is shared until exec)
+    volatile int error = 0;       ///< set by the child when it cannot exec (the memory is shared until exec)
     volatile int error_step = 0;  ///< 1: chdir, 2: exec, 3: the standard descriptors
 };
 
@@ -182,16 +182,19 @@ Outcome launch(const Launch& l) {
         reap(pid);
         if (l.reaper != nullptr) l.reaper->track(pid, false);
         o.exit_code = kNotRunnable;
-        const char* step = c.error_step == 1 ? "cannot enter" : c.error_step == 2 ? "cannot run /bin/sh in" : "cannot set up";
+        const char* step = c.error_step == 1   ? "cannot enter"
+                           : c.error_step == 2 ? "cannot run /bin/sh in"
+                                               : "cannot set up";
         o.error = std::string(step) + " '" + (l.dir.empty() ? std::string(".") : l.dir) + "': " + errno_text(c.error);
         return o;
     }
     using Clock = std::chrono::steady_clock;
     const Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     const auto started = Clock::now();
-    const auto limit = l.timeout_s > 0
-                           ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(l.timeout_s))
-                           : Clock::time_point::max();
+    const auto limit =
+        l.timeout_s > 0
+            ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(l.timeout_s))
+            : Clock::time_point::max();
     for (;;) {
         const auto step = l.kill_now ? std::min(limit, Clock::now() + std::chrono::milliseconds(100)) : limit;
         if (wait_unreaped(pid, step, pidfd)) break;

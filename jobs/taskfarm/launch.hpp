@@ -57,7 +57,7 @@ struct Launch {
     std::vector<std::string> env;
     int out_fd = -1;
     int err_fd = -1;
-    double timeout_s = 0;       ///< its process group is killed after this many seconds (0: never)
+    double timeout_s = 0;             ///< its process group is killed after this many seconds (0: never)
     const cpu_set_t* cpus = nullptr;  ///< the CPUs it may run on (none: those of pel's process when it started)
     /// Looked at every tenth of a second while it runs: true kills its process group (SIGTERM, SIGKILL 1 s later).
     std::function<bool()> kill_now;

@@ -25,11 +25,26 @@ bool launcher_variable(const std::string& entry) {
 /// Variables that Slurm sets for one task of a job step (srun's), not for the job: a task of the farm is not that
 /// task, and a program in it that reads SLURM_PROCID (or calls srun) would take itself for rank 0 of pel's step.
 bool slurm_step_variable(const std::string& entry) {
-    for (const char* name : {"SLURM_PROCID=", "SLURM_LOCALID=", "SLURM_NODEID=", "SLURM_TASK_PID=", "SLURM_GTIDS=",
-                             "SLURM_STEPID=", "SLURM_STEP_", "SLURM_CPU_BIND", "SLURM_DISTRIBUTION=",
-                             "SLURM_SRUN_COMM_", "SLURM_LAUNCH_NODE_IPADDR=", "SLURM_PRIO_PROCESS=", "SLURM_UMASK=",
-                             "SLURM_TOPOLOGY_ADDR", "SLURM_MPI_TYPE=", "SLURM_PMIX", "SLURM_PMI", "SLURM_TASKS_PER_NODE=",
-                             "SLURM_NTASKS=", "SLURM_NPROCS="}) {
+    for (const char* name : {"SLURM_PROCID=",
+                             "SLURM_LOCALID=",
+                             "SLURM_NODEID=",
+                             "SLURM_TASK_PID=",
+                             "SLURM_GTIDS=",
+                             "SLURM_STEPID=",
+                             "SLURM_STEP_",
+                             "SLURM_CPU_BIND",
+                             "SLURM_DISTRIBUTION=",
+                             "SLURM_SRUN_COMM_",
+                             "SLURM_LAUNCH_NODE_IPADDR=",
+                             "SLURM_PRIO_PROCESS=",
+                             "SLURM_UMASK=",
+                             "SLURM_TOPOLOGY_ADDR",
+                             "SLURM_MPI_TYPE=",
+                             "SLURM_PMIX",
+                             "SLURM_PMI",
+                             "SLURM_TASKS_PER_NODE=",
+                             "SLURM_NTASKS=",
+                             "SLURM_NPROCS="}) {
         if (entry.starts_with(name)) return true;
     }
     return false;

@@ -37,7 +37,8 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 /// The directive of a disBatch line (`#DISBATCH BARRIER` gives "BARRIER"), or empty when it is none.
 std::string directive(const std::string& trimmed) {
     constexpr std::string_view kPrefix = "#DISBATCH";
-    if (!trimmed.starts_with(kPrefix) || trimmed.size() == kPrefix.size() || (trimmed[kPrefix.size()] != ' ' && trimmed[kPrefix.size()] != '\t')) {
+    if (!trimmed.starts_with(kPrefix) || trimmed.size() == kPrefix.size() ||
+        (trimmed[kPrefix.size()] != ' ' && trimmed[kPrefix.size()] != '\t')) {
         return "";
     }
     const std::string rest = trimmed.substr(kPrefix.size());
@@ -64,8 +65,9 @@ T parse_number(const std::string& text, const std::string& path, std::uint64_t l
 
 std::vector<Task> read_tasks(const std::string& path) {
     if (path.empty()) {
-        throw pel::Error::Usage("taskfarm: --tasks FILE (one shell command per line) or --command TEMPLATE with "
-                                "--args FILE is required");
+        throw pel::Error::Usage(
+            "taskfarm: --tasks FILE (one shell command per line) or --command TEMPLATE with "
+            "--args FILE is required");
     }
     std::ifstream in = open_text(path, "task file");
     std::vector<Task> tasks;
@@ -84,8 +86,8 @@ std::vector<Task> read_tasks(const std::string& path) {
             continue;
         }
         if (const std::string d = directive(trimmed); !d.empty()) {
-            throw pel::Error::Usage("taskfarm: task file '" + path + "' line " + std::to_string(number) + ": '#DISBATCH " +
-                                    pel::shown(d) + "' is not supported (only #DISBATCH BARRIER)");
+            throw pel::Error::Usage("taskfarm: task file '" + path + "' line " + std::to_string(number) +
+                                    ": '#DISBATCH " + pel::shown(d) + "' is not supported (only #DISBATCH BARRIER)");
         }
         if (line[first] == '#') continue;
         const std::string serial = std::to_string(tasks.size() + 1);
@@ -215,9 +217,9 @@ std::vector<std::uint8_t> select_failed(const std::vector<Task>& tasks, const st
         }
         const Task& task = tasks[row.seq - 1];
         if (!same_command(task.command, row.command)) {
-            throw pel::Error::Usage("taskfarm: joblog '" + joblog + "' gives job " + std::to_string(row.seq) +
-                                    " as '" + pel::shown(row.command) + "', but the task file has '" +
-                                    pel::shown(task.command) + "' (another task file?)");
+            throw pel::Error::Usage("taskfarm: joblog '" + joblog + "' gives job " + std::to_string(row.seq) + " as '" +
+                                    pel::shown(row.command) + "', but the task file has '" + pel::shown(task.command) +
+                                    "' (another task file?)");
         }
         listed[row.seq - 1] = 1;
         selected[row.seq - 1] = failed(row.exitval) || row.signal != 0 ? 1 : 0;

@@ -17,7 +17,7 @@ inline constexpr int kHalted = -1001;
 
 /// One task.
 struct Task {
-    std::uint64_t line = 0;  ///< its line in the task (or argument) file, from 1
+    std::uint64_t line = 0;   ///< its line in the task (or argument) file, from 1
     std::uint32_t group = 0;  ///< its group: groups run one after the other (a BARRIER line ends one), from 0
     std::string command;      ///< the shell command, {} and {#} replaced; {%} (the slot) is replaced when it runs
 };

@@ -327,7 +327,8 @@ class TaskFarm final : public pel::Job<Farmed> {
                            " not started after --halt)";
         int code = 0;
         const bool success_halt = halt_->rule().why == taskfarm::HaltRule::Why::success && halt_->halted();
-        if (c.failed > 0 && !success_halt) code = pel::kJobExitFirst - 1 + static_cast<int>(std::min<std::uint64_t>(c.failed, 20));
+        if (c.failed > 0 && !success_halt)
+            code = pel::kJobExitFirst - 1 + static_cast<int>(std::min<std::uint64_t>(c.failed, 20));
         line += "; exit code " + std::to_string(code);
         if (c.failed > 0) line += "; failed tasks listed in " + joblog_ + " (rerun them with --failed-from)";
         return {line, code};
@@ -566,7 +567,7 @@ class TaskFarm final : public pel::Job<Farmed> {
     std::vector<std::uint8_t> selected_;    ///< 1: run the task; 0: mark it not run (--failed-from)
     std::vector<std::string> environment_;  ///< pel's environment less the launcher's (and Slurm's step) variables
     cpu_set_t rank_cpus_{};
-    std::unique_ptr<taskfarm::Slots> slots_;     ///< with --task-threads
+    std::unique_ptr<taskfarm::Slots> slots_;  ///< with --task-threads
     std::unique_ptr<taskfarm::Halt> halt_;
     std::unique_ptr<taskfarm::Reaper> reaper_;
     std::unique_ptr<taskfarm::Joblog> joblog_writer_;
@@ -585,7 +586,7 @@ class TaskFarm final : public pel::Job<Farmed> {
 
     // Carried between phases and in checkpoints.
     std::uint32_t group_ = 0;  ///< the group of tasks running, one per phase
-    Farmed total_;  ///< every task's record, by task, as the last phase left them
+    Farmed total_;             ///< every task's record, by task, as the last phase left them
 };
 
 }  // namespace
