@@ -48,7 +48,7 @@ expect_code 0 1 run taskfarm --tasks "$TMP/fine.txt" --output "$TMP/fine.h5"
 expect_contains "$TMP/out" "pel: taskfarm: 5 tasks: 5 succeeded, 0 failed"
 
 # --halt now,fail=1: the first failure kills the task running beside it and starts no more; the run ends at once.
-{ echo "sleep 0.3; exit 4"; for n in $(seq 2 40); do echo "sleep 20"; done; } >"$TMP/halt.txt"
+{ echo "sleep 1; exit 4"; for n in $(seq 2 40); do echo "sleep 20"; done; } >"$TMP/halt.txt"
 start=$(date +%s)
 expect_code 102 1 run taskfarm --tasks "$TMP/halt.txt" --threads 2 --halt now,fail=1 --output "$TMP/now.h5"
 [ $(($(date +%s) - start)) -lt 15 ] && pass || fail "--halt now took $(($(date +%s) - start)) s"
@@ -78,7 +78,7 @@ with h5py.File(f"{sys.argv[1]}/soon.h5", "r") as f:
 PY
 
 # Across ranks: a failure on one rank kills the long task another rank runs.
-{ echo "sleep 0.5; exit 9"; for n in $(seq 2 8); do echo "sleep 30"; done; } >"$TMP/ranks.txt"
+{ echo "sleep 1; exit 9"; for n in $(seq 2 8); do echo "sleep 30"; done; } >"$TMP/ranks.txt"
 start=$(date +%s)
 pel_np 2 run taskfarm --tasks "$TMP/ranks.txt" --halt now,fail=1 --output "$TMP/ranks.h5"
 # 101 if one rank ran every task up to the failure, 102 with the other rank's task killed

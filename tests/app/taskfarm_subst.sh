@@ -58,6 +58,36 @@ with h5py.File(f"{tmp}/groups.h5", "r") as f:
 rows = [l.split("\t") for l in open(f"{tmp}/groups.joblog.tsv")][1:]
 assert sorted(int(r[0]) for r in rows) == list(range(1, 14))
 PY
+# Groups survive a stop and resume: stopped by SIGUSR1 in the second of three groups, resumed on another layout,
+# every task runs exactly once and no task of a group starts before every task of the one before has ended.
+{
+  for g in 1 2 3; do
+    for n in $(seq 1 8); do echo "echo start $g \$(date +%s.%N) >> $TMP/order; sleep 0.1; echo end $g \$(date +%s.%N) >> $TMP/order; echo $g-$n >> $TMP/ran"; done
+    [ $g -lt 3 ] && echo BARRIER
+  done
+} >"$TMP/three.txt"
+timeout 120 "$MPIRUN" -np 2 "$PEL" run taskfarm --tasks "$TMP/three.txt" --threads 2 --output "$TMP/three.h5" \
+  >"$TMP/out" 2>"$TMP/err" &
+launcher=$!
+second_group() { grep -q '^2-' "$TMP/ran" 2>/dev/null; }
+wait_for 60 "the second group" second_group
+pkill -USR1 -P "$launcher"  # timeout's one child: mpirun, which forwards SIGUSR1 to the ranks
+wait "$launcher"
+rc=$?
+[ "$rc" = 75 ] && pass || fail "not stopped by SIGUSR1 (exit $rc): $(head -c 300 "$TMP/err")"
+expect_ok 3 run taskfarm --tasks "$TMP/three.txt" --threads 1 --output "$TMP/three.h5" --resume
+check_py "groups across a resume" "$TMP" <<'PY'
+import sys
+tmp = sys.argv[1]
+ran = sorted(l.strip() for l in open(f"{tmp}/ran"))
+assert ran == sorted(f"{g}-{n}" for g in (1, 2, 3) for n in range(1, 9)), ran
+events = [l.split() for l in open(f"{tmp}/order")]
+for g in (2, 3):
+    first_start = min(float(t) for e, grp, t in events if e == "start" and int(grp) == g)
+    last_end = max(float(t) for e, grp, t in events if e == "end" and int(grp) == g - 1)
+    assert first_start >= last_end, (g, first_start, last_end)
+PY
+
 # Only BARRIER among the directives is known: another is refused, not skipped as a comment.
 printf 'true\n#DISBATCH PREFIX cd /tmp ; \ntrue\n' >"$TMP/prefix.txt"
 expect_error 2 "'#DISBATCH PREFIX cd /tmp ;' is not supported" 1 run taskfarm --tasks "$TMP/prefix.txt" \
