@@ -226,7 +226,14 @@ int report_command(const std::vector<std::string>& args) {
         os << (h == 0 ? "" : ", ") << per_host[h].first << " (" << per_host[h].second
            << (per_host[h].second == 1 ? " rank)" : " ranks)");
     }
-    os << "\n\n";
+    os << "\n";
+    // The job's own verdict (a task farm's failures, say), with the exit code it gave the run.
+    if (!totals.job_summary.empty()) {
+        os << "job: " << totals.job_summary;
+        if (totals.job_exit_code != 0) os << " (exit code " << totals.job_exit_code << ")";
+        os << "\n";
+    }
+    os << "\n";
     std::snprintf(line, sizeof line, "%5s  %-16s %12s %8s %12s %12s %10s\n", "rank", "host", "items", "chunks",
                   "busy thr-s", "idle thr-s", "wait s");
     os << line;

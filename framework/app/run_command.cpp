@@ -388,7 +388,8 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     const double wall = comm.allreduce_max(seconds_since(started));
     mpi::agree(comm, [&] {
         exec::write_stats(*out, exec::RunStats::of(summary, sched::technique_name(s.schedule)));
-        exec::write_run_totals(*out, {summary.phases, wall, summary.resumed_from});
+        exec::write_run_totals(
+            *out, {summary.phases, wall, summary.resumed_from, summary.outcome.summary, summary.outcome.exit_code});
         exec::write_skipped(*out, summary.skipped, summary.outputs);
         if (trace) exec::write_chunk_log(*out, comm, *trace);
         out->commit();
@@ -396,8 +397,15 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     write_trace(summary);
     checkpoints.remove_all();  // the results are complete: nothing is left to resume
     const std::string skipped = exec::skipped_summary(summary.skipped);
-    const int code = !skipped.empty() && s.fail_on_skip ? static_cast<int>(ExitCode::skipped) : 0;
-    if (status) status->finish("finished", code, skipped);
+    // The job's own verdict (a task farm's failed tasks) says more than "items were skipped", so it wins.
+    const int code = summary.outcome.exit_code != 0 ? summary.outcome.exit_code
+                     : !skipped.empty() && s.fail_on_skip ? static_cast<int>(ExitCode::skipped)
+                                                          : 0;
+    if (status) {
+        std::string why = skipped;
+        if (!summary.outcome.summary.empty()) why += (why.empty() ? "" : "; ") + summary.outcome.summary;
+        status->finish("finished", code, why);
+    }
 
     if (log.verbose() && comm.rank() == 0) {
         for (std::size_t r = 0; r < summary.ranks.size(); ++r) {
@@ -425,9 +433,11 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     if (!skipped.empty()) {
         // Said on stdout with the rest of the summary, so that a run that gave items up never reads as a clean one.
         done << "pel: " << skipped << " by --on-error skip; listed in /skipped, their rows hold no value (NaN in "
-             << "floating outputs, 1 in /skipped/rows/OUTPUT)" << (code != 0 ? "; exit 5 (--fail-on-skip)" : "")
-             << "\n";
+             << "floating outputs, 1 in /skipped/rows/OUTPUT)"
+             << (code == static_cast<int>(ExitCode::skipped) ? "; exit 5 (--fail-on-skip)" : "") << "\n";
     }
+    // The job's own verdict comes last, where a batch log's reader looks first (`tail slurm-123.out`).
+    if (!summary.outcome.summary.empty()) done << "pel: " << p.plugin.name << ": " << summary.outcome.summary << "\n";
     print0(comm, done.str());
     return code;
 }

@@ -6,9 +6,23 @@
 #include <limits>
 #include <span>
 
+#include "exec/signals.hpp"
 #include "io/arrays.hpp"
 
 namespace pel::exec {
+
+namespace {
+
+/// The index of the team thread running on this OS thread (-1: not a team's thread).
+thread_local int team_thread_index = -1;
+
+}  // namespace
+
+int RunContext::thread() const { return team_thread_index < 0 ? 0 : team_thread_index; }
+
+bool RunContext::stop_requested() const { return stop_signal() != 0; }
+
+void RunContext::set_thread_index(int index) noexcept { team_thread_index = index; }
 
 bool RunContext::file_exists(const std::string& path) {
     std::vector<std::byte> answer(1);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "exec/log.hpp"
@@ -27,13 +28,18 @@ struct Column {
 /// collective, as the job API says.
 class RunContext final : public SetupContext {
   public:
-    RunContext(const mpi::Comm& comm, io::ResultsFile& out, int threads, const Log& log, const std::string& job)
-        : comm_(comm), out_(out), threads_(threads), log_(log), names_(job) {}
+    RunContext(const mpi::Comm& comm, io::ResultsFile& out, int threads, std::string run_dir, const Log& log,
+               const std::string& job)
+        : comm_(comm), out_(out), threads_(threads), run_dir_(std::move(run_dir)), log_(log), names_(job) {}
 
     [[nodiscard]] int rank() const override { return comm_.rank(); }
     [[nodiscard]] int ranks() const override { return comm_.size(); }
     [[nodiscard]] int threads() const override { return threads_; }
     [[nodiscard]] int phase() const override { return phase_; }
+    [[nodiscard]] int thread() const override;
+    [[nodiscard]] bool stop_requested() const override;
+    [[nodiscard]] std::string output_path() const override { return out_.path(); }
+    [[nodiscard]] std::string run_dir() const override { return run_dir_; }
     void log(const std::string& line) const override { log_.info(line); }
     void warn(const std::string& line) const override { log_.warn(line); }
     bool file_exists(const std::string& path) override;
@@ -43,6 +49,8 @@ class RunContext final : public SetupContext {
     /// The names of the job's outputs so far, for the ResultSink to check what write_results() stores.
     [[nodiscard]] ResultNames& names() noexcept { return names_; }
     void set_phase(int phase) noexcept { phase_ = phase; }
+    /// Makes thread() answer `index` on the calling thread (a team's thread as it starts; -1 when it ends).
+    static void set_thread_index(int index) noexcept;
 
   protected:
     std::vector<std::byte> read_raw(const std::string& file, const std::string& dataset, ScalarType type,
@@ -57,6 +65,7 @@ class RunContext final : public SetupContext {
     const mpi::Comm& comm_;
     io::ResultsFile& out_;
     int threads_;
+    std::string run_dir_;
     const Log& log_;
     int phase_ = -1;
     std::vector<Column> columns_;

@@ -38,6 +38,8 @@ constexpr const char* kChunkSize = "chunk_size";
 constexpr const char* kPhases = "phases";
 constexpr const char* kWallTime = "wall_time_s";
 constexpr const char* kResumedFrom = "resumed_from";
+constexpr const char* kJobSummary = "job_summary";
+constexpr const char* kJobExitCode = "job_exit_code";
 constexpr const char* kSkippedItems = "skipped_items";
 
 // /stats attributes.
@@ -122,6 +124,8 @@ const std::vector<ReservedName>& reserved_names() {
         {kPhases, "attribute", "phases run"},
         {kWallTime, "attribute", "the run's wall time in seconds"},
         {kResumedFrom, "attribute", "the checkpoint the run resumed from"},
+        {kJobSummary, "attribute", "the job's own verdict on the run (JobBase::outcome)"},
+        {kJobExitCode, "attribute", "the exit code the job's verdict gave the run"},
         {kSkippedItems, "attribute", "items skipped by --on-error skip"},
         {kStats, "group", "per-rank statistics and the chunk log"},
         {kSkipped, "group", "the skipped items and the rows they left without a value"},
@@ -168,6 +172,8 @@ void write_run_totals(io::ResultsFile& out, const RunTotals& totals) {
     out.attribute(kPhases, ScalarType::i64, &totals.phases);
     out.attribute(kWallTime, ScalarType::f64, &totals.wall_time_s);
     if (!totals.resumed_from.empty()) out.attribute(kResumedFrom, totals.resumed_from);
+    if (!totals.job_summary.empty()) out.attribute(kJobSummary, totals.job_summary);
+    out.attribute(kJobExitCode, ScalarType::i32, &totals.job_exit_code);
 }
 
 RunTotals read_run_totals(const std::string& file) {
@@ -175,6 +181,10 @@ RunTotals read_run_totals(const std::string& file) {
     totals.phases = static_cast<std::int64_t>(std::llround(number(file, kRoot, kPhases)));
     totals.wall_time_s = number(file, kRoot, kWallTime);
     totals.resumed_from = text_or_empty(file, kRoot, kResumedFrom);
+    totals.job_summary = text_or_empty(file, kRoot, kJobSummary);
+    // Files from before job outcomes have no exit code: their runs ended 0.
+    totals.job_exit_code =
+        static_cast<std::int32_t>(std::llround(io::read_attribute_number(file, kRoot, kJobExitCode).value_or(0)));
     return totals;
 }
 

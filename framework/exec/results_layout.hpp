@@ -64,8 +64,10 @@ Provenance read_provenance(const std::string& file);
 /// What the whole run came to: root attributes written at its end.
 struct RunTotals {
     std::int64_t phases = 0;
-    double wall_time_s = 0;    ///< from the start of `pel run` to the end of the run, slowest rank
-    std::string resumed_from;  ///< the checkpoint the run started from; empty (and not stored) if none
+    double wall_time_s = 0;          ///< from the start of `pel run` to the end of the run, slowest rank
+    std::string resumed_from;        ///< the checkpoint the run started from; empty (and not stored) if none
+    std::string job_summary;         ///< the job's one-line verdict (JobOutcome); empty (and not stored) if none
+    std::int32_t job_exit_code = 0;  ///< the exit code the job's outcome gave the run (0 when not stored)
     bool operator==(const RunTotals&) const = default;
 };
 

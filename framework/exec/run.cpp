@@ -144,7 +144,7 @@ class Run {
           config_(config),
           log_(log),
           checkpoints_(checkpoints),
-          ctx_(comm, out, config.threads, log, config.job_name),
+          ctx_(comm, out, config.threads, config.run_dir, log, config.job_name),
           hosts_(gather_hosts(comm)),
           profiles_(comm, config.cost_profile) {}
 
@@ -438,6 +438,27 @@ class Run {
         if (config_.progress != nullptr) ++config_.progress->checkpoints;
     }
 
+    /// The job's outcome as rank 0 sees it, on every rank; an exit code outside those kept for jobs is the job's
+    /// failure. \note collective
+    JobOutcome job_outcome() {
+        JobOutcome outcome = mpi::agree(comm_, [&] {
+            JobOutcome o = comm_.rank() == 0 ? job_.outcome(ctx_) : JobOutcome{};
+            if (o.exit_code != 0 && (o.exit_code < kJobExitFirst || o.exit_code > kJobExitLast)) {
+                throw Error::Failure("job '" + config_.job_name + "' gave exit code " + std::to_string(o.exit_code) +
+                                     ", not 0 nor one of those kept for jobs (" + std::to_string(kJobExitFirst) + "-" +
+                                     std::to_string(kJobExitLast) + ")");
+            }
+            return o;
+        });
+        OutArchive out;
+        out(outcome.summary)(outcome.exit_code);
+        std::vector<std::byte> bytes = out.take();
+        comm_.bcast_bytes(bytes, 0);
+        InArchive in(bytes);
+        in(outcome.summary)(outcome.exit_code);
+        return outcome;
+    }
+
     /// The stop signal any rank has noted (0: none).
     int stop_requested() { return static_cast<int>(comm_.allreduce_max(std::int64_t{stop_signal()})); }
 
@@ -446,6 +467,7 @@ class Run {
         profiles_.save();
         FileSink sink(out_, ctx_.names());
         mpi::agree(comm_, [&] { job_.write_results(sink, ctx_); });
+        summary_.outcome = job_outcome();
 
         const auto gather = [&](double v) { return comm_.allgather(v); };
         const auto items = gather(static_cast<double>(mine_.items));

@@ -35,6 +35,7 @@ void Team::run(Link& link) {
 
 void Team::thread_main(int tid, Link& link) {
     const auto t = static_cast<std::size_t>(tid);
+    RunContext::set_thread_index(tid);
     double busy = 0;
     std::uint64_t done = 0;
     try {
@@ -119,6 +120,7 @@ void Team::thread_main(int tid, Link& link) {
     }
     thread_busy_[t] = busy;
     thread_items_[t] = done;
+    RunContext::set_thread_index(-1);
 }
 
 /// A batch threw and will run again: its items go back to rank 0.

@@ -1,4 +1,4 @@
-// jobs/taskfarm/launch.cpp: posix_spawn of /bin/sh -c, waiting with a time limit, and capture files.
+// jobs/taskfarm/launch.cpp: vfork and exec of /bin/sh -c, waiting with a time limit, the reaper, and capture files.
 #include "launch.hpp"
 
 #include <cerrno>
@@ -7,7 +7,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,22 +24,6 @@ namespace {
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-/// posix_spawn's file actions and attributes, destroyed on every path.
-struct SpawnSetup {
-    posix_spawn_file_actions_t actions{};
-    posix_spawnattr_t attributes{};
-    SpawnSetup() {
-        posix_spawn_file_actions_init(&actions);
-        posix_spawnattr_init(&attributes);
-    }
-    ~SpawnSetup() {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attributes);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
-
 /// The exit code of a wait status: the exit status, or -N for signal N.
 int exit_code_of(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -45,34 +31,91 @@ int exit_code_of(int status) {
     return kNotRunnable;
 }
 
-/// Waits for `pid` without a time limit.
-int wait_for(pid_t pid) {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) return kNotRunnable;
+/// Everything the child needs, made before vfork: between vfork and exec it may only make system calls.
+struct ChildSetup {
+    const char* shell = nullptr;
+    char* const* argv = nullptr;
+    char* const* envp = nullptr;
+    const char* dir = nullptr;  ///< null: stay
+    int out_fd = -1;
+    int err_fd = -1;
+    const cpu_set_t* cpus = nullptr;
+    pid_t parent = -1;
+    volatile int error = 0;       ///< set by the child when it cannot exec (the memory is shared until exec)
+    volatile int error_step = 0;  ///< 1: chdir, 2: exec, 3: the standard descriptors
+};
+
+/// The child's side, between vfork and exec: system calls only, nothing that allocates or locks.
+[[noreturn]] __attribute__((noinline)) void become_task(ChildSetup* c) {
+    setpgid(0, 0);
+    // SIGKILL when the thread that started it dies; if that already happened, the task must not start at all.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != c->parent) _exit(kNotRunnable);
+    if (c->cpus != nullptr) sched_setaffinity(0, sizeof(cpu_set_t), c->cpus);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
     }
-    return exit_code_of(status);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (c->dir != nullptr && chdir(c->dir) != 0) {
+        c->error = errno;
+        c->error_step = 1;
+        _exit(kNotRunnable);
+    }
+    const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(c->out_fd, STDOUT_FILENO) < 0 ||
+        dup2(c->err_fd, STDERR_FILENO) < 0) {
+        c->error = errno;
+        c->error_step = 3;
+        _exit(kNotRunnable);
+    }
+    // Nothing of pel's (MPI sockets, HDF5 files, other tasks' capture files, the reaper's socket) leaks into the task.
+    syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0);
+    execve(c->shell, c->argv, c->envp);
+    c->error = errno;
+    c->error_step = 2;
+    _exit(kNotRunnable);
 }
 
-/// Waits for `pid` for up to `timeout_s` seconds; true (and its exit code in `code`) if it ended in time. Sleeps in
-/// poll() on a pidfd where the kernel has them (Linux 5.3), else polls waitpid with growing pauses.
-bool wait_for(pid_t pid, double timeout_s, int& code) {
+/// Starts the child with vfork: the parent's thread waits until the child has called exec (or given up). Signals
+/// are blocked meanwhile, so that none of pel's handlers runs in the child on the shared memory.
+pid_t start_task(ChildSetup& c) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    const pid_t pid = vfork();
+    if (pid == 0) become_task(&c);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return pid;
+}
+
+/// Ends the task's process group: SIGTERM, then SIGKILL if its shell is still there after `grace_s`.
+void kill_group(pid_t pid, double grace_s) {
+    killpg(pid, SIGTERM);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
+    while (std::chrono::steady_clock::now() < until) {
+        siginfo_t info{};
+        if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    killpg(pid, SIGKILL);
+}
+
+/// Waits until `pid` has ended, without reaping it (its number stays taken, and so its group's): true if it ended
+/// by `deadline`. Sleeps in poll() on a pidfd where the kernel has them (Linux 5.3), else polls with growing pauses.
+bool wait_unreaped(pid_t pid, std::chrono::steady_clock::time_point deadline, const Fd& pidfd) {
     using Clock = std::chrono::steady_clock;
-    const auto deadline =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
-    const Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     auto pause = std::chrono::microseconds(100);
     for (;;) {
-        int status = 0;
-        const pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid) {
-            code = exit_code_of(status);
-            return true;
-        }
-        if (done < 0 && errno != EINTR) {
-            code = kNotRunnable;
-            return true;
-        }
+        siginfo_t info{};
+        const int rc = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+        if (rc == 0 && info.si_pid == pid) return true;
+        if (rc != 0 && errno != EINTR) return true;  // nothing to wait for: reaping says what
         const auto now = Clock::now();
         if (now >= deadline) return false;
         const auto left =
@@ -85,6 +128,15 @@ bool wait_for(pid_t pid, double timeout_s, int& code) {
             pause = std::min(pause * 2, std::chrono::microseconds(20000));
         }
     }
+}
+
+/// Reaps `pid`: its exit code.
+int reap(pid_t pid) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return kNotRunnable;
+    }
+    return exit_code_of(status);
 }
 
 }  // namespace
@@ -101,53 +153,126 @@ Fd::~Fd() {
     if (fd_ >= 0) close(fd_);
 }
 
-Outcome launch(const std::string& command, const std::string& dir, const std::vector<std::string>& env, int out_fd,
-               int err_fd, double timeout_s) {
-    SpawnSetup s;
-    if (!dir.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, dir.c_str());
-    posix_spawn_file_actions_addopen(&s.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&s.actions, out_fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&s.actions, err_fd, STDERR_FILENO);
-    // Nothing of pel's (MPI sockets, HDF5 files, other tasks' capture files) leaks into the task.
-    posix_spawn_file_actions_addclosefrom_np(&s.actions, STDERR_FILENO + 1);
-
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD, SIGTTIN, SIGTTOU}) {
-        sigaddset(&defaults, sig);
-    }
-    posix_spawnattr_setsigmask(&s.attributes, &none);
-    posix_spawnattr_setsigdefault(&s.attributes, &defaults);
-    posix_spawnattr_setpgroup(&s.attributes, 0);
-    posix_spawnattr_setflags(&s.attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
+Outcome launch(const Launch& l) {
     std::vector<char*> envp;
-    envp.reserve(env.size() + 1);
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.reserve(l.env.size() + 1);
+    for (const auto& e : l.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
-    std::string shell = "/bin/sh", dash_c = "-c", line = command;
+    std::string shell = "/bin/sh", dash_c = "-c", line = l.command;
     char* argv[] = {shell.data(), dash_c.data(), line.data(), nullptr};
+    ChildSetup c;
+    c.shell = shell.c_str();
+    c.argv = argv;
+    c.envp = envp.data();
+    c.dir = l.dir.empty() ? nullptr : l.dir.c_str();
+    c.out_fd = l.out_fd;
+    c.err_fd = l.err_fd;
+    c.cpus = l.cpus;
+    c.parent = getpid();
 
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, shell.c_str(), &s.actions, &s.attributes, argv, envp.data());
-    if (rc != 0) {
-        Outcome o;
+    Outcome o;
+    const pid_t pid = start_task(c);
+    if (pid < 0) {
         o.exit_code = kNotRunnable;
-        o.error = "cannot start /bin/sh" + (dir.empty() ? std::string() : " in '" + dir + "'") + ": " + errno_text(rc);
+        o.error = "cannot start /bin/sh: " + errno_text(errno);
         return o;
     }
-    Outcome o;
-    if (timeout_s <= 0) {
-        o.exit_code = wait_for(pid);
-    } else if (!wait_for(pid, timeout_s, o.exit_code)) {
-        killpg(pid, SIGKILL);  // the shell and everything it started in its group
-        wait_for(pid);
-        o.exit_code = kTimedOut;
-        o.timed_out = true;
+    if (l.reaper != nullptr) l.reaper->track(pid, true);
+    if (c.error != 0) {
+        reap(pid);
+        if (l.reaper != nullptr) l.reaper->track(pid, false);
+        o.exit_code = kNotRunnable;
+        const char* step = c.error_step == 1   ? "cannot enter"
+                           : c.error_step == 2 ? "cannot run /bin/sh in"
+                                               : "cannot set up";
+        o.error = std::string(step) + " '" + (l.dir.empty() ? std::string(".") : l.dir) + "': " + errno_text(c.error);
+        return o;
     }
+    using Clock = std::chrono::steady_clock;
+    const Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    const auto started = Clock::now();
+    const auto limit =
+        l.timeout_s > 0
+            ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(l.timeout_s))
+            : Clock::time_point::max();
+    for (;;) {
+        const auto step = l.kill_now ? std::min(limit, Clock::now() + std::chrono::milliseconds(100)) : limit;
+        if (wait_unreaped(pid, step, pidfd)) break;
+        if (Clock::now() >= limit) {
+            kill_group(pid, 0);
+            o.timed_out = true;
+            break;
+        }
+        if (l.kill_now && l.kill_now()) {
+            kill_group(pid, 1.0);
+            o.killed = true;
+            break;
+        }
+    }
+    wait_unreaped(pid, Clock::time_point::max(), pidfd);
+    killpg(pid, SIGKILL);  // what the task left running in its group; its number is still the shell's (unreaped)
+    if (l.reaper != nullptr) l.reaper->track(pid, false);
+    o.exit_code = reap(pid);
+    if (o.timed_out) o.exit_code = kTimedOut;
     return o;
+}
+
+Reaper::Reaper(std::size_t capacity) {
+    // A socket of packets: each message arrives whole, and a write to a dead reaper fails instead of raising SIGPIPE.
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+        throw pel::Error::Io("taskfarm: cannot make a socket pair for the task reaper: " + errno_text(errno));
+    }
+    // Allocated before fork: the reaper, a copy of a threaded process, must not allocate.
+    std::vector<int> groups(capacity + 1, 0);
+    const pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        throw pel::Error::Io("taskfarm: cannot fork the task reaper: " + errno_text(errno));
+    }
+    if (pid == 0) {
+        // Its own process group, and deaf to the signals meant for pel: it ends when the socket closes.
+        setpgid(0, 0);
+        for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE}) signal(sig, SIG_IGN);
+        const int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);  // never holding mpirun's output pipes open
+        dup2(null, STDERR_FILENO);
+        close(fds[1]);
+        dup2(fds[0], 3);
+        syscall(SYS_close_range, 4, ~0U, 0);
+        std::int32_t message[2];
+        for (;;) {
+            const ssize_t n = recv(3, message, sizeof message, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n != static_cast<ssize_t>(sizeof message)) break;  // the rank has gone
+            for (int& g : groups) {
+                if (message[1] != 0 ? g == 0 : g == message[0]) {
+                    g = message[1] != 0 ? message[0] : 0;
+                    break;
+                }
+            }
+        }
+        for (int g : groups) {
+            if (g > 0) killpg(g, SIGKILL);
+        }
+        _exit(0);
+    }
+    close(fds[0]);
+    fd_ = fds[1];
+    pid_ = pid;
+}
+
+Reaper::~Reaper() {
+    if (fd_ >= 0) close(fd_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+}
+
+void Reaper::track(int group, bool running) const {
+    const std::int32_t message[2] = {group, running ? 1 : 0};
+    while (send(fd_, message, sizeof message, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    }
 }
 
 Fd capture_file(const std::string& dir) {

@@ -50,7 +50,7 @@ grep -q '^job = "synthetic"' "$TMP/rd/config.toml" && pass || fail "config.toml:
 grep -q '"state": "finished"' "$TMP/rd/status.json" && pass || fail "status.json: $(head -c 200 "$TMP/rd/status.json")"
 
 # taskfarm's joblog: its old temporary, JOBLOG.tmp.
-printf 'true\ntrue\nfalse\n' >"$TMP/tasks.txt"
+printf 'true\ntrue\ntrue\n' >"$TMP/tasks.txt"
 plant "$TMP/f.joblog.tsv.tmp"
 expect_ok 2 run taskfarm --tasks "$TMP/tasks.txt" --output "$TMP/f.h5"
 unchanged "taskfarm's joblog"

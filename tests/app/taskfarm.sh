@@ -3,6 +3,13 @@
 # run exactly once; rerunning only the failed tasks; bad inputs.
 source "$(dirname "$0")/common.sh"
 
+# expect_code CODE NP ARGS...: the run must complete with exit code CODE (a farm with failures: 100 + failures).
+expect_code() {
+  local code=$1; shift
+  pel_np "$@"
+  if [ "$RC" != "$code" ]; then fail "exit $RC (not $code) from pel ${*:2}: $(head -c 600 "$TMP/err")"; else pass; fi
+}
+
 # check_py NAME ARGS...: runs the Python on stdin with ARGS; a failure is reported under NAME.
 check_py() {
   local name=$1; shift
@@ -18,7 +25,7 @@ check_py() {
     echo "echo out-$n id=\$PEL_TASK_ID rank=\$PEL_RANK; echo $n > out; exit \$(( $n % 97 == 0 ))"
   done
 } >"$TMP/tasks.txt"
-expect_ok 3 run taskfarm --tasks "$TMP/tasks.txt" --threads 2 --output "$TMP/farm.h5"
+expect_code 111 3 run taskfarm --tasks "$TMP/tasks.txt" --threads 2 --output "$TMP/farm.h5"
 check_py "1000 tasks" "$TMP" <<'PY'
 import glob, os, re, sys, h5py
 tmp = sys.argv[1]
@@ -35,9 +42,9 @@ with h5py.File(f"{tmp}/farm.h5", "r") as f:
     assert int(f.attrs["not_run"]) == 0
 rows = [l.rstrip("\n").split("\t", 8) for l in open(f"{tmp}/farm.joblog.tsv")]
 assert rows[0] == "Seq Host Starttime JobRuntime Send Receive Exitval Signal Command".split(), rows[0]
-rows = rows[1:]
+rows = sorted(rows[1:], key=lambda r: int(r[0]))
 assert len(rows) == 1000, len(rows)
-assert [int(r[0]) for r in rows] == list(range(1000))
+assert [int(r[0]) for r in rows] == list(range(1, 1001))
 assert [int(r[6]) for r in rows] == [int(n % 97 == 0) for n in range(1000)]
 assert all(r[7] == "0" and r[1] == os.uname().nodename for r in rows)
 assert all(r[8].startswith(f"echo out-{n} ") for n, r in enumerate(rows))
@@ -56,11 +63,11 @@ assert not glob.glob(f"{tmp}/farm.logs/task-*"), "per-task logs without --task-l
 assert all(open(f"{tmp}/farm.work/task-{n:06d}/out").read() == f"{n}\n" for n in range(0, 1000, 37))
 PY
 
-# --task-logs: a file per task (stdout and stderr), no rank logs; --no-task-dirs: tasks run in the current directory.
+# --task-logs: a file per task (stdout and stderr), no rank logs; --task-dirs no: tasks run in the current directory.
 for n in $(seq 0 19); do echo "echo hello-$n; echo oops-$n >&2; pwd > where-$n"; done >"$TMP/small.txt"
 mkdir -p "$TMP/cwd"
 cd "$TMP/cwd" || exit 1
-expect_ok 2 run taskfarm --tasks "$TMP/small.txt" --task-logs --no-task-dirs --logdir "$TMP/tl" --output "$TMP/tl.h5"
+expect_ok 2 run taskfarm --tasks "$TMP/small.txt" --task-logs --task-dirs no --logdir "$TMP/tl" --output "$TMP/tl.h5"
 cd - >/dev/null || exit 1
 check_py "--task-logs" "$TMP" <<'PY'
 import glob, sys
@@ -71,7 +78,7 @@ for n in range(20):
     assert open(f"{tmp}/cwd/where-{n}").read().strip() == f"{tmp}/cwd"
 assert not glob.glob(f"{tmp}/tl/rank-*"), "rank logs with --task-logs"
 PY
-[ -e "$TMP/cwd/tl.work" ] || [ -e "$TMP/tl.work" ] && fail "--no-task-dirs made a work directory" || pass
+[ -e "$TMP/cwd/tl.work" ] || [ -e "$TMP/tl.work" ] && fail "--task-dirs no made a work directory" || pass
 
 # Retries, time limits, signals, commands that cannot run.
 cat >"$TMP/misc.txt" <<'EOF2'
@@ -82,7 +89,7 @@ kill -TERM $$
 /nonexistent/command
 (sleep 40 &); sleep 30
 EOF2
-expect_ok 2 run taskfarm --tasks "$TMP/misc.txt" --threads 2 --retries 1 --task-timeout 0.5 --output "$TMP/misc.h5"
+expect_code 105 2 run taskfarm --tasks "$TMP/misc.txt" --threads 2 --retries 1 --task-timeout 0.5 --output "$TMP/misc.h5"
 check_py "retries, timeouts, signals" "$TMP" <<'PY'
 import sys, h5py
 tmp = sys.argv[1]
@@ -91,7 +98,7 @@ with h5py.File(f"{tmp}/misc.h5", "r") as f:
     assert [int(x) for x in f["attempts"][...]] == [2, 2, 2, 2, 2, 2], f["attempts"][...]
     assert all(d < 5 for d in f["duration_s"][...]), f["duration_s"][...]
     assert sorted(int(t) for t in f["failed_tasks"][...]) == [1, 2, 3, 4, 5]
-rows = [l.rstrip("\n").split("\t", 8) for l in open(f"{tmp}/misc.joblog.tsv")][1:]
+rows = sorted([l.rstrip("\n").split("\t", 8) for l in open(f"{tmp}/misc.joblog.tsv")][1:], key=lambda r: int(r[0]))
 assert [(r[6], r[7]) for r in rows] == [("0", "0"), ("4", "0"), ("124", "0"), ("0", "15"), ("127", "0"),
                                         ("124", "0")], rows
 log = open(f"{tmp}/misc.logs/rank-0.out").read() + open(f"{tmp}/misc.logs/rank-1.out").read()
@@ -105,7 +112,7 @@ pgrep -f "sleep 40" >/dev/null && fail "a timed-out task's background process su
 for n in $(seq 0 239); do echo "sleep 0.05; echo $n >> \"\$RAN\"; exit \$(( $n % 13 == 0 ? 2 : 0 ))"; done \
   >"$TMP/slow.txt"
 export RAN=$TMP/ran-ref
-expect_ok 2 run taskfarm --tasks "$TMP/slow.txt" --threads 2 --output "$TMP/ref.h5"
+expect_code 119 2 run taskfarm --tasks "$TMP/slow.txt" --threads 2 --output "$TMP/ref.h5"
 # stop_when LINES NP ARGS...: starts pel and sends SIGUSR1 to mpirun (which forwards it) once $RAN has LINES lines
 # (so the ranks are running tasks and have their signal handlers); RC is the exit code.
 stop_when() {
@@ -127,7 +134,7 @@ stop_when 30 3 run taskfarm --tasks "$TMP/slow.txt" --output "$TMP/run.h5" --che
 [ "$stopped" = yes ] && pass || fail "taskfarm never stopped by SIGUSR1 (exit $RC)"
 before=$(wc -l <"$RAN")
 [ "$before" -gt 0 ] && [ "$before" -lt 240 ] && pass || fail "stopped after $before of 240 tasks"
-expect_ok 2 run taskfarm --tasks "$TMP/slow.txt" --output "$TMP/run.h5" --checkpoint-every 0.2 --threads 2 \
+expect_code 119 2 run taskfarm --tasks "$TMP/slow.txt" --output "$TMP/run.h5" --checkpoint-every 0.2 --threads 2 \
   --schedule gss --resume
 check_py "stop and resume" "$TMP" "$RAN" <<'PY'
 import glob, re, sys, h5py
@@ -142,7 +149,7 @@ with h5py.File(f"{tmp}/ref.h5", "r") as ref, h5py.File(f"{tmp}/run.h5", "r") as 
         assert ref.attrs[a] == run.attrs[a], a
     assert "resumed_from" in run.attrs
 rows = [l.split("\t") for l in open(f"{tmp}/run.joblog.tsv")][1:]
-assert [int(r[0]) for r in rows] == list(range(240)) and all(float(r[2]) > 1.6e9 for r in rows)
+assert sorted(int(r[0]) for r in rows) == list(range(1, 241)) and all(float(r[2]) > 1.6e9 for r in rows)
 text = "".join(open(p).read() for p in glob.glob(f"{tmp}/run.logs/rank-*.out"))
 assert sorted(int(t) for t in re.findall(r"^==> task (\d+) ", text, re.M)) == list(range(240))
 PY
@@ -162,7 +169,7 @@ fi
 # file) runs only them, and marks the rest not run (-1000), not failed.
 for n in $(seq 0 9); do echo "[ -e \"$TMP/ok-$n\" ] || { echo no-$n; exit 5; }; echo yes-$n"; done >"$TMP/fix.txt"
 for n in 0 2 4 6 8; do : >"$TMP/ok-$n"; done
-expect_ok 2 run taskfarm --tasks "$TMP/fix.txt" --output "$TMP/fix1.h5"
+expect_code 105 2 run taskfarm --tasks "$TMP/fix.txt" --output "$TMP/fix1.h5"
 for n in 1 3 5 7 9; do : >"$TMP/ok-$n"; done
 expect_ok 3 run taskfarm --tasks "$TMP/fix.txt" --output "$TMP/fix2.h5" --failed-from "$TMP/fix1.joblog.tsv"
 expect_ok 2 run taskfarm --tasks "$TMP/fix.txt" --output "$TMP/fix3.h5" --failed-from "$TMP/fix1.h5"
@@ -178,8 +185,11 @@ for run in ("fix2", "fix3"):
         assert [int(x) for x in f["rank"][...]][0::2] == [-1] * 5
         assert (int(f.attrs["succeeded"]), int(f.attrs["failed"]), int(f.attrs["not_run"])) == (5, 0, 5)
         assert "failed_tasks" not in f
-    rows = [l.rstrip("\n").split("\t") for l in open(f"{tmp}/{run}.joblog.tsv")][1:]
-    assert [int(r[6]) for r in rows] == [-1000, 0] * 5, rows
+    # Tasks not selected are listed as done (Exitval 0, no host), so that a rerun of this joblog skips them too.
+    rows = sorted([l.rstrip("\n").split("\t") for l in open(f"{tmp}/{run}.joblog.tsv")][1:], key=lambda r: int(r[0]))
+    assert [int(r[0]) for r in rows] == list(range(1, 11)), rows
+    assert [int(r[6]) for r in rows] == [0] * 10, rows
+    assert [r[1] == "-" for r in rows] == [True, False] * 5, rows
     text = "".join(open(p).read() for p in glob.glob(f"{tmp}/{run}.logs/rank-*.out"))
     assert sorted(int(t) for t in re.findall(r"^==> task (\d+) ", text, re.M)) == [1, 3, 5, 7, 9], text
 PY
@@ -190,7 +200,8 @@ expect_error 2 "another task file?" 2 run taskfarm --tasks "$TMP/small.txt" --ou
 # Bad inputs: one clear line, the same non-zero exit on every rank, no results file.
 printf '# only a comment\n\n   \n' >"$TMP/empty.txt"
 : >"$TMP/plainfile"
-expect_error 2 "--tasks FILE is required" 2 run taskfarm --output "$TMP/bad.h5"
+expect_error 2 "--tasks FILE (one shell command per line) or --command TEMPLATE with --args FILE is required" 2 \
+  run taskfarm --output "$TMP/bad.h5"
 expect_error 4 "cannot read task file '$TMP/missing.txt'" 2 run taskfarm --tasks "$TMP/missing.txt" \
   --output "$TMP/bad.h5"
 expect_error 4 "it is a directory" 2 run taskfarm --tasks "$TMP" --output "$TMP/bad.h5"

@@ -55,7 +55,7 @@ TEST_CASE("every record of the results layout reads back as written", "[exec][re
                                 ranks,
                                 2,
                                 4};
-    const RunTotals totals{3, 12.5, "run.ckpt/ckpt-00000001.h5"};
+    const RunTotals totals{3, 12.5, "run.ckpt/ckpt-00000001.h5", "7 tasks: 5 succeeded, 2 failed", 102};
     RunSummary summary;
     summary.phases = 3;
     summary.makespan_s = 4.5;
@@ -138,12 +138,12 @@ TEST_CASE("a run that skipped nothing, recorded no chunks and did not resume has
     const std::string path = dir.file("bare.h5");
     {
         pel::io::ResultsFile out(comm, path);
-        write_run_totals(out, {1, 0.5, ""});
+        write_run_totals(out, {1, 0.5, "", "", 0});
         write_skipped(out, {});
         out.commit();
     }
     comm.barrier();
-    CHECK(read_run_totals(path) == RunTotals{1, 0.5, ""});
+    CHECK(read_run_totals(path) == RunTotals{1, 0.5, "", "", 0});
     CHECK_FALSE(pel::io::read_attribute_text(path, "/", "resumed_from"));
     CHECK(read_skipped(path).empty());
     CHECK(pel::io::read_attribute_number(path, "/", "skipped_items") == 0);

@@ -53,6 +53,12 @@ class Context {
     [[nodiscard]] virtual int threads() const = 0;
     /// Index of the current phase (0 for the first), -1 before the first phase starts.
     [[nodiscard]] virtual int phase() const = 0;
+    /// The calling thread's index in its rank's team, 0 .. threads()-1, inside process(); 0 elsewhere. Jobs use
+    /// this, never omp_get_thread_num(), which says nothing about pel's team outside its parallel region.
+    [[nodiscard]] virtual int thread() const = 0;
+    /// True once this rank has been asked to stop (SIGUSR1, SIGTERM, the allocation's time limit): the run writes a
+    /// checkpoint when the batches in progress end. A kernel that can end early without losing work may look.
+    [[nodiscard]] virtual bool stop_requested() const = 0;
     /// A progress line, printed with --verbose, tagged with the rank.
     virtual void log(const std::string& line) const = 0;
     /// A warning, always printed, tagged with the rank.
@@ -76,6 +82,11 @@ struct ItemColumn {
 /// What setup() may do besides what Context offers: read inputs, write generated inputs, declare outputs.
 class SetupContext : public Context {
   public:
+    /// The results file this run writes (the --output in force, as given or as --run-dir made it).
+    [[nodiscard]] virtual std::string output_path() const = 0;
+    /// The run directory (--run-dir), or empty when the run has none. A job's own files belong there when it is set.
+    [[nodiscard]] virtual std::string run_dir() const = 0;
+
     /// Reads dataset `dataset` of HDF5 file `file` as T (converted if stored otherwise). Collective.
     template <Scalar T>
     Array<T> read_array(const std::string& file, const std::string& dataset) {
@@ -168,6 +179,19 @@ class ResultSink {
     virtual void attribute_raw(const std::string& name, ScalarType type, const void* value) = 0;
 };
 
+/// How a run ended in the job's own terms, said after its results are committed.
+struct JobOutcome {
+    /// One line printed as the run's last, and stored as the results' `job_summary` attribute (empty: none).
+    std::string summary;
+    /// The run's exit code: 0, or one of the codes kept for jobs, kJobExitFirst .. kJobExitLast, meaning something
+    /// went wrong in the job's terms although the run itself completed (the results are written).
+    int exit_code = 0;
+};
+
+/// The exit codes kept for jobs' outcomes (see JobOutcome): apart from pel's own (0-4, 70, 75).
+inline constexpr int kJobExitFirst = 101;
+inline constexpr int kJobExitLast = 120;
+
 /// Type-erased partial result; the framework moves these between threads and ranks.
 class AnyPartial {
   public:
@@ -194,6 +218,8 @@ class JobBase {
     virtual void save_state(OutArchive& /*out*/) const {}
     /// Restores what save_state saved.
     virtual void load_state(InArchive& /*in*/) {}
+    /// How the run ended in the job's terms, after write_results(). Called on every rank; rank 0's answer is used.
+    [[nodiscard]] virtual JobOutcome outcome(const Context& /*ctx*/) const { return {}; }
 
     /// Type-erased plumbing, implemented by pel::Job<Partial>.
     [[nodiscard]] virtual std::unique_ptr<AnyPartial> new_partial(const Context& ctx) const = 0;

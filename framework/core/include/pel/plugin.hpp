@@ -15,7 +15,8 @@
 #include "pel/version.hpp"
 
 /// Bumped whenever the layout of pel::JobBase, the contexts, the sinks, pel::OptionSpec or PelJobInfo changes (2:
-/// OptionSpec::allow_non_finite; 3: SetupContext::declare_result).
+/// OptionSpec::allow_non_finite; 3: SetupContext::declare_result, output_path and run_dir, Context::thread and
+/// stop_requested, JobBase::outcome).
 #define PEL_ABI_VERSION 3u
 
 extern "C" {
