@@ -92,7 +92,7 @@ TEST_CASE("a context says when a stop was requested, and thread 0 outside a team
     const pel::test::ScratchDir dir(comm);
     const pel::exec::Log log(comm.rank(), false);
     pel::io::ResultsFile out(comm, dir.file("ctx.h5"));
-    const pel::exec::RunContext ctx(comm, out, 2, "", log);
+    const pel::exec::RunContext ctx(comm, out, 2, "", log, "test");
     CHECK(ctx.thread() == 0);
     CHECK(ctx.run_dir().empty());
     CHECK_FALSE(ctx.stop_requested());
