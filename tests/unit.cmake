@@ -11,6 +11,7 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/core/durable_file_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/exact_sum_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/job_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/core/merge_check_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/options_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/random_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/arena_test.cpp"

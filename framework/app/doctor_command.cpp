@@ -293,7 +293,8 @@ std::vector<Finding> check_plugins(const std::string& job_path) {
                     continue;
                 }
                 Options declared;
-                p.create()->declare_options(declared);
+                const auto job = p.create();  // alive while its declarations are checked: they point into it
+                job->declare_options(declared);
                 try {
                     check_declarations(p.name, declared);
                 } catch (const Error& e) {

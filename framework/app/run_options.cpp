@@ -147,7 +147,7 @@ std::vector<RunOption> make_table() {
     t.push_back(
         field("chunk-size", &S::chunk_size, "items per chunk (ss), else the smallest chunk").within(1, INFINITY));
     t.push_back(converted(
-                    "schedule", "chunk-size technique: " + techniques,
+                    "schedule", "chunk-size technique",
                     [](S& s, const std::string& v) { s.schedule = sched::parse_technique(v); },
                     [](const S& s) { return sched::technique_name(s.schedule); })
                     .showing("{" + techniques + "}"));

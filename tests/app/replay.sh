@@ -9,7 +9,7 @@ declare -A given=(
   [cost-profile]="$TMP/cost.h5" [no-steal]=true [trace]="$TMP/t.json" [trace-events]=5000
   [job-path]="$PEL_TEST_PLUGIN_DIR" [progress]=log [progress-every]=7 [log-level]=info [verbose]=true
   [log-all-ranks]=true [checkpoint-dir]="$TMP/ck" [checkpoint-every]=auto [mtbf]=1234.5 [keep]=3 [max-retries]=2
-  [on-error]=skip [heartbeat-timeout]=99 [time-limit]=3600 [time-margin]=12
+  [on-error]=skip [fail-on-skip]=true [check-merge]=true [heartbeat-timeout]=99 [time-limit]=3600 [time-margin]=12
 )
 per_invocation=(resume auto-resume force-resume fresh)
 
