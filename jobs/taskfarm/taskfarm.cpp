@@ -135,15 +135,17 @@ std::string results_path() {
 /// `path` without a final ".h5".
 std::string stem(const std::string& path) { return path.ends_with(".h5") ? path.substr(0, path.size() - 3) : path; }
 
-/// Creates directory `dir` (and its parents) unless it exists; throws pel::Error::Io naming `what`.
-void make_directory(const std::string& dir, const std::string& what) {
+/// Creates directory `dir` (and its parents) unless it exists; throws pel::Error::Io naming `what`. Returns whether
+/// it made `dir` itself, so that a run refused later can remove it again.
+bool make_directory(const std::string& dir, const std::string& what) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (std::filesystem::is_directory(dir)) {
+    const bool made = std::filesystem::create_directories(dir, ec);
+    std::error_code unused;  // a name too long or a loop of links: said below with create_directories' reason
+    if (std::filesystem::is_directory(dir, unused)) {
         if (access(dir.c_str(), W_OK | X_OK) != 0) {
             throw pel::Error::Io("taskfarm: cannot write in " + what + " '" + dir + "': " + std::strerror(errno));
         }
-        return;
+        return made;
     }
     throw pel::Error::Io("taskfarm: cannot create " + what + " '" + dir +
                          "': " + (ec ? ec.message() : std::string("a file is in the way")));
@@ -202,14 +204,27 @@ class TaskFarm final : public pel::Job<Farmed> {
         try {  // written at the end: a name that cannot take it (a directory, a FIFO, too long) is said now
             pel::DurableFile::check_name_length(joblog_, pel::DurableFile::kTemporarySuffixLength);
             pel::DurableFile::check_replaceable(joblog_);
+            // Its directory must take a new file (a missing or read-only one would fail only after every task).
+            const auto parent = std::filesystem::path(joblog_).parent_path();
+            const std::string dir = parent.empty() ? std::string(".") : parent.string();
+            if (access(dir.c_str(), W_OK | X_OK) != 0) {
+                throw pel::Error::Io("cannot write '" + joblog_ + "' in directory '" + dir +
+                                     "': " + std::strerror(errno));
+            }
         } catch (const pel::Error& e) {
             throw pel::Error::Io(std::string("taskfarm: --joblog: ") + e.what());
         }
         selected_.assign(tasks_.size(), 1);
         if (!failed_from_.empty()) select_failed(ctx);
         // Every rank makes the directories (they may be node-local); the first failure ends the run on all ranks.
-        if (!no_task_dirs_) make_directory(workdir_, "work directory");
-        make_directory(logdir_, "log directory");
+        const bool made_workdir = !no_task_dirs_ && make_directory(workdir_, "work directory");
+        try {
+            make_directory(logdir_, "log directory");
+        } catch (const pel::Error&) {
+            std::error_code ignored;  // a refused run leaves nothing behind: the work directory it just made goes
+            if (made_workdir) std::filesystem::remove(workdir_, ignored);
+            throw;
+        }
         for (char** e = environ; *e != nullptr; ++e) {
             if (!launcher_variable(*e)) environment_.emplace_back(*e);
         }
