@@ -41,7 +41,7 @@ ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ pel\[-?\d+@[^\]]*\] e
 MPIRUN_NOTE = re.compile(
     r"^(-{20,}|Primary job +terminated normally, but \d+ process(es)? returned|"
     r"a non-zero exit code\. Per user-direction, the job has been aborted\.|"
-    r"mpirun detected that one or more processes exited with non-zero status, thus causing|"
+    r"(mpirun|mpiexec|orterun) detected that one or more processes exited with non-zero status, thus causing|"
     r"the job to be terminated\. The first process to do so was:|\s*Process name: .*|\s*Exit code: +\d+|\s*)$")
 CRASH = re.compile(r"MPI_ABORT|Segmentation|core dumped|terminate called|Traceback \(most recent|"
                    r"buffer overflow|Aborted|AddressSanitizer|\*\*\* Process received signal|double free|"
