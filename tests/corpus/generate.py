@@ -144,9 +144,9 @@ HOSTILE_FILE_KINDS = {
     "dangling-link": (["ln -s nowhere/file NAME"], "NAME", "0|4"),
     "link-loop": (["ln -s NAME NAME"], "NAME", "0|4"),
     "fifo": (["mkfifo NAME"], "NAME", "4"),
-    "char-device": (["mknod NAME c 1 3"], "NAME", "4"),
+    "char-device": (["need mknod NAME c 1 3"], "NAME", "4"),
     "directory": (["mkdir NAME"], "NAME", "4"),
-    "immutable-dir": (["mkdir ro", "chattr +i ro"], "ro/NAME", "4"),
+    "immutable-dir": (["mkdir ro", "need chattr +i ro"], "ro/NAME", "4"),
     "missing-parent": ([], "nodir/NAME", "4"),
     "parent-is-file": (["printf 'x\\n' >afile"], "afile/NAME", "4"),
     "long-name": ([], LONG_NAME + ".h5", "4"),
@@ -184,8 +184,8 @@ READ_KINDS = {
     "missing": ([], "NAME"),
     "directory": (["mkdir NAME"], "NAME"),
     "fifo": (["mkfifo NAME"], "NAME"),
-    "null-device": (["mknod NAME c 1 3"], "NAME"),
-    "zero-device": (["mknod NAME c 1 5"], "NAME"),  # endless zeros: must be refused, not read
+    "null-device": (["need mknod NAME c 1 3"], "NAME"),
+    "zero-device": (["need mknod NAME c 1 5"], "NAME"),  # endless zeros: must be refused, not read
     "link-loop": (["ln -s NAME NAME"], "NAME"),
     "dangling-link": (["ln -s nowhere NAME"], "NAME"),
     "empty": ([": >NAME"], "NAME"),

@@ -13,7 +13,8 @@ are made there, never elsewhere), then its one `run:` line. What every case asse
     number) unless the case names it in `changes:`, and nothing new is left unless the case names it in `creates:`.
 Usage: run.py [--pel PEL] [-j 2] [--only GLOB] [--list] [--keep] [--verbose]; PEL, MPIRUN, PEL_TEST_PLUGIN_DIR and
 PEL_FAULT_PLUGIN_DIR come from the environment (CTest sets them). The case file format is in README.md beside this.
-Exits 0 when every case passed (a case in known_failures.txt may fail), 1 otherwise.
+Exits 0 when every case passed (a case in known_failures.txt may fail; a case whose setup this machine cannot do,
+such as mknod without root or chattr +i on tmpfs, is skipped and named), 1 otherwise.
 """
 
 import argparse
@@ -220,6 +221,8 @@ def kill_tree(process):
 PRELUDE = r"""
 set -u
 long() { head -c "$1" /dev/zero | tr '\0' "${2:-a}"; }  # long N [CHAR]: N copies of CHAR
+# need COMMAND...: a setup step this machine may not allow (mknod without root, chattr on tmpfs): skips the case.
+need() { "$@" 2>/dev/null || { echo "this machine cannot: $*" >&2; exit 77; }; }
 """
 
 
@@ -267,7 +270,7 @@ class Runner:
         meta = os.path.join(self.work, "meta", slug)
         os.makedirs(root)
         os.makedirs(meta)
-        result = {"case": case, "problems": [], "elapsed": 0.0}
+        result = {"case": case, "problems": [], "elapsed": 0.0, "skipped": None}
         try:
             self.execute(case, root, meta, result)
         finally:
@@ -284,6 +287,9 @@ class Runner:
         if case.setup:
             setup = subprocess.run(["/bin/bash", "-c", PRELUDE + "set -e\n" + "\n".join(case.setup)], cwd=root,
                                    env=env, capture_output=True, timeout=60)
+            if setup.returncode == 77:
+                result["skipped"] = setup.stderr.decode(errors="replace").strip()[-200:]
+                return
             if setup.returncode != 0:
                 problems.append(f"setup failed (exit {setup.returncode}): {setup.stderr.decode(errors='replace')[-600:]}")
                 return
@@ -448,6 +454,10 @@ def main():
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     failed, expected, fixed = [], [], []
+    skipped = [r for r in results if r["skipped"]]
+    for r in skipped:
+        print(f"skip {r['case'].name}: {r['skipped']}")
+    results = [r for r in results if not r["skipped"]]
     for r in results:
         name = r["case"].name
         is_known = any(fnmatch.fnmatchcase(name, k) for k in known)
@@ -464,7 +474,8 @@ def main():
                 print(f"       {p}")
     slowest = max(results, key=lambda r: r["elapsed"], default=None)
     print(f"corpus: {len(results) - len(failed) - len(expected) - len(fixed)} passed, {len(failed)} failed, "
-          f"{len(expected)} known failures (known_failures.txt), {len(fixed)} known failures that now pass; "
+          f"{len(expected)} known failures (known_failures.txt), {len(fixed)} known failures that now pass, "
+          f"{len(skipped)} skipped; "
           f"{time.monotonic() - start:.0f} s" + (f", slowest {slowest['case'].name} {slowest['elapsed']:.1f} s"
                                                    if slowest else ""))
     for r in fixed:
