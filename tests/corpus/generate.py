@@ -178,6 +178,7 @@ READ = [
     ("tasks", "pel run taskfarm --tasks FILE --output o.h5", "t.txt", "4"),
     ("failed-from", "pel run taskfarm --tasks $FIX/tasks.txt --failed-from FILE --output o.h5", "prev.tsv", "4"),
     ("report", "pel report FILE", "r.h5", "4"),
+    ("cost-profile", "pel run synthetic --items 10 --mean-us 1 --output o.h5 --cost-profile FILE", "cp.h5", "4"),
     ("status", "pel status FILE", "rd", "4"),
 ]
 READ_KINDS = {
@@ -229,7 +230,12 @@ def hostile_files():
             creates = []
             if label == "tasks" and kind in ("garbage", "nul-bytes", "truncated-results"):
                 expected, creates = "0|2|4", ["o.*"]  # any bytes are a task file: its lines run as commands
-            case(f"gen/read/{label}/{kind}", run, expected, [], [fill(s, name) for s in setup], creates)
+            changes = []
+            if label == "cost-profile" and kind in ("missing", "dangling-link", "link-loop", "long-name"):
+                # Read when it exists, written at the end: a missing one is made (a long name is refused at once).
+                expected, creates = ("4", []) if kind == "long-name" else ("0|4", ["o.h5", "cp.h5"])
+                changes = [name] if kind in ("dangling-link", "link-loop") else []
+            case(f"gen/read/{label}/{kind}", run, expected, [], [fill(s, name) for s in setup], creates, changes)
 
 
 def main():
