@@ -54,12 +54,13 @@ class Case:
     """One case, as read from a case file."""
 
     KEYS = {"case", "setup", "run", "np", "exit", "error", "creates", "changes", "signal", "timeout", "allow", "out",
-            "when"}
+            "when", "expect"}
 
     def __init__(self, name, where):
         self.name, self.where = name, where
         self.setup, self.error, self.creates, self.changes, self.allow, self.out = [], [], [], [], [], []
         self.run, self.np, self.exit, self.signal, self.timeout, self.when = None, 1, None, None, DEFAULT_TIMEOUT, []
+        self.expect = None  # only in run.py's self-test: the problem the checks must find
 
     def check(self):
         if self.run is None or self.exit is None:
@@ -104,6 +105,8 @@ def parse_cases(text, source):
             case.np = int(value)
         elif key == "exit":
             case.exit = parse_exit(value, where)
+        elif key == "expect":
+            case.expect = value
         elif key == "timeout":
             case.timeout = float(value)
         elif key == "signal":  # NAME SECONDS [ranks]: sent to pel (mpirun, or every rank) that long after it started
@@ -423,6 +426,61 @@ def load_cases(args, env):
     return cases
 
 
+# Cases the checks must fail, run first: a runner that no longer sees a changed victim, a replaced device node, a
+# file left behind, a hang or a traceback would pass every case of the corpus.
+SELF_TEST = r"""
+case: self-test/victim-changed
+setup: printf 'precious\n' >victim
+run: echo changed >>victim; pel --version
+exit: 0
+expect: 'victim' was changed
+
+case: self-test/device-replaced
+setup: need mknod dev c 1 3
+run: rm dev; touch dev; pel --version
+exit: 0
+expect: 'dev' was changed
+
+case: self-test/left-behind
+run: touch left; pel --version
+exit: 0
+expect: 'left' (file) was left behind
+
+case: self-test/hang
+run: pel run synthetic --items 100000 --mean-us 1000000 --mode sleep --output o.h5
+exit: 0
+timeout: 2
+expect: hung
+
+case: self-test/traceback
+run: echo 'Traceback (most recent call last):' >&2; pel frobnicate
+exit: 2
+expect: crash or abort on stderr
+
+case: self-test/two-error-lines
+run: "$PEL" frobnicate; pel frobnicate
+exit: 2
+expect: error lines
+
+case: self-test/wrong-exit
+run: pel frobnicate
+exit: 4
+expect: exit 2, expected 4
+"""
+
+
+def self_test(runner):
+    """Runs SELF_TEST: each case must be failed, with the problem its `expect:` names."""
+    wrong = []
+    for case in parse_cases(SELF_TEST, "run.py"):
+        result = runner.run_case(case)
+        if result["skipped"]:
+            continue
+        if not any(case.expect in p for p in result["problems"]):
+            wrong.append(f"{case.name}: expected a problem with '{case.expect}', got {result['problems']}")
+    return wrong
+
+
 def main():
     parser = argparse.ArgumentParser(description="Runs pel's bad-input corpus.")
     parser.add_argument("--pel", default=os.environ.get("PEL"), help="the pel binary (default: $PEL)")
@@ -447,6 +505,10 @@ def main():
     known = known_failures()
     start = time.monotonic()
     try:
+        wrong = self_test(runner)
+        if wrong:
+            print("corpus: the runner's self-test failed: its checks miss what they must find:\n  " + "\n  ".join(wrong))
+            return 1
         make_fixtures(runner)
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
             results = list(pool.map(runner.run_case, cases))
