@@ -104,8 +104,8 @@ def case(name, run, exit_code, errors=(), setup=(), creates=(), changes=(), time
 def option_values():
     for job, option, kind, low, high in job_options():
         for label, value in bad_values(kind, low, high):
-            case(f"gen/value/{job}/{option}/{label}", f"pel run {job} {JOB_ARGS[job]} --{option} {value} --output out.h5",
-                 2, [f"--{option}"])
+            run = f"pel run {job} {JOB_ARGS[job]} --{option} {value} --output out.h5"
+            case(f"gen/value/{job}/{option}/{label}", run, 2, [f"--{option}"])
     for option, kind in run_options():
         low = 0 if option in NON_NEGATIVE else None
         values = bad_values("INT" if kind == "INT" else "FLOAT", low, None)

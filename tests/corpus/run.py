@@ -234,7 +234,8 @@ class Runner:
         self.args, self.work = args, work
         self.env = dict(os.environ)
         self.env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                        OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1", OMP_NUM_THREADS="1", PEL=args.pel,
+                        OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1", OMP_NUM_THREADS="1",
+                        PEL=args.pel,
                         MPIRUN=args.mpirun, FIX=os.path.join(work, "fixtures"), PY="/usr/bin/python3",
                         CORPUS=HERE, LC_ALL="C.UTF-8", JOBS=os.environ.get("PEL_TEST_PLUGIN_DIR", "/nonexistent"),
                         FAULTS=os.environ.get("PEL_FAULT_PLUGIN_DIR", "/nonexistent"))
@@ -294,7 +295,8 @@ class Runner:
                 result["skipped"] = setup.stderr.decode(errors="replace").strip()[-200:]
                 return
             if setup.returncode != 0:
-                problems.append(f"setup failed (exit {setup.returncode}): {setup.stderr.decode(errors='replace')[-600:]}")
+                why = setup.stderr.decode(errors="replace")[-600:]
+                problems.append(f"setup failed (exit {setup.returncode}): {why}")
                 return
         before = snapshot(root)
         script = PRELUDE + self.launcher(case, meta) + case.run + "\n"
@@ -507,7 +509,8 @@ def main():
     try:
         wrong = self_test(runner)
         if wrong:
-            print("corpus: the runner's self-test failed: its checks miss what they must find:\n  " + "\n  ".join(wrong))
+            print("corpus: the runner's self-test failed: its checks miss what they must find:")
+            print("\n".join("  " + w for w in wrong))
             return 1
         make_fixtures(runner)
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
