@@ -13,7 +13,8 @@ Writes into DIR (created if missing):
 
 The last three come from /stats/chunk_log; a results file without it (a run with --trace-events 0, or one
 written before pel recorded it) gets a note instead. Prints the path of each figure written, one a line, and notes
-on stdout; on failure prints one line on stderr and exits 1. Needs h5py, numpy and matplotlib (Debian: apt-get
+on stdout; on failure prints one line on stderr and exits 1, or 4 when the results file cannot be read or its
+/stats is damaged (the line names the file and what is wrong). Needs h5py, numpy and matplotlib (Debian: apt-get
 install python3-h5py python3-matplotlib), which is why it is run with /usr/bin/python3.
 """
 
@@ -21,10 +22,15 @@ import os
 import sys
 
 
-def fail(message):
-    """One line on stderr (pel report turns it into its error line), exit 1."""
+# Exit codes: pel's own, so that pel report can pass them on: 1 a failure, 4 a results file it cannot read.
+EXIT_FAILURE = 1
+EXIT_BAD_FILE = 4
+
+
+def fail(message, code=EXIT_FAILURE):
+    """One line on stderr (pel report turns it into its error line), exit `code`."""
     print(message, file=sys.stderr)
-    sys.exit(1)
+    sys.exit(code)
 
 
 try:
@@ -35,17 +41,6 @@ try:
     import h5py
 except ImportError:
     fail(f"h5py is not installed for {sys.executable} (apt-get install python3-h5py)")
-try:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import EngFormatter, MaxNLocator
-except ImportError:
-    fail(f"matplotlib is not installed for {sys.executable} (apt-get install python3-matplotlib)")
-
 # Figure sizes in inches at this resolution: 1500 x 750 pixels, readable on a laptop screen.
 DPI = 125
 SIZE = (12, 6)
@@ -55,49 +50,97 @@ FEW_RANKS = 16
 FEW_LANES = 32
 
 
+class Damaged(Exception):
+    """What is wrong with a results file's /stats, said in one line (the path is added by main)."""
+
+
 def text_attr(obj, name, default="?"):
     value = obj.attrs.get(name)
     if value is None:
         return default
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.item()
-    return str(value.decode(errors="replace") if isinstance(value, bytes) else value)
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def number_attr(obj, name, default=None):
+def number_attr(obj, name, default, where, whole=False, least=None):
+    """Attribute `name` of `obj` as one finite number (an integer if `whole`, at least `least`), else Damaged."""
     value = obj.attrs.get(name)
     if value is None:
         return default
-    return float(np.asarray(value).reshape(-1)[0])
+    array = np.asarray(value)
+    if array.size != 1 or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise Damaged(f"attribute '{name}' of {where} is not a number")
+    number = float(array.reshape(-1)[0])
+    if not np.isfinite(number) or (whole and number != int(number)) or (least is not None and number < least):
+        kind = "whole number" if whole else "finite number"
+        bound = f" of at least {least}" if least is not None else ""
+        raise Damaged(f"attribute '{name}' of {where} is {number:g}, not a {kind}{bound}")
+    return int(number) if whole else number
+
+
+def column(group, name, length=None):
+    """Dataset `name` of `group`: one dimension of finite numbers (of `length` values if given), else Damaged."""
+    where = f"{group.name}/{name}"
+    if name not in group:
+        raise Damaged(f"{where} is missing")
+    obj = group[name]
+    if not isinstance(obj, h5py.Dataset):
+        raise Damaged(f"{where} is a group, not a dataset")
+    if not (np.issubdtype(obj.dtype, np.integer) or np.issubdtype(obj.dtype, np.floating)):
+        raise Damaged(f"{where} holds {obj.dtype}, not numbers")
+    if obj.ndim != 1:
+        raise Damaged(f"{where} has shape {obj.shape}, not one dimension")
+    if length is not None and obj.shape[0] != length:
+        raise Damaged(f"{where} holds {obj.shape[0]} values where its neighbours hold {length}")
+    values = obj[...]
+    if np.issubdtype(values.dtype, np.floating) and not np.all(np.isfinite(values)):
+        raise Damaged(f"{where} holds a value that is not a finite number")
+    return values
 
 
 class Run:
-    """What the figures need from one results file."""
+    """What the figures need from one results file, checked: a damaged file is a Damaged naming what is wrong."""
 
     def __init__(self, path):
         self.path = path
         with h5py.File(path, "r") as f:
-            if "stats" not in f:
-                fail(f"'{path}' has no /stats group (not a pel results file?)")
+            if "stats" not in f or not isinstance(f["stats"], h5py.Group):
+                raise Damaged("there is no /stats group (not a pel results file?)")
             stats = f["stats"]
-            self.busy = stats["busy_s"][...].astype(float)
-            self.idle = stats["idle_s"][...].astype(float)
-            self.wait = stats["wait_s"][...].astype(float)
+            self.busy = column(stats, "busy_s").astype(float)
             self.ranks = len(self.busy)
-            self.threads = max(1, int(number_attr(f, "threads", 1)))
+            if self.ranks == 0:
+                raise Damaged("/stats/busy_s is empty (a run has at least one rank)")
+            self.idle = column(stats, "idle_s", self.ranks).astype(float)
+            self.wait = column(stats, "wait_s", self.ranks).astype(float)
+            self.threads = number_attr(f, "threads", 1, "/", whole=True, least=1)
             self.job = text_attr(f, "job")
             self.schedule = text_attr(stats, "schedule")
-            self.makespan = number_attr(stats, "makespan_s", 0.0)
+            self.makespan = number_attr(stats, "makespan_s", 0.0, "/stats", least=0)
             hosts = text_attr(stats, "hosts", "").split("\n")
             self.hosts = [h for h in hosts if h] + ["?"] * self.ranks
             self.log = None
             self.dropped = 0
             if "chunk_log" in stats:
-                g = stats["chunk_log"]
-                self.log = {k: g[k][...] for k in ("rank", "thread", "phase", "begin", "end", "start_s", "stop_s")}
-                self.dropped = int(number_attr(g, "dropped", 0))
+                self.log = self.read_chunk_log(stats["chunk_log"])
+
+    def read_chunk_log(self, g):
+        if not isinstance(g, h5py.Group):
+            raise Damaged("/stats/chunk_log is a dataset, not a group")
+        self.dropped = number_attr(g, "dropped", 0, "/stats/chunk_log", whole=True, least=0)
+        log = {"rank": column(g, "rank")}
+        for name in ("thread", "phase", "begin", "end", "start_s", "stop_s"):
+            log[name] = column(g, name, len(log["rank"]))
+        for name, low, high in (("rank", 0, self.ranks), ("thread", 0, self.threads), ("phase", 0, None)):
+            values = log[name]
+            if values.size and (values.min() < low or (high is not None and values.max() >= high)):
+                bound = f"[{low}, {high})" if high is not None else f"at least {low}"
+                raise Damaged(f"/stats/chunk_log/{name} holds {values.min() if values.min() < low else values.max()},"
+                              f" outside {bound}")
+        if np.any(log["end"].astype(np.float64) < log["begin"].astype(np.float64)):
+            raise Damaged("/stats/chunk_log has a batch whose end is before its begin")
+        return log
 
     def title(self):
         return (
@@ -105,6 +148,21 @@ class Run:
             f"{self.ranks} ranks x {self.threads} thread{'s' if self.threads > 1 else ''}, "
             f"makespan {self.makespan:.3g} s"
         )
+
+
+def load_matplotlib():
+    """Imported only once the file has been read and checked: it takes seconds to load on a busy node."""
+    global plt, PolyCollection, Patch, EngFormatter, MaxNLocator
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.collections import PolyCollection
+        from matplotlib.patches import Patch
+        from matplotlib.ticker import EngFormatter, MaxNLocator
+    except ImportError:
+        fail(f"matplotlib is not installed for {sys.executable} (apt-get install python3-matplotlib)")
 
 
 def new_figure(run, title):
@@ -274,6 +332,9 @@ def plot_item_costs(run, directory):
     items = (log["end"].astype(np.int64) - log["begin"].astype(np.int64)).astype(float)
     duration = np.maximum(log["stop_s"].astype(float) - log["start_s"].astype(float), 0)
     keep = items > 0
+    if not keep.any():
+        print("note: item_cost.png skipped: every batch in the chunk log is empty")
+        return
     cost, weight = duration[keep] / items[keep], items[keep]
     median = weighted_median(cost, weight)
     mean = float(np.sum(cost * weight) / np.sum(weight))
@@ -319,9 +380,10 @@ def main(argv):
     try:
         run = Run(path)
     except OSError as e:
-        fail(f"cannot read '{path}': {e}")
-    except KeyError as e:
-        fail(f"'{path}' lacks {e} in /stats (not a pel results file?)")
+        fail(f"cannot read '{path}': {e}", EXIT_BAD_FILE)
+    except Damaged as e:
+        fail(f"'{path}': {e}", EXIT_BAD_FILE)
+    load_matplotlib()
     plot_ranks(run, directory)
     figures = "timeline.png, chunk_size.png and item_cost.png"
     if run.log is None:
@@ -342,3 +404,6 @@ if __name__ == "__main__":
         main(sys.argv)
     except OSError as e:
         fail(f"cannot write a figure: {e}")
+    except Exception as e:  # a shape of /stats the checks above do not know: one line, never a traceback
+        where = f"'{sys.argv[1]}'" if len(sys.argv) > 1 else "the results file"
+        fail(f"{where}: cannot draw its figures ({type(e).__name__}: {e})")

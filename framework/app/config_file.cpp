@@ -3,13 +3,21 @@
 #include "app/config_file.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fcntl.h>
 #include <iterator>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 #include <variant>
+
+#include "exec/log.hpp"
+#include "pel/error.hpp"
 
 namespace pel::app {
 
@@ -157,6 +165,30 @@ std::string config_argument(const std::vector<std::string>& args) {
         if (args[i].starts_with("--config=")) file = args[i].substr(std::string("--config=").size());
     }
     return file;
+}
+
+void check_config_file(const std::string& path) {
+    // A config is a few kilobytes; 16 MB leaves room for any real one and keeps a mistaken file from filling memory.
+    constexpr off_t kConfigMax = off_t{16} << 20;
+    if (path.empty()) return;
+    // O_NONBLOCK: opening a FIFO without a writer must not wait for one.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return;
+        throw Error::Usage("--config: cannot read '" + bounded(exec::one_line(path), 200) +
+                           "': " + std::strerror(errno));
+    }
+    struct stat st {};
+    const int rc = ::fstat(fd, &st);
+    ::close(fd);
+    const std::string name = "--config: '" + bounded(exec::one_line(path), 200) + "'";
+    if (rc != 0) throw Error::Usage(name + ": " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw Error::Usage(name + " is a directory, not a config file");
+    if (!S_ISREG(st.st_mode)) throw Error::Usage(name + " is not a regular file (a FIFO, a device or a socket)");
+    if (st.st_size > kConfigMax) {
+        throw Error::Usage(name + " is " + std::to_string(st.st_size) + " bytes, more than a config file may have (" +
+                           std::to_string(kConfigMax) + ")");
+    }
 }
 
 std::string toml_string(const std::string& text) {

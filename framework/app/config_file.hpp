@@ -55,6 +55,11 @@ ConfigType config_type(const OptionSpec& spec);
 /// The value of `--config` on the command line `args` (the last one given, `--config F` or `--config=F`), or "".
 std::string config_argument(const std::vector<std::string>& args);
 
+/// Refuses (a usage error naming it) a config file `path` that exists but is not a regular file, or is larger than
+/// any config: CLI11 would read a FIFO, a device or a huge file to its end, and block or fill memory doing so. A
+/// missing file is left to CLI11, which names it.
+void check_config_file(const std::string& path);
+
 /// `text` as a TOML basic string, written by toml++ (quotes, backslashes and control characters escaped; UTF-8 kept).
 std::string toml_string(const std::string& text);
 

@@ -160,7 +160,12 @@ void write_plots(const std::string& file, const std::string& dir) {
     std::fflush(stderr);
     const std::string why = WIFSIGNALED(child.status) ? "killed by signal " + std::to_string(WTERMSIG(child.status))
                                                       : "exit " + std::to_string(WEXITSTATUS(child.status));
-    throw Error::Failure("--plots: " + (last.empty() ? script->string() + " failed (" + why + ")" : printable(last)));
+    const std::string message =
+        "--plots: " + (last.empty() ? script->string() + " failed (" + why + ")" : printable(last));
+    // The script exits 4, pel's code for a file, when the results file is unreadable or its /stats damaged.
+    if (WIFEXITED(child.status) && WEXITSTATUS(child.status) == static_cast<int>(ExitCode::io))
+        throw Error::Io(message);
+    throw Error::Failure(message);
 }
 
 }  // namespace

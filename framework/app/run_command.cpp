@@ -81,6 +81,7 @@ std::string job_options(const Options& declared) {
 
 Parsed parse(std::vector<std::string> args) {
     Parsed p;
+    check_config_file(config_argument(args));
     // Pass 1: framework options only, to learn the job (first argument, or the config's `job`) and --job-path.
     const bool job_first = !args.empty() && !args[0].starts_with("-");
     if (job_first) {

@@ -145,52 +145,57 @@ int status_command(const std::vector<std::string>& args) {
     } catch (const nlohmann::json::exception& e) {
         throw Error::Io("pel status: '" + path.string() + "' is not a status file: " + printable(e.what()));
     }
-    const auto get = [&](const char* key, auto fallback) {
-        return j.contains(key) ? j[key].get<decltype(fallback)>() : fallback;
-    };
-    const std::string state = get("state", std::string("?"));
-    const double now = unix_now();
-    const double elapsed = get("elapsed_s", 0.0);
-    const double updated = get("updated", 0.0);
-    const auto done = get("items_done", std::uint64_t{0});
-    const auto total = get("items_total", std::uint64_t{0});
     std::ostringstream os;
-    os.setf(std::ios::fixed);
-    os.precision(1);
-    os << get("job", std::string("?")) << " in " << args[0] << ": " << state;
-    if (j.contains("exit_code")) os << " (exit " << j["exit_code"].get<int>() << ")";
-    os << "\n  " << get("ranks", 0) << " ranks x " << get("threads", 0) << " threads on ";
-    if (j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty()) {
-        // Every host, with its ranks (a status file from an older pel names only rank 0's).
-        const auto& hosts = j["hosts"];
-        os << hosts.size() << (hosts.size() == 1 ? " host: " : " hosts: ");
-        for (std::size_t h = 0; h < hosts.size(); ++h) {
-            const int ranks = hosts[h].value("ranks", 0);
-            os << (h == 0 ? "" : ", ") << hosts[h].value("host", std::string("?")) << " (" << ranks
-               << (ranks == 1 ? " rank)" : " ranks)");
+    try {  // a value of another type than pel writes (a damaged or foreign file) is said as such
+        const auto get = [&](const char* key, auto fallback) {
+            return j.contains(key) ? j[key].get<decltype(fallback)>() : fallback;
+        };
+        const std::string state = get("state", std::string("?"));
+        const double now = unix_now();
+        const double elapsed = get("elapsed_s", 0.0);
+        const double updated = get("updated", 0.0);
+        const auto done = get("items_done", std::uint64_t{0});
+        const auto total = get("items_total", std::uint64_t{0});
+        os.setf(std::ios::fixed);
+        os.precision(1);
+        os << get("job", std::string("?")) << " in " << args[0] << ": " << state;
+        if (j.contains("exit_code")) os << " (exit " << j["exit_code"].get<int>() << ")";
+        os << "\n  " << get("ranks", 0) << " ranks x " << get("threads", 0) << " threads on ";
+        if (j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty()) {
+            // Every host, with its ranks (a status file from an older pel names only rank 0's).
+            const auto& hosts = j["hosts"];
+            os << hosts.size() << (hosts.size() == 1 ? " host: " : " hosts: ");
+            for (std::size_t h = 0; h < hosts.size(); ++h) {
+                const int ranks = hosts[h].value("ranks", 0);
+                os << (h == 0 ? "" : ", ") << hosts[h].value("host", std::string("?")) << " (" << ranks
+                   << (ranks == 1 ? " rank)" : " ranks)");
+            }
+        } else {
+            os << get("host", std::string("?"));
         }
-    } else {
-        os << get("host", std::string("?"));
-    }
-    if (const auto id = get("slurm_job_id", std::string()); !id.empty()) os << ", Slurm job " << id;
-    os << "\n  phase " << get("phase", -1) << " '" << get("phase_name", std::string()) << "': " << done << " of "
-       << total << " items";
-    if (total > 0) os << " (" << 100.0 * static_cast<double>(done) / static_cast<double>(total) << "%)";
-    os << ", " << get("phases_done", 0) << " phases done, " << get("checkpoints", std::uint64_t{0})
-       << " checkpoints\n  elapsed " << duration_text(elapsed);
-    if (state == "running") {
-        // The rate and ETA as of the last update (a status file from an older pel has neither).
-        if (j.contains("rate_items_per_s")) {
-            const bool eta_known = j.contains("eta_s") && j["eta_s"].is_number();
-            os << ", " << rate_text(get("rate_items_per_s", 0.0)) << " items/s, ETA "
-               << (eta_known ? duration_text(j["eta_s"].get<double>()) : std::string("?"));
+        if (const auto id = get("slurm_job_id", std::string()); !id.empty()) os << ", Slurm job " << id;
+        os << "\n  phase " << get("phase", -1) << " '" << get("phase_name", std::string()) << "': " << done << " of "
+           << total << " items";
+        if (total > 0) os << " (" << 100.0 * static_cast<double>(done) / static_cast<double>(total) << "%)";
+        os << ", " << get("phases_done", 0) << " phases done, " << get("checkpoints", std::uint64_t{0})
+           << " checkpoints\n  elapsed " << duration_text(elapsed);
+        if (state == "running") {
+            // The rate and ETA as of the last update (a status file from an older pel has neither).
+            if (j.contains("rate_items_per_s")) {
+                const bool eta_known = j.contains("eta_s") && j["eta_s"].is_number();
+                os << ", " << rate_text(get("rate_items_per_s", 0.0)) << " items/s, ETA "
+                   << (eta_known ? duration_text(j["eta_s"].get<double>()) : std::string("?"));
+            }
+            os << ", last update " << duration_text(now - updated) << " ago";
+            if (now - updated > 60) os << " (stale: the run may have died)";
         }
-        os << ", last update " << duration_text(now - updated) << " ago";
-        if (now - updated > 60) os << " (stale: the run may have died)";
+        os << "\n";
+        if (j.contains("message")) os << "  " << j["message"].get<std::string>() << "\n";
+        os << "  results: " << get("output", std::string("?")) << "\n";
+    } catch (const nlohmann::json::exception& e) {
+        throw Error::Io("pel status: '" + printable(path.string()) +
+                        "' is not a pel status file: " + printable(e.what()));
     }
-    os << "\n";
-    if (j.contains("message")) os << "  " << j["message"].get<std::string>() << "\n";
-    os << "  results: " << get("output", std::string("?")) << "\n";
     std::fputs(printable(os.str()).c_str(), stdout);  // the file's text must not drive the terminal
     return 0;
 }

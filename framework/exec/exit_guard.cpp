@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <unistd.h>
 
 #include "exec/log.hpp"
@@ -17,7 +18,8 @@ namespace {
 std::atomic<bool> armed{false};
 std::atomic<bool> registered{false};
 int guard_rank = 0;
-std::string guard_job;  // set before arming, read only while armed
+std::string guard_job;        // set before arming, read only while armed
+std::string guard_temporary;  // the results file's temporary, removed before MPI_Abort
 
 struct KernelItems {
     bool inside = false;
@@ -39,14 +41,18 @@ void on_exit_during_run(int code, void* /*unused*/) {
     }
     report_error(guard_rank, "rank " + std::to_string(guard_rank) + " called exit(" + std::to_string(code) + ") " +
                                  place + " of job '" + guard_job + "'; a job must throw instead: ending every rank");
+    // Whichever rank called exit() removes it: the others are ended by MPI_Abort, and rank 0's ResultsFile, which
+    // would remove it, never runs its destructor.
+    if (!guard_temporary.empty()) ::unlink(guard_temporary.c_str());
     mpi::Environment::abort(static_cast<int>(ExitCode::failure));
 }
 
 }  // namespace
 
-ExitGuard::ExitGuard(int rank, const std::string& job_name) {
+ExitGuard::ExitGuard(int rank, const std::string& job_name, const std::string& temporary) {
     guard_rank = rank;
     guard_job = job_name;
+    guard_temporary = temporary;
     // on_exit (glibc) rather than atexit: it is given the code that exit() was called with. Registered once: a
     // handler cannot be removed, so later runs in the same process only arm it again.
     if (!registered.exchange(true)) on_exit(on_exit_during_run, nullptr);

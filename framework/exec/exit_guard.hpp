@@ -9,10 +9,11 @@
 namespace pel::exec {
 
 /// While one exists, exit() on this rank reports "rank R called exit(CODE) inside the job's kernel (items ...)"
-/// and ends every rank through MPI_Abort with ExitCode::failure. One per run, for the length of the run.
+/// and ends every rank through MPI_Abort with ExitCode::failure, removing the unfinished results file `temporary`
+/// first (no rank's destructors run after MPI_Abort). One per run, for the length of the run.
 class ExitGuard {
   public:
-    ExitGuard(int rank, const std::string& job_name);
+    ExitGuard(int rank, const std::string& job_name, const std::string& temporary);
     ~ExitGuard();
     ExitGuard(const ExitGuard&) = delete;
     ExitGuard& operator=(const ExitGuard&) = delete;

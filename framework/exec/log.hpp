@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace pel::exec {
 
@@ -20,6 +21,11 @@ const char* log_level_name(LogLevel level);
 
 /// What starts every line: "2026-11-26T07:01:02Z pel[3@node12]" (time, rank, host without its domain).
 std::string log_tag(int rank);
+
+/// `text` made one safe line: control characters (the newline too), C1 controls and bytes that are not valid
+/// UTF-8 shown as `\xNN`. A message quotes values from the command line and from files, and one of those must
+/// neither split the line nor send an escape sequence to the terminal.
+std::string one_line(std::string_view text);
 
 /// Prints one tagged error line on stderr (ending a status line first): main's report of a failed command.
 void report_error(int rank, const std::string& message);

@@ -531,7 +531,7 @@ class Run {
 
 RunSummary run(JobBase& job, const mpi::Comm& comm, io::ResultsFile& out, const RunConfig& config, const Log& log,
                Checkpointer& checkpoints) {
-    const ExitGuard exit_guard(comm.rank(), config.job_name);
+    const ExitGuard exit_guard(comm.rank(), config.job_name, out.temporary_path());
     return Run(job, comm, out, config, log, checkpoints).go();
 }
 

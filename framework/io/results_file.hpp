@@ -36,6 +36,8 @@ class ResultsFile {
 
     /// The final path.
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    /// The temporary written until commit(): path() + ".part".
+    [[nodiscard]] const std::string& temporary_path() const noexcept { return part_path_; }
 
     void attribute(const std::string& name, const std::string& value);
     void attribute(const std::string& name, ScalarType type, const void* value);

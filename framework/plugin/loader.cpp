@@ -244,6 +244,14 @@ std::optional<std::string> probe(const std::string& file) {
 }  // namespace
 
 JobPlugin load(const std::string& file) {
+    // dlopen reads what it is given: a FIFO there would block the probe until its time runs out (and be named as a
+    // plugin that hangs while loading); a directory or a device is no shared library either.
+    std::error_code ec;
+    const auto status = fs::status(file, ec);
+    if (!ec && !fs::is_regular_file(status)) {
+        throw Error::Plugin("job plugin '" + file + "' is not a regular file (" +
+                            (fs::is_directory(status) ? "a directory" : "a FIFO, a device or a socket") + ")");
+    }
     if (const auto refusal = probe(file)) throw Error::Plugin(*refusal);
     return open(file);
 }

@@ -15,11 +15,17 @@ namespace taskfarm {
 
 namespace {
 
-/// Opens `path` for reading or throws pel::Error::Io naming `what`.
+/// Opens `path` for reading or throws pel::Error::Io naming `what`. Only a regular file is read: a FIFO would block
+/// the run before it starts and a device such as /dev/zero would fill memory with one endless line.
 std::ifstream open_text(const std::string& path, const std::string& what) {
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
+    const auto status = std::filesystem::status(path, ec);
+    if (std::filesystem::is_directory(status)) {
         throw pel::Error::Io("taskfarm: cannot read " + what + " '" + path + "': it is a directory");
+    }
+    if (!ec && !std::filesystem::is_regular_file(status)) {
+        throw pel::Error::Io("taskfarm: cannot read " + what + " '" + path +
+                             "': it is not a regular file (a FIFO, a device or a socket)");
     }
     std::ifstream in(path);
     if (!in) throw pel::Error::Io("taskfarm: cannot read " + what + " '" + path + "': " + std::strerror(errno));

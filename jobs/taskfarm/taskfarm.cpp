@@ -133,15 +133,17 @@ std::string default_base(const pel::SetupContext& ctx) {
     return (output.parent_path() / name).string();
 }
 
-/// Creates directory `dir` (and its parents) unless it exists; throws pel::Error::Io naming `what`.
-void make_directory(const std::string& dir, const std::string& what) {
+/// Creates directory `dir` (and its parents) unless it exists; throws pel::Error::Io naming `what`. Returns whether
+/// it made `dir` itself, so that a run refused later can remove it again.
+bool make_directory(const std::string& dir, const std::string& what) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (std::filesystem::is_directory(dir)) {
+    const bool made = std::filesystem::create_directories(dir, ec);
+    std::error_code unused;  // a name too long or a loop of links: said below with create_directories' reason
+    if (std::filesystem::is_directory(dir, unused)) {
         if (access(dir.c_str(), W_OK | X_OK) != 0) {
             throw pel::Error::Io("taskfarm: cannot write in " + what + " '" + dir + "': " + std::strerror(errno));
         }
-        return;
+        return made;
     }
     throw pel::Error::Io("taskfarm: cannot create " + what + " '" + dir +
                          "': " + (ec ? ec.message() : std::string("a file is in the way")));
@@ -212,6 +214,13 @@ class TaskFarm final : public pel::Job<Farmed> {
         try {  // appended to from every rank: a name that cannot take it (a directory, a FIFO, too long) is said now
             pel::DurableFile::check_name_length(joblog_, pel::DurableFile::kTemporarySuffixLength);
             pel::DurableFile::check_replaceable(joblog_);
+            // Its directory must take a new file (a missing or read-only one would fail only after every task).
+            const auto parent = std::filesystem::path(joblog_).parent_path();
+            const std::string dir = parent.empty() ? std::string(".") : parent.string();
+            if (access(dir.c_str(), W_OK | X_OK) != 0) {
+                throw pel::Error::Io("cannot write '" + joblog_ + "' in directory '" + dir +
+                                     "': " + std::strerror(errno));
+            }
         } catch (const pel::Error& e) {
             throw pel::Error::Io(std::string("taskfarm: --joblog: ") + e.what());
         }
@@ -221,8 +230,14 @@ class TaskFarm final : public pel::Job<Farmed> {
         const auto to_run = static_cast<std::uint64_t>(std::count(selected_.begin(), selected_.end(), 1));
         halt_ = std::make_unique<taskfarm::Halt>(taskfarm::parse_halt(halt_spec()), logdir_, to_run);
         // Every rank makes the directories (they may be node-local); the first failure ends the run on all ranks.
-        if (task_dirs_on_) make_directory(workdir_, "work directory");
-        make_directory(logdir_, "log directory");
+        const bool made_workdir = task_dirs_on_ && make_directory(workdir_, "work directory");
+        try {
+            make_directory(logdir_, "log directory");
+        } catch (const pel::Error&) {
+            std::error_code ignored;  // a refused run leaves nothing behind: the work directory it just made goes
+            if (made_workdir) std::filesystem::remove(workdir_, ignored);
+            throw;
+        }
         environment_ = taskfarm::task_environment(environ, keep_env_, static_cast<int>(task_threads_));
         const std::vector<int> cpus = taskfarm::rank_cpus();
         rank_cpus_ = taskfarm::cpu_set_of(cpus);
