@@ -15,11 +15,20 @@ struct Named {
     const char* name;
     Technique technique;
 };
-constexpr Named kTechniques[] = {
-    {"static", Technique::static_block}, {"ss", Technique::ss},  {"gss", Technique::gss}, {"tss", Technique::tss},
-    {"fac2", Technique::fac2},           {"awf", Technique::awf},    {"fsc", Technique::fsc}, {"mfsc", Technique::mfsc},
-    {"wf", Technique::wf},               {"awf-b", Technique::awf_b}, {"awf-c", Technique::awf_c},
-    {"awf-d", Technique::awf_d},         {"awf-e", Technique::awf_e}, {"af", Technique::af}};
+constexpr Named kTechniques[] = {{"static", Technique::static_block},
+                                 {"ss", Technique::ss},
+                                 {"gss", Technique::gss},
+                                 {"tss", Technique::tss},
+                                 {"fac2", Technique::fac2},
+                                 {"awf", Technique::awf},
+                                 {"fsc", Technique::fsc},
+                                 {"mfsc", Technique::mfsc},
+                                 {"wf", Technique::wf},
+                                 {"awf-b", Technique::awf_b},
+                                 {"awf-c", Technique::awf_c},
+                                 {"awf-d", Technique::awf_d},
+                                 {"awf-e", Technique::awf_e},
+                                 {"af", Technique::af}};
 
 /// The techniques whose chunk comes from Dispenser::factoring_units.
 bool sized_in_units(Technique t) {

@@ -15,9 +15,9 @@ struct RankMeasure {
     int reports = 0;    ///< reports with items in them
     /// Sum over reports of busy^2 / units: with `units` and `busy_s`, the spread of the per-report means.
     double busy_sq_per_unit = 0;
-    double ranked_busy_s = 0;       ///< sum of j x busy of report j (j = 1, 2, ...): recent reports weigh more
-    double ranked_units = 0;        ///< sum of j x units of report j
-    double ranked_elapsed_s = 0;    ///< sum of j x wall seconds since the rank's previous report (j counts from 1)
+    double ranked_busy_s = 0;         ///< sum of j x busy of report j (j = 1, 2, ...): recent reports weigh more
+    double ranked_units = 0;          ///< sum of j x units of report j
+    double ranked_elapsed_s = 0;      ///< sum of j x wall seconds since the rank's previous report (j counts from 1)
     double ranked_elapsed_units = 0;  ///< sum of j x units of the reports counted in ranked_elapsed_s
     int elapsed_reports = 0;          ///< reports with a measured wall time (all but the first)
     double last_report_at = -1;       ///< rank 0's clock at the previous report; < 0: none yet

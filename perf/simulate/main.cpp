@@ -383,7 +383,8 @@ int main(int argc, char** argv) {
     app.add_option("--seed", o.seed, "seed of the item costs (jobs/synthetic's --seed)")->capture_default_str();
     std::string techniques;
     for (const auto& n : pel::sched::technique_names()) techniques += (techniques.empty() ? "" : ", ") + n;
-    app.add_option("--schedule", o.schedules, "chunk-size techniques, comma-separated, of: " + techniques + "; all: every one")
+    app.add_option("--schedule", o.schedules,
+                   "chunk-size techniques, comma-separated, of: " + techniques + "; all: every one")
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--chunk-size", o.chunk_size, "items per chunk (ss) or smallest chunk")

@@ -104,8 +104,8 @@ TEST_CASE("awf-b sizes batches once, awf-c each chunk from what remains", "[sche
         CAPTURE(pel::sched::technique_name(t));
         Dispenser d(Params{t, 1}, 1000, 4);
         CHECK(d.next(0)->size() == 125);  // nothing measured: weight 1
-        d.report(0, {125, 1.0});  // 125 items a second
-        d.report(3, {125, 2.0});  // 62.5: weights 4/3 and 2/3
+        d.report(0, {125, 1.0});          // 125 items a second
+        d.report(3, {125, 2.0});          // 62.5: weights 4/3 and 2/3
         // awf-b: the batch's chunk stays 125: 166.67 -> 167 and 83.33 -> 83.
         // awf-c: 875 left, ceil(875 / 8) = 110 -> 146.67 -> 147; then 728 left, 91 -> 60.67 -> 61.
         const std::uint64_t fast = d.next(0)->size();
