@@ -325,7 +325,12 @@ double Dispenser::factoring_units(int rank, double left) {
             if (batch_left_ == 0) {
                 batch_units_ = half_share(left);
                 batch_left_ = ranks_;
-                ++batches_;
+                if (params_.technique == Technique::wf && wf_weights_.empty() && measured_ == ranks_) {
+                    // wf without --weights: each rank's speed relative to the mean, fixed at the first batch that
+                    // starts once every rank has reported (not simply the second batch: requests sent ahead with
+                    // nothing done yet start it before anything is measured).
+                    for (int i = 0; i < ranks_; ++i) wf_weights_.push_back(weight(i));
+                }
             }
             --batch_left_;
             const double w = params_.technique == Technique::wf      ? wf_weight(rank)
@@ -399,12 +404,8 @@ double Dispenser::fsc_units() {
     return fixed_units_;
 }
 
-double Dispenser::wf_weight(int rank) {
+double Dispenser::wf_weight(int rank) const {
     const auto r = static_cast<std::size_t>(rank);
-    if (wf_weights_.empty() && batches_ >= 2) {
-        // Measured weights: each rank's speed over the first batch, relative to the mean, fixed from now on.
-        for (int i = 0; i < ranks_; ++i) wf_weights_.push_back(weight(i));
-    }
     return r < wf_weights_.size() ? wf_weights_[r] : 1.0;
 }
 

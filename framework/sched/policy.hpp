@@ -41,8 +41,8 @@ std::string technique_name(Technique technique);
 struct Params {
     Technique technique = Technique::awf;
     std::uint64_t chunk_size = 1;  ///< fixed size (ss), else the smallest chunk
-    /// wf: one weight per rank, in rank order (any positive scale: normalised to a mean of 1). Empty: measured in the
-    /// first batch and fixed from the second on.
+    /// wf: one weight per rank, in rank order (any positive scale: normalised to a mean of 1). Empty: measured, and
+    /// fixed at the first batch that starts once every rank has reported.
     std::vector<double> weights = {};
     /// fsc: h, what one chunk costs the run beyond its items (a request, a grant, a worker's per-chunk work).
     /// perf/grant_rate measures 0.6 us over shared memory and 6.2 us over TCP; 10 us stands for a real network.
@@ -102,8 +102,8 @@ class Dispenser {
     double factoring_units(int rank, double left);
     /// fsc: the fixed chunk in units, once the spread of item times is known (0 before).
     double fsc_units();
-    /// wf: the weight of `rank` (fixing measured weights at the second batch).
-    double wf_weight(int rank);
+    /// wf: the weight of `rank`: given, measured and fixed, or 1 until every rank is measured.
+    [[nodiscard]] double wf_weight(int rank) const;
     /// static: cuts each rank's block and keeps the parts still to do.
     void cut_static_blocks();
     /// Rank r's speed from what it reported: work done per busy second, 0 until measured.
@@ -140,7 +140,6 @@ class Dispenser {
     double todo_units_ = 0;                            ///< the same in units (with a profile: their expected cost)
     double fixed_units_ = 0;                           ///< fsc, mfsc: the chunk size in units, once known
     double batch_units_ = 0;                           ///< wf, awf_b, awf_d: the current batch's chunk in units
-    int batches_ = 0;                                  ///< wf: batches started
     std::vector<double> wf_weights_;                   ///< wf: the weights in force (given, or fixed when measured)
 };
 

@@ -88,7 +88,19 @@ TEST_CASE("wf scales fac2's batches by the given weights", "[sched][techniques]"
     CHECK_THROWS_AS(Dispenser(params, 1000, 4), pel::Error);
 }
 
-TEST_CASE("wf without weights measures them in the first batch and keeps them", "[sched][techniques]") {
+TEST_CASE("wf without weights measures them once every rank reported, and keeps them", "[sched][techniques]") {
+    Dispenser d(Params{Technique::wf, 1}, 1000, 4);
+    CHECK(sizes(d, 4, 4) == std::vector<std::uint64_t>{125, 125, 125, 125});
+    for (int r = 0; r < 3; ++r) d.report(r, {125, 1.0});
+    // Rank 3 has not reported when the second batch starts: weights stay 1 for that batch.
+    const std::vector<std::uint64_t> unweighted{63, 63, 63, 63};
+    CHECK(sizes(d, 4, 4) == unweighted);
+    d.report(3, {125, 2.0});
+    // Batch 3 (248 left, 31 each): rates 125, 125, 125, 62.5, weights 8/7 and 4/7: 35 and 18.
+    CHECK(sizes(d, 4, 4) == std::vector<std::uint64_t>{35, 35, 35, 18});
+}
+
+TEST_CASE("wf without weights fixes the weights it measured", "[sched][techniques]") {
     Dispenser d(Params{Technique::wf, 1}, 1000, 4);
     CHECK(sizes(d, 4, 4) == std::vector<std::uint64_t>{125, 125, 125, 125});
     for (int r = 0; r < 4; ++r) d.report(r, {125, r == 3 ? 2.0 : 1.0});
