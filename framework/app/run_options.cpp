@@ -172,8 +172,8 @@ std::vector<RunOption> make_table() {
         [](const S& s) { return sched::technique_name(s.schedule); }));
     t.push_back(converted(
         "weights",
-        "wf: each rank's relative speed, comma-separated, one per rank in rank order (default: measured in the first "
-        "batch)",
+        "wf: each rank's relative speed, comma-separated, one per rank in rank order (default: measured once every "
+        "rank has reported)",
         [](S& s, const std::string& v) { s.weights = weights_of(v); },
         [](const S& s) {
             std::string text;
