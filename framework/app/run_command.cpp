@@ -227,6 +227,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         return 0;
     }
     const RunSettings& s = p.settings;
+    mpi::agree(comm, [&] { check_weights(s, comm.size()); });
     const exec::LogLevel level = std::max(s.log_level, s.verbose ? exec::LogLevel::info : exec::LogLevel::error);
     exec::Log log(comm.rank(), level, s.log_all_ranks);
     if (!s.run_dir.empty()) {
@@ -278,7 +279,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     exec::RunConfig config;
     config.job_name = p.plugin.name;
     config.threads = s.threads;
-    config.schedule = {s.schedule, static_cast<std::uint64_t>(s.chunk_size)};
+    config.schedule = {s.schedule, static_cast<std::uint64_t>(s.chunk_size), s.weights};
     config.prefetch = s.prefetch;
     config.cost_profile = s.cost_profile;
     config.steal = !s.no_steal;

@@ -101,6 +101,26 @@ int prefetch_depth(const std::string& text) {
     return static_cast<int>(depth);
 }
 
+/// --weights as wf takes them: comma-separated positive numbers, one per rank ("": none, measured).
+std::vector<double> weights_of(const std::string& text) {
+    std::vector<double> weights;
+    if (text.empty()) return weights;
+    std::size_t at = 0;
+    while (at <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', at), text.size());
+        const std::string part = text.substr(at, comma - at);
+        char* end = nullptr;
+        const double w = std::strtod(part.c_str(), &end);
+        if (part.empty() || end != part.c_str() + part.size() || !(w > 0) || !std::isfinite(w)) {
+            throw Error::Usage("--weights: '" + shown(part) + "' in '" + shown(text) +
+                               "' is not a positive number (one weight per rank, separated by commas)");
+        }
+        weights.push_back(w);
+        at = comma + 1;
+    }
+    return weights;
+}
+
 /// The shortest --checkpoint-every (but 0). A checkpoint is collective and writes, fsyncs and renames a file: on
 /// one rank of a small job it takes 7 to 18 ms (synthetic --items 400 --mean-us 2000 --mode sleep --checkpoint-every
 /// 0.01 --log-level info), so below this interval a run would spend most of its time writing checkpoints; the
@@ -151,6 +171,16 @@ std::vector<RunOption> make_table() {
                     [](S& s, const std::string& v) { s.schedule = sched::parse_technique(v); },
                     [](const S& s) { return sched::technique_name(s.schedule); })
                     .showing("{" + techniques + "}"));
+    t.push_back(converted(
+        "weights",
+        "wf: each rank's relative speed, comma-separated, one per rank in rank order (default: measured once every "
+        "rank has reported)",
+        [](S& s, const std::string& v) { s.weights = weights_of(v); },
+        [](const S& s) {
+            std::string text;
+            for (const double w : s.weights) text += (text.empty() ? "" : ",") + number_text(w);
+            return text;
+        }));
     t.push_back(converted(
                     "prefetch",
                     "chunk requests a worker keeps in flight while it computes: 0-64, or auto (one, more while the "
@@ -340,6 +370,18 @@ void add_run_options(CLI::App& app, RunSettings& settings) {
         if (o.number) option->transform(number_check(*o.number));  // first: CLI11 puts transforms before checks
         if (o.show_default) option->default_str(o.text(defaults));
         option->group(o.group);
+    }
+}
+
+void check_weights(const RunSettings& settings, int ranks) {
+    if (settings.weights.empty()) return;
+    if (settings.schedule != sched::Technique::wf) {
+        throw Error::Usage("--weights: only --schedule wf takes weights (the schedule is " +
+                           sched::technique_name(settings.schedule) + ")");
+    }
+    if (settings.weights.size() != static_cast<std::size_t>(ranks)) {
+        throw Error::Usage("--weights: " + std::to_string(settings.weights.size()) + " weights given for " +
+                           std::to_string(ranks) + " ranks (one per rank)");
     }
 }
 

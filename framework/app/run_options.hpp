@@ -25,6 +25,7 @@ struct RunSettings {
     int threads = 0;      ///< resolve(): --threads, else OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, 1
     std::int64_t chunk_size = 1;
     sched::Technique schedule = sched::Technique::awf;  // best or near-best on perf/quality, mandelbrot and peers
+    std::vector<double> weights;                        ///< wf: one relative speed per rank; empty: measured
     int prefetch = -1;                                  ///< chunk requests a worker keeps in flight; -1: auto
     std::string cost_profile;
     bool no_steal = false;
@@ -151,6 +152,9 @@ void add_run_options(CLI::App& app, RunSettings& settings);
 /// auto is named after it, so that a requeue and a resubmission of the same command find the same directory.
 /// Throws Error::Usage.
 void resolve(RunSettings& settings, const std::string& identity = "");
+
+/// --weights against --schedule and the rank count: only wf takes weights, one per rank. Throws Error::Usage.
+void check_weights(const RunSettings& settings, int ranks);
 
 /// `--run-dir auto` for a job and its identity: pel-JOB-HASH, HASH 8 hex digits of the identity's checksum.
 std::string auto_run_dir(const std::string& job, const std::string& identity);

@@ -138,7 +138,7 @@ void Scheduler::account(int rank, const Report& work) {
     RankState& r = ranks_state_[static_cast<std::size_t>(rank)];
     r.skip = false;
     if (work.items == 0 && work.busy_s == 0) return;
-    dispenser_.report(rank, work);
+    dispenser_.report(rank, work, last_now_);
     items_reported_ += work.items;
     busy_reported_ += work.busy_s;
     r.done += work.items;

@@ -28,7 +28,8 @@ import tempfile
 
 import h5py
 
-SCHEDULES = ["static", "ss", "gss", "tss", "fac2", "awf"]
+SCHEDULES = ["static", "ss", "gss", "tss", "fac2", "awf",
+             "fsc", "mfsc", "wf", "awf-b", "awf-c", "awf-d", "awf-e", "af"]  # every technique `--schedule` takes
 
 
 def run_pel(pel, ranks, args, out, env):

@@ -381,7 +381,12 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"uniform", "normal", "bimodal", "pareto"}))
         ->capture_default_str();
     app.add_option("--seed", o.seed, "seed of the item costs (jobs/synthetic's --seed)")->capture_default_str();
-    app.add_option("--schedule", o.schedules, "chunk-size techniques")->delimiter(',')->capture_default_str();
+    std::string techniques;
+    for (const auto& n : pel::sched::technique_names()) techniques += (techniques.empty() ? "" : ", ") + n;
+    app.add_option("--schedule", o.schedules,
+                   "chunk-size techniques, comma-separated, of: " + techniques + "; all: every one")
+        ->delimiter(',')
+        ->capture_default_str();
     app.add_option("--chunk-size", o.chunk_size, "items per chunk (ss) or smallest chunk")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
         ->capture_default_str();
@@ -470,6 +475,7 @@ int main(int argc, char** argv) {
         for (const auto r : o.ranks) {
             if (r < 1 || r > (std::int64_t{1} << 30)) throw pel::Error::Usage("--ranks: each must be in [1, 2^30]");
         }
+        if (o.schedules == std::vector<std::string>{"all"}) o.schedules = pel::sched::technique_names();
         for (const auto& s : o.schedules) pel::sched::parse_technique(s);
         prefetch_of(o.prefetch);
         pel::sched::parse_technique(o.sat_schedule);

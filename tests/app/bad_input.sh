@@ -12,6 +12,10 @@ expect_error 2 "below the minimum" 2 run mandelbrot --width 0
 expect_error 2 "--width" 2 run mandelbrot --width abc
 expect_error 2 "is not one of" 2 run synthetic --distribution weird
 expect_error 2 "unknown technique 'nope'" 2 run mandelbrot --schedule nope
+expect_error 2 "--weights: 3 weights given for 2 ranks" 2 run mandelbrot --schedule wf --weights 1,2,3 --output "$TMP/x.h5"
+expect_error 2 "--weights: only --schedule wf takes weights" 2 run mandelbrot --schedule af --weights 1,2
+expect_error 2 "--weights: 'x' in '1,x' is not a positive number" 2 run mandelbrot --schedule wf --weights 1,x
+expect_error 2 "--weights: '0' in '0,1' is not a positive number" 2 run mandelbrot --schedule wf --weights 0,1
 expect_error 2 "--threads" 2 run mandelbrot --threads 0
 expect_error 2 "--chunk-size" 2 run mandelbrot --chunk-size -3
 OMP_NUM_THREADS=lots expect_error 2 "OMP_NUM_THREADS='lots'" 2 run mandelbrot --output "$TMP/x.h5"

@@ -54,6 +54,8 @@ const std::vector<std::string> kEveryOption = {"--job",
                                                "7",
                                                "--schedule",
                                                "fac2",
+                                               "--weights",
+                                               "1,2.5,0.125",
                                                "--prefetch",
                                                "4",
                                                "--cost-profile",
@@ -114,6 +116,7 @@ TEST_CASE("the command line sets typed settings", "[app][options]") {
     const RunSettings s = parse_args(kEveryOption);
     CHECK(s.threads == 3);
     CHECK(s.schedule == pel::sched::Technique::fac2);
+    CHECK(s.weights == std::vector<double>{1, 2.5, 0.125});
     CHECK(s.prefetch == 4);
     CHECK(s.no_steal);
     CHECK(s.log_level == pel::exec::LogLevel::debug);
@@ -191,6 +194,8 @@ TEST_CASE("values an option cannot read are usage errors naming it", "[app][opti
     CHECK(message({"--checkpoint-every", "soon"}) ==
           "--checkpoint-every: 'soon' is not a number of seconds (0 for none) or auto");
     CHECK(message({"--schedule", "nope"}).starts_with("--schedule: unknown technique 'nope'"));
+    CHECK(message({"--weights", "1,,2"}).starts_with("--weights: '' in '1,,2' is not a positive number"));
+    CHECK(message({"--weights", "1,-2"}).starts_with("--weights: '-2' in '1,-2' is not a positive number"));
     CHECK(message({"--threads", "0"}).starts_with("--threads: "));
     CHECK(message({"--on-error", "ignore"}).starts_with("--on-error: "));
     CHECK(message({"--log-level", "loud"}).starts_with("--log-level: loud"));

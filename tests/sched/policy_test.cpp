@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pel/error.hpp"
@@ -24,6 +25,13 @@ constexpr std::uint64_t kItemCounts[] = {0, 1, 2, 3, 7, 10, 64, 100, 1000, 4099}
 constexpr int kRankCounts[] = {1, 2, 3, 4, 7, 16};
 constexpr std::uint64_t kChunkSizes[] = {0, 1, 2, 5, 64, 1000};
 
+/// Every technique --schedule knows.
+std::vector<Technique> all_techniques() {
+    std::vector<Technique> all;
+    for (const std::string& name : pel::sched::technique_names()) all.push_back(pel::sched::parse_technique(name));
+    return all;
+}
+
 /// A request answered by the dispenser.
 struct Grant {
     int rank;
@@ -31,8 +39,14 @@ struct Grant {
 };
 
 /// Asks for work from random ranks until every rank has been told there is none; returns the grants in order.
-/// Checks on the way that remaining() counts down and that a rank told "no more" stays without work.
-std::vector<Grant> simulate(Dispenser& dispenser, std::uint64_t items, int ranks, std::mt19937_64& gen) {
+/// Checks on the way that remaining() counts down and that a rank told "no more" stays without work. With `reporting`,
+/// each request first reports the rank's previous chunk done in a random time, at a clock that moves on, so that the
+/// adaptive techniques adapt on the way.
+std::vector<Grant> simulate(Dispenser& dispenser, std::uint64_t items, int ranks, std::mt19937_64& gen,
+                            bool reporting = false) {
+    std::vector<std::uint64_t> in_hand(static_cast<std::size_t>(ranks));
+    std::uniform_real_distribution<double> item_time(0.001, 0.1);
+    double now = 0;
     std::vector<Grant> grants;
     std::vector<int> active(static_cast<std::size_t>(ranks));
     for (int r = 0; r < ranks; ++r) active[static_cast<std::size_t>(r)] = r;
@@ -44,6 +58,12 @@ std::vector<Grant> simulate(Dispenser& dispenser, std::uint64_t items, int ranks
         std::uniform_int_distribution<std::size_t> pick(0, active.size() - 1);
         const std::size_t slot = pick(gen);
         const int rank = active[slot];
+        if (reporting) {
+            const std::uint64_t done = std::exchange(in_hand[static_cast<std::size_t>(rank)], 0);
+            const double busy = static_cast<double>(done) * item_time(gen) * (rank % 3 == 0 ? 3 : 1);
+            now += item_time(gen);
+            dispenser.report(rank, {done, busy}, now);
+        }
         const std::uint64_t before = dispenser.remaining();
         const std::optional<ItemRange> chunk = dispenser.next(rank);
         if (!chunk) {
@@ -55,6 +75,7 @@ std::vector<Grant> simulate(Dispenser& dispenser, std::uint64_t items, int ranks
         REQUIRE(chunk->end <= items);
         REQUIRE(dispenser.remaining() == before - chunk->size());
         grants.push_back({rank, *chunk});
+        in_hand[static_cast<std::size_t>(rank)] = chunk->size();
     }
     return grants;
 }
@@ -90,17 +111,18 @@ struct StringMaker<std::optional<pel::ItemRange>> {
 
 TEST_CASE("Dispenser grants every item exactly once, for every technique", "[sched][policy]") {
     std::mt19937_64 gen(12345);
-    for (const Technique technique :
-         {Technique::static_block, Technique::ss, Technique::gss, Technique::tss, Technique::fac2, Technique::awf}) {
-        for (const std::uint64_t items : kItemCounts) {
-            for (const int ranks : kRankCounts) {
-                for (const std::uint64_t chunk_size : kChunkSizes) {
-                    CAPTURE(pel::sched::technique_name(technique), items, ranks, chunk_size);
-                    Dispenser dispenser(Params{technique, chunk_size}, items, ranks);
-                    CHECK(dispenser.remaining() == items);
-                    const std::vector<Grant> grants = simulate(dispenser, items, ranks, gen);
-                    CHECK(tiles(grants, items));
-                    CHECK(dispenser.remaining() == 0);
+    for (const Technique technique : all_techniques()) {
+        for (const bool reporting : {false, true}) {
+            for (const std::uint64_t items : kItemCounts) {
+                for (const int ranks : kRankCounts) {
+                    for (const std::uint64_t chunk_size : kChunkSizes) {
+                        CAPTURE(pel::sched::technique_name(technique), reporting, items, ranks, chunk_size);
+                        Dispenser dispenser(Params{technique, chunk_size}, items, ranks);
+                        CHECK(dispenser.remaining() == items);
+                        const std::vector<Grant> grants = simulate(dispenser, items, ranks, gen, reporting);
+                        CHECK(tiles(grants, items));
+                        CHECK(dispenser.remaining() == 0);
+                    }
                 }
             }
         }
@@ -248,7 +270,8 @@ TEST_CASE("Dispenser handles item counts near 2^64", "[sched][policy]") {
 
 TEST_CASE("Technique names", "[sched][policy]") {
     const std::vector<std::string> names = pel::sched::technique_names();
-    CHECK(names == std::vector<std::string>{"static", "ss", "gss", "tss", "fac2", "awf"});
+    CHECK(names == std::vector<std::string>{"static", "ss", "gss", "tss", "fac2", "awf", "fsc", "mfsc", "wf", "awf-b",
+                                            "awf-c", "awf-d", "awf-e", "af"});
     for (const std::string& name : names) CHECK(pel::sched::technique_name(pel::sched::parse_technique(name)) == name);
     CHECK(pel::sched::parse_technique("static") == Technique::static_block);
     CHECK(pel::sched::parse_technique("ss") == Technique::ss);
@@ -332,13 +355,14 @@ TEST_CASE("With a profile, static cuts blocks of equal cost and every technique 
     CHECK(first->end >= 69);
     CHECK(first->end <= 72);
     std::mt19937_64 gen(7);
-    for (const Technique technique :
-         {Technique::static_block, Technique::ss, Technique::gss, Technique::tss, Technique::fac2, Technique::awf}) {
+    for (const Technique technique : all_techniques()) {
         for (const int ranks : kRankCounts) {
-            CAPTURE(pel::sched::technique_name(technique), ranks);
-            Dispenser dispenser(Params{technique, 1}, 100, ranks);
-            dispenser.set_profile(pel::sched::CostProfile(100, costs));
-            CHECK(tiles(simulate(dispenser, 100, ranks, gen), 100));
+            for (const bool reporting : {false, true}) {
+                CAPTURE(pel::sched::technique_name(technique), ranks, reporting);
+                Dispenser dispenser(Params{technique, 1}, 100, ranks);
+                dispenser.set_profile(pel::sched::CostProfile(100, costs));
+                CHECK(tiles(simulate(dispenser, 100, ranks, gen, reporting), 100));
+            }
         }
     }
     // gss by cost: a chunk holds a 1/P share of the remaining cost, so fewer of the costly items. Over 2 ranks, only
@@ -415,14 +439,13 @@ TEST_CASE("A dispenser with items to do grants exactly those, for every techniqu
     costs[50] = 400;   // heavy, but done already
     std::mt19937_64 gen(3);
     for (const bool profiled : {false, true}) {
-        for (const Technique technique : {Technique::static_block, Technique::ss, Technique::gss, Technique::tss,
-                                          Technique::fac2, Technique::awf}) {
+        for (const Technique technique : all_techniques()) {
             for (const int ranks : {1, 3, 8}) {
                 CAPTURE(profiled, pel::sched::technique_name(technique), ranks);
                 Dispenser dispenser(Params{technique, 2}, 1000, ranks, todo);
                 if (profiled) dispenser.set_profile(pel::sched::CostProfile(1000, costs));
                 REQUIRE(dispenser.remaining() == to_do);
-                std::vector<Grant> grants = simulate(dispenser, 1000, ranks, gen);
+                std::vector<Grant> grants = simulate(dispenser, 1000, ranks, gen, true);
                 std::sort(grants.begin(), grants.end(),
                           [](const Grant& a, const Grant& b) { return a.chunk.begin < b.chunk.begin; });
                 std::vector<ItemRange> covered;
