@@ -14,6 +14,8 @@ class QuietContext final : public pel::Context {
     [[nodiscard]] int ranks() const override { return 1; }
     [[nodiscard]] int threads() const override { return 1; }
     [[nodiscard]] int phase() const override { return 0; }
+    [[nodiscard]] int thread() const override { return 0; }
+    [[nodiscard]] bool stop_requested() const override { return false; }
     void log(const std::string& /*line*/) const override {}
     void warn(const std::string& /*line*/) const override {}
 };
