@@ -50,10 +50,16 @@ def pareto_sleeps(n, mean_s, alpha, seed):
     return [round(scale * rng.paretovariate(alpha), 3) for _ in range(n)]
 
 
+def no_task_dirs(pel, env):
+    """The option that turns per-task directories off: `--task-dirs no` since issue 15, `--no-task-dirs` before."""
+    help_text = subprocess.run([pel, "run", "taskfarm", "--help"], capture_output=True, text=True, env=env).stdout
+    return ["--task-dirs", "no"] if "--task-dirs TEXT" in help_text else ["--no-task-dirs"]
+
+
 def run_pel(pel, slots, tasks, tmp, env):
     out = os.path.join(tmp, "farm.h5")
     cmd = ["mpirun", "--oversubscribe", "-np", str(slots), pel, "run", "taskfarm", "--tasks", tasks,
-           "--no-task-dirs", "--threads", "1", "--output", out]
+           *no_task_dirs(pel, env), "--threads", "1", "--output", out]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=tmp)
     wall = time.perf_counter() - t0
