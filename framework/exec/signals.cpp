@@ -12,7 +12,7 @@ namespace pel::exec {
 namespace {
 
 std::atomic<int> g_signal{0};
-std::atomic<std::int64_t> g_first_term_ms{0};  ///< CLOCK_MONOTONIC milliseconds of the first SIGTERM; 0: none yet
+std::atomic<std::int64_t> g_first_term_ms{0};  ///< CLOCK_MONOTONIC ms of the first SIGTERM or SIGINT; 0: none yet
 static_assert(std::atomic<int>::is_always_lock_free, "the handler needs a lock-free flag");
 static_assert(std::atomic<std::int64_t>::is_always_lock_free, "the handler needs a lock-free time");
 
@@ -28,12 +28,13 @@ std::int64_t monotonic_ms() {
 }
 
 extern "C" void note_signal(int sig) {
-    if (sig == SIGTERM) {
-        // A second SIGTERM means "now": the checkpoint being written is abandoned, the previous one stays valid.
+    if (sig == SIGTERM || sig == SIGINT) {
+        // A second SIGTERM (or Ctrl-C) means "now": the checkpoint being written is abandoned, the previous one stays
+        // valid.
         const std::int64_t now = monotonic_ms();
         std::int64_t first = 0;
         if (!g_first_term_ms.compare_exchange_strong(first, now) && now - first >= kSameTermMs) {
-            _exit(128 + SIGTERM);
+            _exit(128 + sig);
         }
     }
     g_signal.store(sig);
@@ -48,12 +49,15 @@ void install_stop_signals() {
     action.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
+    // Ctrl-C at a terminal is a stop like any other: hours of work end in a checkpoint, not in a lost run.
+    sigaction(SIGINT, &action, nullptr);
     // A mask is inherited across exec: pel.sbatch starts mpirun with SIGTERM blocked (so that mpirun does not kill
     // the ranks on `scancel`), and pel must still hear its own TERM.
     sigset_t stops;
     sigemptyset(&stops);
     sigaddset(&stops, SIGUSR1);
     sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
     pthread_sigmask(SIG_UNBLOCK, &stops, nullptr);
 }
 

@@ -1,12 +1,12 @@
-// exec/signals.hpp: SIGUSR1 and SIGTERM ask a run to write a checkpoint and stop.
+// exec/signals.hpp: SIGUSR1, SIGTERM and SIGINT (Ctrl-C) ask a run to write a checkpoint and stop.
 #pragma once
 
 namespace pel::exec {
 
-/// Installs handlers for SIGUSR1 and SIGTERM that only note the signal (async-signal-safe); the run sees it between
-/// batches, writes a checkpoint and exits with ExitCode::resumable. A second SIGTERM 2 s or more after the first ends
-/// the process at once (one sooner is the same request by another path). Unblocks both, should the mask that pel was
-/// started with block them.
+/// Installs handlers for SIGUSR1, SIGTERM and SIGINT that only note the signal (async-signal-safe); the run sees it
+/// between batches, writes a checkpoint and exits with ExitCode::resumable. A second SIGTERM or SIGINT 2 s or more
+/// after the first ends the process at once with 128 + the signal (one sooner is the same request by another path).
+/// Unblocks all three, should the mask that pel was started with block them.
 void install_stop_signals();
 
 /// The signal that asked the run to stop, or 0.
