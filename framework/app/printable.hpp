@@ -1,39 +1,26 @@
 // app/printable.hpp: text read from a file, made safe to print on a terminal.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
+#include "exec/log.hpp"
+
 namespace pel::app {
 
-/// `text` with every control character but the newline shown as `\xNN`: an escape sequence inside a file pel
-/// reports on (a status file, a results file's attributes) must not move the cursor or rewrite the terminal. The
-/// C1 controls (U+0080 to U+009F, which some terminals obey as escapes too) are shown the same way, by their UTF-8
-/// bytes.
+/// `text` with every control character but the newline shown as `\xNN` (exec::one_line, line by line): an escape
+/// sequence inside a file pel reports on (a status file, a results file's attributes) must not move the cursor or
+/// rewrite the terminal; C1 controls and invalid UTF-8 are shown by their bytes too.
 inline std::string printable(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    const auto escape = [&out](unsigned char c) {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(c));
-        out += hex;
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '\n') {
-            out += '\n';
-        } else if (c < 0x20 || c == 0x7f) {
-            escape(c);
-        } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-            escape(c);
-            escape(static_cast<unsigned char>(text[++i]));
-        } else {
-            out += static_cast<char>(c);
-        }
+    for (std::size_t start = 0;;) {
+        const std::size_t end = text.find('\n', start);
+        out += exec::one_line(text.substr(start, end == std::string_view::npos ? end : end - start));
+        if (end == std::string_view::npos) return out;
+        out += '\n';
+        start = end + 1;
     }
-    return out;
 }
 
 }  // namespace pel::app

@@ -14,20 +14,9 @@
 
 #include "pel/archive.hpp"
 #include "pel/exact_sum.hpp"
+#include "pel/merge_check.hpp"
 
 namespace {
-
-class TestContext final : public pel::Context {
-  public:
-    [[nodiscard]] int rank() const override { return 0; }
-    [[nodiscard]] int ranks() const override { return 1; }
-    [[nodiscard]] int threads() const override { return 1; }
-    [[nodiscard]] int phase() const override { return 0; }
-    [[nodiscard]] int thread() const override { return 0; }
-    [[nodiscard]] bool stop_requested() const override { return false; }
-    void log(const std::string& /*line*/) const override {}
-    void warn(const std::string& /*line*/) const override {}
-};
 
 /// Rows of one double column, `width` values per item.
 class VectorSink final : public pel::ItemSink {
@@ -157,7 +146,7 @@ static_assert(std::is_same_v<HalvesJob::partial_type, SumPartial>);
 TEST_CASE("Job routes type-erased calls to the typed functions", "[core][job]") {
     HalvesJob job;
     pel::JobBase& base = job;
-    const TestContext ctx;
+    const pel::LoneContext ctx;
     VectorSink sink(100, 2);
 
     auto a = base.new_partial(ctx);
@@ -222,7 +211,7 @@ TEST_CASE("Job<NoPartial> works for a job with only per-item outputs", "[core][j
 
     RowsOnlyJob job;
     pel::JobBase& base = job;
-    const TestContext ctx;
+    const pel::LoneContext ctx;
     VectorSink sink(4, 1);
     const auto phase = base.next_phase(ctx);
     REQUIRE(phase.has_value());

@@ -8,18 +8,6 @@
 
 namespace {
 
-class QuietContext final : public pel::Context {
-  public:
-    [[nodiscard]] int rank() const override { return 0; }
-    [[nodiscard]] int ranks() const override { return 1; }
-    [[nodiscard]] int threads() const override { return 1; }
-    [[nodiscard]] int phase() const override { return 0; }
-    [[nodiscard]] int thread() const override { return 0; }
-    [[nodiscard]] bool stop_requested() const override { return false; }
-    void log(const std::string& /*line*/) const override {}
-    void warn(const std::string& /*line*/) const override {}
-};
-
 /// Terms whose plain sum depends on their order.
 double term(std::uint64_t i) { return i % 3 == 0 ? 1e16 : 1.0 + 0.1 * static_cast<double>(i); }
 
@@ -90,7 +78,7 @@ const std::vector<pel::ItemRange> kSample{{0, 8}, {100, 108}, {5000, 5008}};
 }  // namespace
 
 TEST_CASE("check_merge passes an exact merge and names an inexact one", "[core][merge]") {
-    const QuietContext ctx;
+    const pel::LoneContext ctx;
     pel::ScratchSink rows({sizeof(double)});
     CHECK(pel::check_merge(ExactJob{}, ctx, kSample, rows).empty());
     CHECK(pel::check_merge(PlainJob{}, ctx, kSample, rows) ==
@@ -103,7 +91,7 @@ TEST_CASE("check_merge passes an exact merge and names an inexact one", "[core][
 }
 
 TEST_CASE("a scratch sink refuses an item output it was not told of", "[core][merge]") {
-    const QuietContext ctx;
+    const pel::LoneContext ctx;
     pel::ScratchSink none({});
     CHECK_THROWS_AS(pel::check_merge(ExactJob{}, ctx, kSample, none), pel::Error);
 }

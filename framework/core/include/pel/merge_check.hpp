@@ -19,6 +19,19 @@
 
 namespace pel {
 
+/// The context of rank 0 of one, thread 0, phase 0, that logs nothing: for calling a job's kernel in its own tests.
+class LoneContext final : public Context {
+  public:
+    [[nodiscard]] int rank() const override { return 0; }
+    [[nodiscard]] int ranks() const override { return 1; }
+    [[nodiscard]] int threads() const override { return 1; }
+    [[nodiscard]] int phase() const override { return 0; }
+    [[nodiscard]] int thread() const override { return 0; }
+    [[nodiscard]] bool stop_requested() const override { return false; }
+    void log(const std::string& /*line*/) const override {}
+    void warn(const std::string& /*line*/) const override {}
+};
+
 /// An ItemSink whose rows go nowhere: for running a kernel again without touching the results. `row_bytes` gives
 /// the size of one row of each declared item output, in the order they were declared.
 class ScratchSink final : public ItemSink {
