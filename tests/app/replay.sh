@@ -5,7 +5,7 @@ source "$(dirname "$0")/common.sh"
 
 # A value other than the default for every option that is replayed; the line config.toml must then hold.
 declare -A given=(
-  [output]="$TMP/rd/out.h5" [run-dir]="$TMP/rd" [threads]=2 [chunk-size]=3 [schedule]=gss [prefetch]=2
+  [output]="$TMP/rd/out.h5" [run-dir]="$TMP/rd" [threads]=2 [chunk-size]=3 [schedule]=wf [weights]="1,3" [prefetch]=2
   [cost-profile]="$TMP/cost.h5" [no-steal]=true [trace]="$TMP/t.json" [trace-events]=5000
   [job-path]="$PEL_TEST_PLUGIN_DIR" [progress]=log [progress-every]=7 [log-level]=info [verbose]=true
   [log-all-ranks]=true [checkpoint-dir]="$TMP/ck" [checkpoint-every]=auto [mtbf]=1234.5 [keep]=3 [max-retries]=2
@@ -53,9 +53,11 @@ diff "$TMP/options.first" "$TMP/options.replay" >/dev/null && pass || fail "the 
 "$H5SAME" "$TMP/first.h5" "$TMP/rd/out.h5" --attr checksum_sum --ignore /stats >"$TMP/same" 2>&1 && pass ||
   fail "the replay computes something else: $(cat "$TMP/same")"
 
-# The command line still wins over a replayed config.
-expect_ok 1 run --config "$TMP/first.toml" --mtbf 99 --threads 1 --run-dir "$TMP/rd2" --output "$TMP/rd2/out.h5"
-grep -q -x -F "mtbf = 99" "$TMP/rd2/config.toml" && grep -q -x -F "threads = 1" "$TMP/rd2/config.toml" && pass ||
+# The command line still wins over a replayed config (--weights too: one rank now, one weight).
+expect_ok 1 run --config "$TMP/first.toml" --mtbf 99 --threads 1 --weights 2 --run-dir "$TMP/rd2" \
+  --output "$TMP/rd2/out.h5"
+grep -q -x -F "mtbf = 99" "$TMP/rd2/config.toml" && grep -q -x -F "threads = 1" "$TMP/rd2/config.toml" &&
+  grep -q -x -F 'weights = "2"' "$TMP/rd2/config.toml" && pass ||
   fail "options given with --config do not win: $(cat "$TMP/rd2/config.toml")"
 
 # Hostile paths: the run directory and the output named with every character a TOML writer must escape. The config
