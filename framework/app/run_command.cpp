@@ -400,7 +400,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     checkpoints.remove_all();  // the results are complete: nothing is left to resume
     const std::string skipped = exec::skipped_summary(summary.skipped);
     // The job's own verdict (a task farm's failed tasks) says more than "items were skipped", so it wins.
-    const int code = summary.outcome.exit_code != 0 ? summary.outcome.exit_code
+    const int code = summary.outcome.exit_code != 0       ? summary.outcome.exit_code
                      : !skipped.empty() && s.fail_on_skip ? static_cast<int>(ExitCode::skipped)
                                                           : 0;
     if (status) {
