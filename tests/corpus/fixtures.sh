@@ -6,7 +6,7 @@ pel1() { "$PEL" "$@" >>fixtures.log 2>&1; }
 pel1 run synthetic --items 40 --mean-us 10 --output good.h5
 pel1 run synthetic --items 20 --mean-us 10 --run-dir rundir
 pel1 run kmeans --input points.h5 --generate 300 --k 3 --max-iterations 3 --output kmeans.h5
-printf 'echo one\nfalse\necho three\n' >tasks.txt
+printf 'echo one\ntrue\necho three\n' >tasks.txt
 pel1 run taskfarm --tasks tasks.txt --output farm.h5
 # A run stopped by its time limit leaves a checkpoint (exit 75): ckpt/run.ckpt/ckpt-00000000.h5.
 mkdir ckpt

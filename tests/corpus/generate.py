@@ -229,7 +229,8 @@ def hostile_files():
             expected = "2|4" if label in ("config", "failed-from", "tasks") else code
             creates = []
             if label == "tasks" and kind in ("garbage", "nul-bytes", "truncated-results"):
-                expected, creates = "0|2|4", ["o.*"]  # any bytes are a task file: its lines run as commands
+                # Any bytes are a task file: its lines run as commands, and the farm exits 100 + the ones that fail.
+                expected, creates = "|".join(["0", "2", "4"] + [str(c) for c in range(101, 121)]), ["o.*"]
             changes = []
             if label == "cost-profile" and kind in ("missing", "dangling-link", "link-loop", "long-name"):
                 # Read when it exists, written at the end: a missing one is made (a long name is refused at once).

@@ -371,7 +371,9 @@ class Runner:
             problems.append(f"{len(other)} line(s) on stderr that are not pel's: {other[0][:300]}")
         if warnings:
             problems.append(f"unexpected pel line: {warnings[0][:300]}")
-        if rc in (0, 75) and case.exit != "nonzero" and rc in case.exit:  # done, or stopped to resume: no error
+        # Done, stopped to resume, or finished with a job's own verdict (101-120: a task farm's failed tasks, said on
+        # stdout's last line): no error line.
+        if (rc in (0, 75) or 101 <= rc <= 120) and case.exit != "nonzero" and rc in case.exit:
             if errors:
                 problems.append(f"an error line from a run that succeeded: {errors[0][:300]}")
         elif not errors:
