@@ -1,33 +1,11 @@
-// jobs/taskfarm/slots.cpp: a rank's CPUs and the slots cut from them (see slots.hpp).
+// jobs/taskfarm/slots.cpp: the slots cut from a rank's CPUs (see slots.hpp).
 #include "slots.hpp"
 
-#include <algorithm>
 #include <cstddef>
-#include <omp.h>
-#include <set>
 
 #include <pel/error.hpp>
 
 namespace taskfarm {
-
-std::vector<int> rank_cpus() {
-    std::set<int> cpus;
-    for (int place = 0; place < omp_get_num_places(); ++place) {
-        std::vector<int> ids(static_cast<std::size_t>(std::max(omp_get_place_num_procs(place), 0)));
-        omp_get_place_proc_ids(place, ids.data());
-        cpus.insert(ids.begin(), ids.end());
-    }
-    if (cpus.empty()) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        if (sched_getaffinity(0, sizeof set, &set) == 0) {
-            for (int c = 0; c < CPU_SETSIZE; ++c) {
-                if (CPU_ISSET(c, &set)) cpus.insert(c);
-            }
-        }
-    }
-    return {cpus.begin(), cpus.end()};
-}
 
 cpu_set_t cpu_set_of(const std::vector<int>& cpus) {
     cpu_set_t set;

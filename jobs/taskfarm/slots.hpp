@@ -11,11 +11,6 @@
 
 namespace taskfarm {
 
-/// The CPUs this rank may use, as pel's threads do: the union of the OpenMP places when OMP_PLACES / OMP_PROC_BIND
-/// define them (the runtime may already have pinned the calling thread to the first place), else the calling
-/// thread's affinity. Called in setup, before a team thread has been pinned.
-std::vector<int> rank_cpus();
-
 /// `cpus` as a cpu_set_t.
 cpu_set_t cpu_set_of(const std::vector<int>& cpus);
 

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include <pel/cpus.hpp>
 #include <pel/durable_file.hpp>
 #include <pel/host.hpp>
 #include <pel/plugin.hpp>
@@ -239,7 +240,7 @@ class TaskFarm final : public pel::Job<Farmed> {
             throw;
         }
         environment_ = taskfarm::task_environment(environ, keep_env_, static_cast<int>(task_threads_));
-        const std::vector<int> cpus = taskfarm::rank_cpus();
+        const std::vector<int> cpus = pel::rank_cpus();
         rank_cpus_ = taskfarm::cpu_set_of(cpus);
         if (task_threads_ > 0) {
             slots_ = std::make_unique<taskfarm::Slots>(cpus, static_cast<int>(task_threads_), ctx.rank());
