@@ -24,6 +24,20 @@ expect_ok() {
   if [ "$RC" != 0 ]; then fail "exit $RC from pel ${*:2} on $1 ranks: $(head -c 600 "$TMP/err")"; else pass; fi
 }
 
+# expect_code CODE NP ARGS...: the run must complete with exit code CODE (a farm with failures: 100 + failures).
+expect_code() {
+  local code=$1; shift
+  pel_np "$@"
+  if [ "$RC" != "$code" ]; then fail "exit $RC (not $code) from pel ${*:2}: $(head -c 600 "$TMP/err")"; else pass; fi
+}
+
+# check_py NAME ARGS...: runs the Python on stdin with ARGS (Debian's python3, with h5py); a failure is reported
+# under NAME.
+check_py() {
+  local name=$1; shift
+  /usr/bin/python3 - "$@" >"$TMP/check" 2>&1 && pass || fail "$name: $(tail -c 800 "$TMP/check")"
+}
+
 # expect_error CODE FRAGMENT NP ARGS...: the run must exit CODE, and FRAGMENT must appear on exactly one
 # error line of stderr (said once, not once per rank), with no crash or MPI abort.
 expect_error() {

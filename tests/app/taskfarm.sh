@@ -3,19 +3,6 @@
 # run exactly once; rerunning only the failed tasks; bad inputs.
 source "$(dirname "$0")/common.sh"
 
-# expect_code CODE NP ARGS...: the run must complete with exit code CODE (a farm with failures: 100 + failures).
-expect_code() {
-  local code=$1; shift
-  pel_np "$@"
-  if [ "$RC" != "$code" ]; then fail "exit $RC (not $code) from pel ${*:2}: $(head -c 600 "$TMP/err")"; else pass; fi
-}
-
-# check_py NAME ARGS...: runs the Python on stdin with ARGS; a failure is reported under NAME.
-check_py() {
-  local name=$1; shift
-  /usr/bin/python3 - "$@" >"$TMP/check" 2>&1 && pass || fail "$name: $(tail -c 800 "$TMP/check")"
-}
-
 # A thousand short tasks, 11 failing (task N exits 1 when N is a multiple of 97), with comments and blank lines
 # between them that do not count as tasks.
 {

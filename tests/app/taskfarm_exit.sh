@@ -3,17 +3,6 @@
 # --halt stops it as GNU parallel's does (soon: no new task; now: the running ones killed too), across ranks.
 source "$(dirname "$0")/common.sh"
 
-# expect_code CODE NP ARGS...: the run must complete with exit code CODE.
-expect_code() {
-  local code=$1; shift
-  pel_np "$@"
-  if [ "$RC" != "$code" ]; then fail "exit $RC (not $code) from pel ${*:2}: $(head -c 600 "$TMP/err")"; else pass; fi
-}
-check_py() {
-  local name=$1; shift
-  /usr/bin/python3 - "$@" >"$TMP/check" 2>&1 && pass || fail "$name: $(tail -c 800 "$TMP/check")"
-}
-
 # 30 tasks: 7 fail (exit 3), 2 time out, 1 fails once then succeeds when retried; the rest succeed.
 {
   for n in $(seq 1 30); do

@@ -2,10 +2,7 @@
 # parallel does, a row appended as each task ends (there while the farm runs, and after a SIGKILL), and real GNU
 # parallel (Debian's `parallel`) reruns exactly the failed tasks from it with --retry-failed and --resume-failed.
 source "$(dirname "$0")/common.sh"
-check_py() {
-  local name=$1; shift
-  /usr/bin/python3 - "$@" >"$TMP/check" 2>&1 && pass || fail "$name: $(tail -c 800 "$TMP/check")"
-}
+
 if ! command -v parallel >/dev/null; then
   echo "GNU parallel is not installed (apt-get install parallel; scripts/test.sh installs it)"
   exit 77

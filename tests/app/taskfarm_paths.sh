@@ -2,10 +2,6 @@
 # farms at once share nothing, --task-dirs auto stops making a directory per task past 4096 tasks, tasks get a
 # clean environment (no Slurm step variables unless --keep-env), and --task-threads binds each task to its own CPUs.
 source "$(dirname "$0")/common.sh"
-check_py() {
-  local name=$1; shift
-  /usr/bin/python3 - "$@" >"$TMP/check" 2>&1 && pass || fail "$name: $(tail -c 800 "$TMP/check")"
-}
 
 # --run-dir: the work area, logs and joblog are in the run directory; the current directory stays empty.
 for n in $(seq 1 6); do echo "echo $n > mine; echo out-$n"; done >"$TMP/six.txt"

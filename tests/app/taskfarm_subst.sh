@@ -2,10 +2,6 @@
 # number from 1; {%} its slot) in --command TEMPLATE --args FILE and in whole command lines, and disBatch's BARRIER
 # lines: the tasks after one start only once every task before it has ended.
 source "$(dirname "$0")/common.sh"
-check_py() {
-  local name=$1; shift
-  /usr/bin/python3 - "$@" >"$TMP/check" 2>&1 && pass || fail "$name: $(tail -c 800 "$TMP/check")"
-}
 
 printf '%s\n' plain 'with space' "it's \$HOME; \`x\`" '' 'a*b' >"$TMP/args.txt"
 expect_ok 2 run taskfarm --command "printf '%s|%s|%s\\n' {} {#} {%} > $TMP/out-{#}.txt" --args "$TMP/args.txt" \
