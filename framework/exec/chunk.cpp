@@ -46,6 +46,13 @@ ItemRange Chunk::split() {
     return given;
 }
 
+ItemRange Chunk::take_rest() {
+    const std::lock_guard lock(claim_mutex_);
+    const ItemRange given{next_, end_};
+    end_ = next_;
+    return given;
+}
+
 std::uint64_t Chunk::unclaimed() {
     const std::lock_guard lock(claim_mutex_);
     return end_ - next_;

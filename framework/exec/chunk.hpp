@@ -57,6 +57,8 @@ class Chunk {
     ItemRange claim(std::uint64_t threads, std::uint64_t cap, bool& drained);
     /// Gives up the back half of the unclaimed items (nothing if fewer than two are left).
     ItemRange split();
+    /// Gives up every unclaimed item (the team's threads are all inside long items: none would start soon).
+    ItemRange take_rest();
     /// Items not yet claimed.
     [[nodiscard]] std::uint64_t unclaimed();
     /// Marks a claimed batch whose kernel threw: its items are not done here (they run again elsewhere).

@@ -195,6 +195,12 @@ void RootLink::carry_out() {
                                       ") from rank " + std::to_string(a.victim) + " to rank " +
                                       std::to_string(a.thief));
                 },
+                [&](const sched::Returned& a) {
+                    if (config_.trace == nullptr) return;
+                    note("return", "items [" + std::to_string(a.items.begin) + ", " + std::to_string(a.items.end) +
+                                       ") given back by rank " + std::to_string(a.rank) +
+                                       ", its threads all inside long items");
+                },
                 [&](const sched::ItemGaveUp& a) {
                     team_.fail(Error::Failure("job '" + config_.job_name + "' failed on item " +
                                               std::to_string(a.item) + " of phase '" + phase_.name + "' " +
@@ -232,6 +238,7 @@ void RootLink::serve_until_all_done() noexcept {
             lock.lock();
             const double now = now_s();
             scheduler_.tick(now, stop_signal());
+            give_back_if_stuck(now);
             carry_out();
             const bool all_gone = scheduler_.all_acknowledged();
             const std::optional<int> source = all_gone ? std::nullopt : channel::probe_to_root(comm_);
@@ -263,6 +270,16 @@ void RootLink::serve_until_all_done() noexcept {
         }
         own_grant_ready_.notify_all();
         team_.stop();
+    }
+}
+
+/// When every thread of rank 0 is inside a long item, the unclaimed rest of its current chunk goes to the next rank
+/// that asks, instead of waiting behind them (rank 0 asks for nothing ahead: that is all it holds). Under
+/// sched_mutex_.
+void RootLink::give_back_if_stuck(double now) {
+    if (scheduler_.pausing() || scheduler_.aborted() || !team_.stuck(now)) return;
+    if (Chunk* chunk = team_.current()) {
+        if (const ItemRange rest = chunk->take_rest(); !rest.empty()) scheduler_.own_return(rest);
     }
 }
 

@@ -1,7 +1,8 @@
 // exec/root_link.hpp: rank 0's side of a phase. It owns the phase's sched::Scheduler and carries its actions over
 // MPI: rank 0's threads answer the requests that have come between their batches (a try-lock, so at most one
 // serves), and a server thread, asleep when there is nothing to do, answers whatever they leave (one long item would
-// otherwise leave every worker waiting). Rank 0's own team gets its chunks from the same scheduler.
+// otherwise leave every worker waiting) and gives back what rank 0 holds unstarted while its threads are all inside
+// long items. Rank 0's own team gets its chunks from the same scheduler.
 #pragma once
 
 #include <atomic>
@@ -63,6 +64,7 @@ class RootLink final : public Link, private sched::OwnTeam {
     void answer(int source, double probed);
     void carry_out();
     void serve_until_all_done() noexcept;
+    void give_back_if_stuck(double now);
     void note(std::string name, std::string detail);
 
     const mpi::Comm& comm_;

@@ -1,6 +1,8 @@
 // exec/team.cpp: the thread loop of a rank's team (see team.hpp).
 #include "exec/team.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <omp.h>
 
 #include "exec/clock.hpp"
@@ -17,6 +19,20 @@ namespace {
 /// items remain to be stolen.
 constexpr double kServeInterval = 200e-6;
 
+/// Marks a thread's batch in progress for Team::stuck(), from its start until the scope ends however it ends.
+class InBatch {
+  public:
+    InBatch(std::atomic<double>& started, double t0) : started_(started) {
+        started_.store(t0, std::memory_order_relaxed);
+    }
+    ~InBatch() { started_.store(0, std::memory_order_relaxed); }
+    InBatch(const InBatch&) = delete;
+    InBatch& operator=(const InBatch&) = delete;
+
+  private:
+    std::atomic<double>& started_;
+};
+
 }  // namespace
 
 Team::Team(JobBase& job, RunContext& ctx, const RunConfig& config, const Phase& phase, int phase_index, Chunks& chunks)
@@ -26,6 +42,7 @@ Team::Team(JobBase& job, RunContext& ctx, const RunConfig& config, const Phase& 
     thread_busy_.assign(threads, 0.0);
     thread_items_.assign(threads, 0);
     thread_bins_.assign(threads, std::vector<double>(sched::CostProfile::bins_for(phase.items)));
+    clocks_ = std::make_unique<BatchClock[]>(threads);
 }
 
 void Team::run(Link& link) {
@@ -56,6 +73,7 @@ void Team::thread_main(int tid, Link& link) {
                 if (!batch.empty()) {
                     BatchSink sink(*chunk, batch, ctx_.columns(), phase_, chunks_);
                     const double t0 = now_s();
+                    const InBatch in_batch(clocks_[t].started, t0);
                     try {
                         const KernelScope in_kernel(batch);
                         job_.process_any(batch, recover ? *scratch : partial, sink, ctx_);
@@ -84,6 +102,10 @@ void Team::thread_main(int tid, Link& link) {
                     unreported_items_.fetch_add(batch.size(), std::memory_order_relaxed);
                     unreported_ns_.fetch_add(static_cast<std::uint64_t>(spent * 1e9), std::memory_order_relaxed);
                     record_cost(bins, batch, spent);
+                    BatchClock& clock = clocks_[t];
+                    clock.log_sum.store(clock.log_sum.load(std::memory_order_relaxed) + std::log(std::max(spent, 1e-9)),
+                                        std::memory_order_relaxed);
+                    clock.batches.fetch_add(1, std::memory_order_relaxed);
                     if (config_.trace != nullptr) config_.trace->chunk(tid, phase_index_, chunk->range, batch, t0, t1);
                     // A drained chunk goes to fetch(), which looks at the messages anyway.
                     if (!drained) link.between_batches(t1);
@@ -143,6 +165,27 @@ void Team::record_cost(std::vector<double>& bins, ItemRange batch, double second
     for (std::uint64_t i = batch.begin; i < batch.end; ++i) {
         bins[sched::CostProfile::bin_of(i, phase_.items, bins.size())] += per_item;
     }
+}
+
+bool Team::stuck(double now) const {
+    const double limit = long_batch_s();
+    for (int t = 0; t < config_.threads; ++t) {
+        const double started = clocks_[static_cast<std::size_t>(t)].started.load(std::memory_order_relaxed);
+        if (started == 0 || now - started < limit) return false;
+    }
+    return true;
+}
+
+double Team::long_batch_s() const {
+    std::uint64_t batches = 0;
+    double log_sum = 0;
+    for (int t = 0; t < config_.threads; ++t) {
+        const BatchClock& clock = clocks_[static_cast<std::size_t>(t)];
+        batches += clock.batches.load(std::memory_order_relaxed);
+        log_sum += clock.log_sum.load(std::memory_order_relaxed);
+    }
+    if (batches == 0) return kFirstBatchFloor;
+    return std::max(kLongBatchFloor, kLongBatchFactor * std::exp(log_sum / static_cast<double>(batches)));
 }
 
 sched::Report Team::take_report() {

@@ -60,6 +60,20 @@ class Team {
     [[nodiscard]] bool stopped() const noexcept { return stop_.load(std::memory_order_relaxed); }
     /// What the team finished since the last call: the report rank 0 learns from.
     sched::Report take_report();
+    /// Every thread is inside a batch it began longer than long_batch_s() ago, at `now` (now_s()): items this rank
+    /// holds and has not started would wait behind them. Thread-safe.
+    [[nodiscard]] bool stuck(double now) const;
+    /// How long a batch must have run to count as long: kLongBatchFactor times this rank's typical batch (the
+    /// geometric mean of those finished, which a few long ones do not pull up), and at least kLongBatchFloor;
+    /// kFirstBatchFloor while none is finished.
+    [[nodiscard]] double long_batch_s() const;
+    /// The floor: long beside a round trip to rank 0 even on a loaded or oversubscribed machine, so that what a
+    /// stuck rank gives back is not wanted back a moment later; short beside the items that hold others hostage.
+    static constexpr double kLongBatchFloor = 0.1;
+    static constexpr double kLongBatchFactor = 4.0;
+    /// Before any batch is measured, items of a few tenths of a second (a task farm's) would all count as long and
+    /// every rank would give back its chunks at the start (measured: six ranks of 0.2 s tasks all did).
+    static constexpr double kFirstBatchFloor = 0.5;
     /// Items finished and not yet taken by take_report().
     [[nodiscard]] std::uint64_t unreported() const noexcept {
         return unreported_items_.load(std::memory_order_relaxed);
@@ -104,6 +118,15 @@ class Team {
     std::vector<double> thread_busy_;
     std::vector<std::uint64_t> thread_items_;
     std::vector<std::vector<double>> thread_bins_;  ///< per thread: seconds per bin of items
+
+    /// Per thread, written by it alone and read by stuck(): when its batch in progress began (0: none in progress),
+    /// and the count and the sum of the logarithms of the durations of its finished batches.
+    struct alignas(64) BatchClock {
+        std::atomic<double> started{0};
+        std::atomic<std::uint64_t> batches{0};
+        std::atomic<double> log_sum{0};
+    };
+    std::unique_ptr<BatchClock[]> clocks_;
 };
 
 }  // namespace pel::exec

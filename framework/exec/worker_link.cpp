@@ -67,7 +67,7 @@ std::optional<ItemRange> WorkerLink::fetch() {
             ++fetched_;
             return chunk;
         }
-        answer_steals();
+        answer_steals(true);
         if (team_.stopped() || team_.paused()) return std::nullopt;
         if (final_ && pending_.empty()) return std::nullopt;
         const bool late = !pending_.empty() && fetched_ > 0;  // the phase's first chunk is never late
@@ -101,7 +101,7 @@ void WorkerLink::collect_arrived() {
 void WorkerLink::wait_for_front() {
     Backoff backoff(config_.oversubscribed);
     while (!pending_.front().request.test()) {
-        answer_steals();  // may take the answer in itself (to give a chunk away)
+        answer_steals(true);  // may take the answer in itself (to give part of it away)
         if (pending_.empty()) return;
         if (team_.unreported() > 0) {
             // Idle here: tell rank 0 what is finished, so that it does not wait for work this rank no longer has.
@@ -140,9 +140,11 @@ void WorkerLink::between_batches(double now) {
 }
 
 /// Passes on a stop signal, and answers rank 0's control messages: a steal request gives up the last granted chunk
-/// not yet started, else the back half of what the threads have not claimed of the current chunk. Under the team's
-/// lock.
-void WorkerLink::answer_steals() {
+/// not yet started, else the back half of what the threads have not claimed of the current chunk. `idle`: a thread
+/// waits for work here and starts the first granted chunk at once, so a thief gets the back half of it, not all of
+/// it (which would leave this rank to steal in turn, and a chunk passed on from thief to thief unstarted). Under the
+/// team's lock.
+void WorkerLink::answer_steals(bool idle) {
     if (!signal_sent_ && stop_signal() != 0) {
         signal_sent_ = true;
         if (config_.trace != nullptr) {
@@ -159,13 +161,34 @@ void WorkerLink::answer_steals() {
         }
         collect_arrived();  // a chunk granted ahead may be here, not yet taken in: it is the first to give
         ItemRange given;
-        if (!ready_.empty()) {
+        if (ready_.size() > (idle ? 1U : 0U)) {
             given = ready_.back();
             ready_.pop_back();
+        } else if (!ready_.empty()) {
+            ItemRange& kept = ready_.front();
+            if (kept.size() >= 2) {
+                given = {kept.begin + (kept.size() + 1) / 2, kept.end};
+                kept.end = given.begin;
+            }
         } else if (Chunk* chunk = team_.current()) {
             given = chunk->split();
         }
         send(sched::ItemsGiven{given});
+    }
+}
+
+/// Every thread is inside a long item: the chunks granted ahead and the unclaimed rest of the current chunk go back
+/// to rank 0, which grants them to the next rank that asks, instead of leaving them behind the long items while other
+/// ranks take later ones. Only with every request answered (and the phase not over for this rank): then no PhaseOver
+/// is on its way, and the requests this rank sends later find the items at rank 0 if no other rank took them. Under
+/// the team's lock.
+void WorkerLink::give_back() {
+    collect_arrived();
+    if (!pending_.empty() || final_) return;
+    for (const ItemRange& chunk : ready_) send(sched::ItemsReturned{chunk});
+    ready_.clear();
+    if (Chunk* chunk = team_.current()) {
+        if (const ItemRange rest = chunk->take_rest(); !rest.empty()) send(sched::ItemsReturned{rest});
     }
 }
 
@@ -184,6 +207,7 @@ void WorkerLink::hand_back(ItemRange batch) {
 /// The helper thread, awake every kHelperNap while the compute threads may all be inside long items:
 /// - it answers steal requests (and pause notices, and passes on a stop signal), so that a chunk granted ahead and
 ///   not started does not wait behind a long item while other ranks idle;
+/// - when every compute thread is inside a long item (Team::stuck), it gives back what this rank holds unstarted;
 /// - with heartbeats on, it tells rank 0 that this rank is alive (every quarter of the timeout, at most kBeatPeriod
 ///   apart) and what it finished since its last message, so that rank 0's progress figures move.
 /// Stops at the goodbye. An error stops the team and is thrown again by end().
@@ -201,6 +225,7 @@ void WorkerLink::help() noexcept {
             }
             if (bye_sent_ || quit_) return;
             answer_steals();
+            if (!final_ && !team_.paused() && !team_.stopped() && team_.stuck(now_s())) give_back();
             if (beat_due) beat_if_due();
         }
     } catch (...) {

@@ -1,7 +1,7 @@
 // exec/worker_link.hpp: a worker rank's link to rank 0's scheduler. It keeps --prefetch requests in flight while
 // the team computes, answers rank 0's steal requests and pause notice (from the team's threads between batches, or
-// from a helper thread that also sends heartbeats while every thread is inside a long item), and says goodbye at the
-// end of the phase.
+// from a helper thread that also sends heartbeats while every thread is inside a long item), gives back what it holds
+// unstarted when every thread is inside a long item, and says goodbye at the end of the phase.
 #pragma once
 
 #include <atomic>
@@ -44,7 +44,8 @@ class WorkerLink final : public Link {
     void collect_arrived();
     void wait_for_front();
     void accept_front();
-    void answer_steals();
+    void answer_steals(bool idle = false);
+    void give_back();
     void take_pause_notice();
     void help() noexcept;
 

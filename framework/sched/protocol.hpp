@@ -3,8 +3,8 @@
 //
 // Three channels, each ordered (MPI keeps the order of messages from one rank to another on one tag):
 // - to rank 0 (ToRoot): everything a worker says, in the order it says it; every message but StopSignal,
-//   ItemsFailed and ItemsGiven carries what the worker finished since its previous one (adaptive techniques and the
-//   progress figures learn from it);
+//   ItemsFailed, ItemsGiven and ItemsReturned carries what the worker finished since its previous one (adaptive
+//   techniques and the progress figures learn from it);
 // - answers (Answer): rank 0's replies, one per WorkRequest and one for the Goodbye, in the order asked, plus the
 //   first chunk of a phase, sent unasked;
 // - control (Control): what rank 0 tells a worker unasked while it computes: give up work for a thief, or stop
@@ -46,12 +46,19 @@ struct ItemsFailed {
 struct ItemsGiven {
     ItemRange items;
 };
+/// Every thread of this worker is inside a long item: the items it holds and has not started (chunks granted ahead,
+/// the unclaimed rest of its current chunk) go back to rank 0 unasked, to start elsewhere instead of waiting behind
+/// it. Not answered.
+struct ItemsReturned {
+    ItemRange items;
+};
 /// "I will ask for nothing more this phase." Answered with a GoodbyeAck once no steal from this worker is open.
 struct Goodbye {
     Report done;
     bool failed = false;  ///< the worker's kernel threw (without retries): the run ends
 };
-using ToRoot = std::variant<WorkRequest, Update, Heartbeat, StopSignal, ItemsFailed, ItemsGiven, Goodbye>;
+using ToRoot =
+    std::variant<WorkRequest, Update, Heartbeat, StopSignal, ItemsFailed, ItemsGiven, ItemsReturned, Goodbye>;
 
 // ----- Rank 0 to worker: answers -----
 
@@ -108,6 +115,7 @@ enum Kind : std::uint32_t {
     items_failed,
     items_given,
     goodbye,
+    items_returned,
     grant = 16,
     phase_over,
     abort,
@@ -133,6 +141,7 @@ inline Envelope encode(const ToRoot& message) {
         Envelope operator()(const StopSignal&) const { return {stop_signal, 0, 0, 0}; }
         Envelope operator()(const ItemsFailed& m) const { return {items_failed, 0, m.items.begin, m.items.end}; }
         Envelope operator()(const ItemsGiven& m) const { return {items_given, 0, m.items.begin, m.items.end}; }
+        Envelope operator()(const ItemsReturned& m) const { return {items_returned, 0, m.items.begin, m.items.end}; }
         Envelope operator()(const Goodbye& m) const { return report(goodbye, m.done, m.failed ? 1 : 0); }
     };
     return std::visit(Visit{}, message);
@@ -179,6 +188,8 @@ inline ToRoot decode_to_root(const Envelope& e) {
             return ItemsGiven{{e.a, e.b}};
         case goodbye:
             return Goodbye{report_of(e), e.flag != 0};
+        case items_returned:
+            return ItemsReturned{{e.a, e.b}};
         default:
             unknown(e, "to-rank-0");
     }

@@ -59,6 +59,7 @@ void Scheduler::receive(int from, const ToRoot& message, double now) {
             if (!s.pausing_) s.start_pause(PauseReason::signal);
         }
         void operator()(const ItemsFailed& m) const { s.take_failed(from, m.items); }
+        void operator()(const ItemsReturned& m) const { s.take_returned(from, m.items); }
         void operator()(const ItemsGiven& m) const {
             if (rank.thieves.empty()) throw Error::Internal("rank " + std::to_string(from) + " gave up items unasked");
             --rank.steals_open;
@@ -104,6 +105,8 @@ void Scheduler::recheck() {
 }
 
 void Scheduler::own_failed(ItemRange batch) { take_failed(0, batch); }
+
+void Scheduler::own_return(ItemRange items) { take_returned(0, items); }
 
 void Scheduler::abort() {
     abort_ = true;  // every further request is answered with Abort, and so are parked thieves
@@ -152,11 +155,13 @@ std::uint64_t Scheduler::outstanding(std::size_t rank) const {
     return r.granted > done ? r.granted - done : 0;
 }
 
-/// Answers a work request from `rank`: items to retry, else the dispenser's next chunk, else a steal.
+/// Answers a work request from `rank`: items to retry, else items a busy rank gave back (they were granted before
+/// anything the dispenser still has), else the dispenser's next chunk, else a steal.
 void Scheduler::grant_work(int rank, Origin origin) {
     if (abort_) return finish(rank, true);
     if (pausing_) return finish(rank, false);
     if (const auto retry = take_retry(rank)) return give(rank, *retry, origin);
+    if (const auto items = next_returned()) return give(rank, *items, origin);
     if (const auto chunk = dispenser_.next(rank)) {
         if (past_time_limit(*chunk, last_now_)) {  // the chunk stays undone: the checkpoint has it to do
             start_pause(PauseReason::time_limit);
@@ -198,6 +203,7 @@ void Scheduler::steal_for(int thief) {
     if (abort_) return finish(thief, true);
     if (pausing_) return finish(thief, false);
     if (const auto retry = take_retry(thief)) return give(thief, *retry);
+    if (const auto items = next_returned()) return give(thief, *items);
     if (!settings_.steal && retries_.empty()) return finish(thief, false);
     while (true) {
         int victim = -1;
@@ -254,7 +260,7 @@ void Scheduler::retry_parked() {
 /// has unfinished work) or is done. Returns false, deciding nothing, when a steal may be possible: steal_for then
 /// looks for each thief.
 bool Scheduler::settle_parked_quickly() {
-    if (abort_ || pausing_ || !retries_.empty() || !settings_.steal) return false;
+    if (abort_ || pausing_ || !retries_.empty() || !returned_.empty() || !settings_.steal) return false;
     int with_work = 0;  // ranks in the phase with unfinished items or an open steal
     for (std::size_t r = 0; r < ranks_state_.size(); ++r) {
         const RankState& v = ranks_state_[r];
@@ -346,6 +352,38 @@ void Scheduler::take_failed(int rank, ItemRange batch) {
         abort_ = true;
     }
     retry_parked();
+}
+
+/// Rank `rank` gave back `items` it had not started, its threads all inside long items: they go to the next rank
+/// that asks, parked thieves first. A worker gives back only with no request of its unanswered, so that each of its
+/// later requests, sent after this, finds them here if no other rank took them; no PhaseOver is sent while any wait
+/// here. In a pause they stay undone, as a steal's would: the checkpoint has them to do.
+void Scheduler::take_returned(int rank, ItemRange items) {
+    RankState& r = ranks_state_[static_cast<std::size_t>(rank)];
+    r.granted -= std::min(r.granted, items.size());
+    r.expected_s -= dispenser_.expected_cost(items);
+    r.skip = true;  // it has nothing left to steal
+    if (items.empty() || abort_ || pausing_) return;
+    returned_.push_back(items);
+    returned_items_ += items.size();
+    ++returns_;
+    actions_.emplace_back(Returned{items, rank});
+    retry_parked();
+}
+
+/// The next piece of the items given back, from the front: half of an even share of all that is left to grant (as
+/// fac2 cuts), so that a long item among them does not start late at the end of one rank's large piece.
+std::optional<ItemRange> Scheduler::next_returned() {
+    if (returned_.empty()) return std::nullopt;
+    ItemRange& front = returned_.front();
+    const std::uint64_t left = dispenser_.remaining() + returned_items_;
+    const auto share = 2 * static_cast<std::uint64_t>(ranks_);
+    const std::uint64_t piece = std::max<std::uint64_t>((left + share - 1) / share, 1);
+    const ItemRange items{front.begin, std::min(front.end, front.begin + piece)};
+    front.begin = items.end;
+    if (front.empty()) returned_.pop_front();
+    returned_items_ -= items.size();
+    return items;
 }
 
 /// An item to run again that `rank` may take (not where it failed last, unless every other rank is gone), as a

@@ -82,6 +82,12 @@ struct Stolen {
     int victim = 0;
     int thief = 0;
 };
+/// Rank `rank`'s threads were all inside long items: it gave back `items`, not started, to be granted elsewhere (for
+/// the trace).
+struct Returned {
+    ItemRange items;
+    int rank = 0;
+};
 /// An item failed alone `failures` times, the last on `rank`, with no retries left and skipping off: the run ends.
 struct ItemGaveUp {
     std::uint64_t item = 0;
@@ -93,7 +99,7 @@ struct Silent {
     int rank = 0;
     double silent_s = 0;
 };
-using Action = std::variant<Reply, Order, OwnGrant, Pausing, TimeLimitReached, Stolen, ItemGaveUp, Silent>;
+using Action = std::variant<Reply, Order, OwnGrant, Pausing, TimeLimitReached, Stolen, Returned, ItemGaveUp, Silent>;
 
 /// An item given up after its retries (--on-error skip), and the rank it failed on last.
 struct SkippedItem {
@@ -126,6 +132,9 @@ class Scheduler {
     /// Rank 0's own team may have moved on without reporting (items claimed, a chunk finished): parked thieves try
     /// again.
     void recheck();
+    /// Rank 0's threads are all inside long items: `items`, the unclaimed rest of its current chunk, go to the next
+    /// rank that asks (as a worker's ItemsReturned does).
+    void own_return(ItemRange items);
     /// A batch of rank 0's threw (with retries on): its items run again elsewhere.
     void own_failed(ItemRange batch);
     /// Rank 0 failed in a way that ends the run: every further request is answered with Abort.
@@ -156,6 +165,8 @@ class Scheduler {
     [[nodiscard]] const std::vector<SkippedItem>& skipped() const noexcept { return skipped_; }
     /// Chunks taken from a busy rank for an idle one.
     [[nodiscard]] std::uint64_t steals() const noexcept { return steals_; }
+    /// Ranges of items given back by ranks whose threads were all inside long items.
+    [[nodiscard]] std::uint64_t returns() const noexcept { return returns_; }
     /// Items reported done over all ranks, and their kernel thread-seconds.
     [[nodiscard]] std::uint64_t items_reported() const noexcept { return items_reported_; }
     [[nodiscard]] const Dispenser& dispenser() const noexcept { return dispenser_; }
@@ -197,6 +208,8 @@ class Scheduler {
     [[nodiscard]] bool past_time_limit(ItemRange chunk, double now);
     void start_pause(PauseReason reason);
     void take_failed(int rank, ItemRange batch);
+    void take_returned(int rank, ItemRange items);
+    std::optional<ItemRange> next_returned();
     std::optional<ItemRange> take_retry(int rank);
     void check_heartbeats(double now);
     void acknowledge_if_done(int rank);
@@ -212,6 +225,9 @@ class Scheduler {
     bool time_limit_ = false;  ///< TimeLimitReached was issued
     int acks_ = 0;
     std::uint64_t steals_ = 0;
+    std::uint64_t returns_ = 0;
+    std::deque<ItemRange> returned_;                     ///< items given back unstarted, granted before the dispenser's
+    std::uint64_t returned_items_ = 0;                   ///< the number of them
     std::vector<int> parked_;                            ///< requests (by rank) waiting for work not stealable yet
     int deferred_ = 0;                                   ///< work requests held back, over all ranks
     std::deque<std::pair<std::uint64_t, int>> retries_;  ///< items to run again, and where each failed last

@@ -255,6 +255,7 @@ void Simulation::carry_out(double t, bool spaced) {
                     throw Error::Internal("simulate: the model sets no time limit");
                 },
                 [&](const sched::Stolen&) {},
+                [&](const sched::Returned&) {},
                 [&](const sched::ItemGaveUp& a) {
                     throw Error::Internal("simulate: the scheduler gave up on item " + std::to_string(a.item) +
                                           ", but no item fails in the model");

@@ -1,7 +1,8 @@
 // tests/sched/scheduler_test.cpp: rank 0's decisions without MPI, from plain sequences of events: first chunks,
 // grants, steals (from workers and from rank 0's own chunk), parked thieves, hold-back with known costs, pauses,
-// signals, the time limit, retries and skips, aborts, silent workers, the end of a phase; and a randomised world of
-// ranks in which every item is done exactly once whatever the order of events.
+// signals, the time limit, retries and skips, aborts, silent workers, items given back by a rank stuck in long
+// items, the end of a phase; and a randomised world of ranks in which every item is done exactly once whatever the
+// order of events.
 #include "sched/scheduler.hpp"
 
 #include <algorithm>
@@ -425,13 +426,76 @@ TEST_CASE("a message on the wrong channel or of an unknown kind is refused, neve
     CHECK(std::get<GoodbyeAck>(decode_answer(encode(Answer{GoodbyeAck{true}}))).pause_notice_sent);
     CHECK(std::get<StealRequest>(decode_control(encode(Control{StealRequest{42}}))).thief == 42);
     CHECK(std::get<ItemsGiven>(decode_to_root(encode(ToRoot{ItemsGiven{{5, 6}}}))).items == ItemRange{5, 6});
+    CHECK(std::get<ItemsReturned>(decode_to_root(encode(ToRoot{ItemsReturned{{7, 9}}}))).items == ItemRange{7, 9});
+}
+
+TEST_CASE("items a stuck rank gives back go to the next rank that asks, before the dispenser's", "[sched]") {
+    FakeOwn own;
+    Scheduler s(settings(Technique::ss, 10), 60, 3, {{0, 60}}, own);
+    s.start(0.0);
+    own.take(*std::get<OwnGrant>(take(s)[0]).chunk);  // [0, 10); workers 1 and 2: [10, 20) and [20, 30)
+    s.receive(1, WorkRequest{{0, 0}, true}, 0.1);     // worker 1 asks ahead as it starts item 10
+    CHECK(grant_of(only<Reply>(take(s)), 1).items == ItemRange{30, 40});
+    // Item 10 turns out long: worker 1 gives back its chunk granted ahead and the unclaimed rest of its current one.
+    s.receive(1, ItemsReturned{{30, 40}}, 0.5);
+    CHECK(only<Returned>(take(s)).items == ItemRange{30, 40});
+    s.receive(1, ItemsReturned{{11, 20}}, 0.5);
+    CHECK(only<Returned>(take(s)).rank == 1);
+    CHECK(s.returns() == 2);
+    // The next requests get them, oldest first, ahead of [40, 60) that the dispenser still has, in pieces of half an
+    // even share of what is left to grant: 39 items over 3 ranks, 7 first.
+    s.receive(2, WorkRequest{{10, 1.0}, true}, 0.6);
+    CHECK(grant_of(only<Reply>(take(s)), 2).items == ItemRange{30, 37});
+    own.next = 10;
+    s.own_request({10, 1.0}, 0.7);
+    CHECK(only<OwnGrant>(take(s)).chunk == ItemRange{37, 40});
+    std::uint64_t next = 11;
+    for (int r = 2; next < 20; r = 3 - r) {  // workers 1 and 2 in turn
+        s.receive(r, WorkRequest{{0, 0}, true}, 0.8);
+        const ItemRange piece = grant_of(only<Reply>(take(s)), r).items;
+        CHECK(piece.begin == next);
+        CHECK_FALSE(piece.empty());
+        next = piece.end;
+    }
+    CHECK(next == 20);
+    s.receive(1, WorkRequest{{1, 5.0}, false}, 5.0);
+    CHECK(grant_of(only<Reply>(take(s)), 1).items == ItemRange{40, 50});
+}
+
+TEST_CASE("a thief gets items given back once its steal finds nothing; none are given in a pause", "[sched]") {
+    FakeOwn own;
+    Scheduler s(settings(Technique::ss, 10), 30, 3, {{0, 30}}, own);
+    s.start(0.0);
+    own.take(*std::get<OwnGrant>(take(s)[0]).chunk);
+    own.next = 10;  // rank 0 has done its chunk: nothing left to grant, worker 2 has one item left, in progress
+    s.receive(2, Update{{9, 0.9}}, 0.9);
+    s.own_request({10, 1.0}, 1.0);
+    CHECK(only<Order>(take(s)).to == 1);  // worker 1 has the most: 10 items, the first in progress
+    // Worker 1, long in item 10, gives back the rest of its chunk; the steal request crossed that and finds nothing.
+    s.receive(1, ItemsReturned{{11, 20}}, 1.1);
+    CHECK(only<Returned>(take(s)).items == ItemRange{11, 20});
+    s.receive(1, ItemsGiven{}, 1.2);
+    CHECK(only<OwnGrant>(take(s)).chunk == ItemRange{11, 13});  // 9 items left over 3 ranks: 2
+    s.receive(2, WorkRequest{{1, 0.1}, false}, 1.3);
+    CHECK(grant_of(only<Reply>(take(s)), 2).items == ItemRange{13, 15});
+
+    FakeOwn own2;
+    Scheduler p(settings(Technique::ss, 10), 30, 2, {{0, 30}}, own2);
+    p.start(0.0);
+    own2.take(*std::get<OwnGrant>(take(p)[0]).chunk);
+    p.tick(1.0, 15);  // a stop signal: the phase pauses
+    take(p);
+    p.receive(1, ItemsReturned{{12, 20}}, 1.1);
+    CHECK(take(p).empty());  // left undone: the checkpoint has them to do
+    CHECK(p.returns() == 0);
 }
 
 namespace {
 
 /// A world of ranks driven by random events: every worker computes its chunks one item at a time, asks ahead,
-/// answers steals at random moments, and messages travel with random delays (in order per channel). Checks that
-/// every item is granted and done exactly once and that the phase ends with every goodbye acknowledged.
+/// answers steals at random moments, now and then gives back what it has not started (as a rank stuck in a long item
+/// does, with none of its requests unanswered), and messages travel with random delays (in order per channel).
+/// Checks that every item is granted and done exactly once and that the phase ends with every goodbye acknowledged.
 class World {
   public:
     World(Technique technique, int ranks, std::uint64_t items, std::uint64_t seed, bool profile, double pause_at)
@@ -491,6 +555,7 @@ class World {
         return std::all_of(done_.begin(), done_.end(), [](int d) { return d == 1; });
     }
     [[nodiscard]] std::uint64_t steals() const { return scheduler_->steals(); }
+    [[nodiscard]] std::uint64_t returns() const { return scheduler_->returns(); }
     bool paused_ = false;
     int held = 0;  ///< grants of requests held back
 
@@ -543,6 +608,13 @@ class World {
 
     void own_step() {
         if (own_finished_ || own_waiting_) return;
+        if (!own_paused_ && gen_() % 40 == 0) {  // rank 0's threads are all inside long items
+            const ItemRange rest{own_.next, own_.chunk.end};
+            own_.chunk.end = own_.next;
+            scheduler_->own_return(rest);
+            drain();
+            return;
+        }
         if (!own_paused_ && own_.next < own_.chunk.end) {
             ++done_[own_.next++];
             ++own_.done_unreported;
@@ -561,6 +633,13 @@ class World {
     void worker_step(int r) {
         Worker& w = workers_[static_cast<std::size_t>(r)];
         if (w.bye) return;
+        if (!w.paused && !w.final && w.asked == 0 && gen_() % 40 == 0) {  // stuck in a long item: gives back
+            for (const ItemRange& chunk : w.ready) to_root_.push_back({r, ItemsReturned{chunk}});
+            w.ready.clear();
+            if (!w.current.empty()) to_root_.push_back({r, ItemsReturned{w.current}});
+            w.current = {};
+            return;
+        }
         if (!w.paused && !w.current.empty()) {
             ++done_[w.current.begin++];
             ++w.unreported;
@@ -662,6 +741,7 @@ class World {
 
 TEST_CASE("in a random world of ranks, every item is done exactly once and every goodbye is answered", "[sched]") {
     std::uint64_t steals = 0;
+    std::uint64_t returns = 0;
     int held = 0;
     for (const Technique t :
          {Technique::ss, Technique::gss, Technique::fac2, Technique::awf, Technique::static_block}) {
@@ -672,11 +752,13 @@ TEST_CASE("in a random world of ranks, every item is done exactly once and every
                 world.run();
                 CHECK(world.all_done_once());
                 steals += world.steals();
+                returns += world.returns();
                 held += world.held;
             }
         }
     }
-    CHECK(steals > 0);  // the worlds did exercise stealing and holding back
+    CHECK(steals > 0);  // the worlds did exercise stealing, giving back and holding back
+    CHECK(returns > 0);
     CHECK(held > 0);
 }
 

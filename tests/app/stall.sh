@@ -1,0 +1,44 @@
+# tests/app/stall.sh: a long item never holds unstarted items hostage (issue 15). Items a rank was granted but has not
+# started, behind a long item its only thread is running (the rest of its chunk, the chunk it asked for ahead), start
+# elsewhere soon after, not once the dispenser is empty or the long item ends. Checked by order, not by timing: each
+# such item starts before items far later in the grant order do.
+source "$(dirname "$0")/common.sh"
+
+# 200 tasks; tasks 0 and 4 sleep 8 s, the others 0.02 s. With `--schedule ss --chunk-size 4` on 3 ranks of one
+# thread, rank 0 starts with [0, 4) and rank 1 with [4, 8): each is stuck in its first task with three more behind
+# it (and rank 1 with the chunk it asked for ahead), while rank 2 works through the short tasks alone.
+for n in $(seq 0 199); do
+  if [ "$n" = 0 ] || [ "$n" = 4 ]; then echo "sleep 8"; else echo "sleep 0.02"; fi
+done >"$TMP/tasks.txt"
+expect_ok 3 run taskfarm --tasks "$TMP/tasks.txt" --no-task-dirs --schedule ss --chunk-size 4 --threads 1 \
+  --trace "$TMP/farm.json" --output "$TMP/farm.h5"
+/usr/bin/python3 - "$TMP" >"$TMP/check" 2>&1 <<'PY' && pass || fail "hostage items: $(tail -c 1500 "$TMP/check")"
+import json, sys
+import h5py, numpy as np
+tmp = sys.argv[1]
+with h5py.File(f"{tmp}/farm.h5", "r") as f:
+    assert [int(x) for x in f["exit_code"][...]] == [0] * 200
+    assert [int(x) for x in f["attempts"][...]] == [1] * 200
+    log = f["stats/chunk_log"]
+    log_begin, log_end = log["begin"][...], log["end"][...]
+    log_start, log_stop = log["start_s"][...], log["stop_s"][...]
+# When each task started at the earliest, and ended at the latest: a chunk log event is tasks run one after another
+# by one thread, from its start to its stop.
+earliest, latest = np.full(200, np.nan), np.full(200, np.nan)
+for b, e, s, t in zip(log_begin, log_end, log_start, log_stop):
+    assert np.isnan(earliest[b:e]).all(), f"tasks [{b}, {e}) ran twice"
+    earliest[b:e], latest[b:e] = s, t
+assert not np.isnan(earliest).any(), "tasks never ran"
+# Tasks 1-3 and 5-7 were held behind tasks 0 and 4: each must be done before any task 100 or more places later starts
+# (the old code left them until the dispenser was empty or the long task ended: after all of those).
+late = [(t, j) for t in (1, 2, 3, 5, 6, 7) for j in range(t + 100, 200) if earliest[j] < latest[t]]
+assert not late, f"held behind a long task: {late[:5]} ({len(late)} pairs); started {earliest[:12]}"
+# Both ranks stuck in a long task gave back what they held: rank 0 (its own chunk) and rank 1 (a worker).
+doc = json.load(open(f"{tmp}/farm.json"))
+returns = [e["args"]["detail"] for e in doc["traceEvents"] if e.get("ph") == "i" and e["name"] == "return"]
+assert any("by rank 0," in d for d in returns), returns
+assert any("by rank 1," in d for d in returns), returns
+print(returns)
+PY
+
+finish
