@@ -176,7 +176,15 @@ void Scheduler::grant_work(int rank, Origin origin) {
 /// is expected to last longer than kAheadShare of an even share of what is not yet granted: a chunk queued behind a
 /// long item would start late, and the rank that is free first should get it instead (longest processing time
 /// first assigns each item to the least loaded machine).
+///
+/// While items given back wait, a request sent ahead by a rank with more than kReturnedInHand items per thread in
+/// hand is held back too, whatever the costs: the items would only wait there behind a chunk in progress (measured:
+/// 13 tasks of 0.37 s, so a 30 s task given back started 12 s late). They go to ranks about to be idle instead.
 bool Scheduler::hold_back(int rank) const {
+    if (!returned_.empty() && !abort_ && !pausing_ &&
+        outstanding(static_cast<std::size_t>(rank)) > kReturnedInHand * static_cast<std::uint64_t>(settings_.threads)) {
+        return true;
+    }
     if (!dispenser_.has_profile() || settings_.schedule.technique == Technique::static_block) return false;
     if (abort_ || pausing_ || outstanding(static_cast<std::size_t>(rank)) == 0) return false;
     const RankState& r = ranks_state_[static_cast<std::size_t>(rank)];

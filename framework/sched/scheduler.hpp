@@ -174,6 +174,9 @@ class Scheduler {
     /// With known costs, a request sent ahead is held back while the work its rank has in hand is expected to last
     /// longer than this share of an even split of what is not yet granted (see hold_back).
     static constexpr double kAheadShare = 0.5;
+    /// While items given back wait, a request sent ahead is held back if its rank has more than this many items per
+    /// thread in hand (see hold_back).
+    static constexpr std::uint64_t kReturnedInHand = 2;
     /// How often silent workers are looked for, at most (seconds).
     static constexpr double kHeartbeatCheck = 0.1;
 

@@ -450,8 +450,8 @@ TEST_CASE("items a stuck rank gives back go to the next rank that asks, before t
     s.own_request({10, 1.0}, 0.7);
     CHECK(only<OwnGrant>(take(s)).chunk == ItemRange{37, 40});
     std::uint64_t next = 11;
-    for (int r = 2; next < 20; r = 3 - r) {  // workers 1 and 2 in turn
-        s.receive(r, WorkRequest{{0, 0}, true}, 0.8);
+    for (int r = 2; next < 20; r = 3 - r) {  // workers 1 and 2 in turn, each with nothing else in hand
+        s.receive(r, WorkRequest{{0, 0}, false}, 0.8);
         const ItemRange piece = grant_of(only<Reply>(take(s)), r).items;
         CHECK(piece.begin == next);
         CHECK_FALSE(piece.empty());
@@ -460,6 +460,26 @@ TEST_CASE("items a stuck rank gives back go to the next rank that asks, before t
     CHECK(next == 20);
     s.receive(1, WorkRequest{{1, 5.0}, false}, 5.0);
     CHECK(grant_of(only<Reply>(take(s)), 1).items == ItemRange{40, 50});
+}
+
+TEST_CASE("while items given back wait, a request sent ahead with a chunk in hand is held back", "[sched]") {
+    FakeOwn own;
+    Scheduler s(settings(Technique::ss, 10), 60, 3, {{0, 60}}, own);
+    s.start(0.0);
+    own.take(*std::get<OwnGrant>(take(s)[0]).chunk);
+    s.receive(1, ItemsReturned{{11, 20}}, 0.5);  // worker 1 is stuck in item 10
+    take(s);
+    // Worker 2 asks ahead as it starts its chunk of 10: the items given back would wait behind it.
+    s.receive(2, WorkRequest{{0, 0}, true}, 0.6);
+    CHECK(take(s).empty());
+    // Rank 0, idle, gets a piece at once; worker 2, once it reports all but two items done, gets the next.
+    own.next = 10;
+    s.own_request({10, 1.0}, 0.7);
+    CHECK(only<OwnGrant>(take(s)).chunk == ItemRange{11, 18});  // 39 left to grant over 3 ranks: 7
+    s.receive(2, Update{{8, 0.8}}, 0.8);
+    const Grant held = grant_of(only<Reply>(take(s)), 2);
+    CHECK(held.items == ItemRange{18, 20});
+    CHECK(held.origin == Origin::held);
 }
 
 TEST_CASE("a thief gets items given back once its steal finds nothing; none are given in a pause", "[sched]") {
