@@ -1,7 +1,8 @@
 # tests/app/stall.sh: a long item never holds unstarted items hostage (issue 15). Items a rank was granted but has not
 # started, behind a long item its only thread is running (the rest of its chunk, the chunk it asked for ahead), start
 # elsewhere soon after, not once the dispenser is empty or the long item ends. Checked by order, not by timing: each
-# such item starts before items far later in the grant order do.
+# such item starts before items far later in the grant order do. On 3 ranks of one thread (rank 0 and a worker
+# stuck), then on 2 ranks of two threads (a worker stuck only once both its threads are).
 source "$(dirname "$0")/common.sh"
 
 # 200 tasks; tasks 0 and 4 sleep 8 s, the others 0.02 s. With `--schedule ss --chunk-size 4` on 3 ranks of one
@@ -39,6 +40,27 @@ returns = [e["args"]["detail"] for e in doc["traceEvents"] if e.get("ph") == "i"
 assert any("by rank 0," in d for d in returns), returns
 assert any("by rank 1," in d for d in returns), returns
 print(returns)
+PY
+
+# A rank stuck only when every thread is: 2 ranks of 2 threads, tasks 4 and 5 of 8 s take both threads of rank 1,
+# with tasks 6 and 7 (and the chunk it asked for ahead) behind them.
+for n in $(seq 0 199); do
+  if [ "$n" = 4 ] || [ "$n" = 5 ]; then echo "sleep 8"; else echo "sleep 0.02"; fi
+done >"$TMP/tasks2.txt"
+expect_ok 2 run taskfarm --tasks "$TMP/tasks2.txt" --no-task-dirs --schedule ss --chunk-size 4 --threads 2 \
+  --output "$TMP/two.h5"
+/usr/bin/python3 - "$TMP" >"$TMP/check" 2>&1 <<'PY' && pass || fail "two threads: $(tail -c 1500 "$TMP/check")"
+import sys
+import h5py, numpy as np
+with h5py.File(f"{sys.argv[1]}/two.h5", "r") as f:
+    assert [int(x) for x in f["attempts"][...]] == [1] * 200
+    log = f["stats/chunk_log"]
+    rows = zip(log["begin"][...], log["end"][...], log["start_s"][...], log["stop_s"][...])
+    earliest, latest = np.full(200, np.nan), np.full(200, np.nan)
+    for b, e, s, t in rows:
+        earliest[b:e], latest[b:e] = s, t
+late = [(t, j) for t in (6, 7) for j in range(t + 100, 200) if earliest[j] < latest[t]]
+assert not late, f"held behind two long tasks: {late[:5]} ({len(late)} pairs); started {earliest[:12]}"
 PY
 
 finish
