@@ -1,5 +1,5 @@
 # tests/app/stall.sh: a long item never holds unstarted items hostage (issue 15). Items a rank was granted but has not
-# started, behind a long item its only thread is running (the rest of its chunk, the chunk it asked for ahead), start
+# started, behind long items all its threads are running (the rest of its chunk, the chunk it asked for ahead), start
 # elsewhere soon after, not once the dispenser is empty or the long item ends. Checked by order, not by timing: each
 # such item starts before items far later in the grant order do. On 3 ranks of one thread (rank 0 and a worker
 # stuck), then on 2 ranks of two threads (a worker stuck only once both its threads are).
