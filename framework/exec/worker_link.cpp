@@ -69,6 +69,9 @@ std::optional<ItemRange> WorkerLink::fetch() {
         }
         answer_steals(true);
         if (team_.stopped() || team_.paused()) return std::nullopt;
+        // Answering a steal takes in the answers that have come, and may keep part of a grant: start it. (Going on
+        // instead lost that part when a PhaseOver came with it, and waited on an empty pending_ otherwise.)
+        if (!ready_.empty()) continue;
         if (final_ && pending_.empty()) return std::nullopt;
         const bool late = !pending_.empty() && fetched_ > 0;  // the phase's first chunk is never late
         top_up(std::max(depth_.depth(), 1), false);
@@ -95,14 +98,15 @@ void WorkerLink::collect_arrived() {
     while (!pending_.empty() && pending_.front().request.test()) accept_front();
 }
 
-/// Waits for the oldest outstanding answer, answering steals meanwhile, and takes it in. The wait may be long (rank
-/// 0 parks a request while another rank still has work): heartbeats go on from here, since the helper thread
-/// cannot take the team's lock meanwhile.
+/// Waits for the oldest outstanding answer, answering steals meanwhile, and takes it in; returns early once a chunk
+/// is ready (answering a steal takes in what has come, and may keep part of a grant). The wait may be long (rank 0
+/// parks a request while another rank still has work): heartbeats go on from here, since the helper thread cannot
+/// take the team's lock meanwhile.
 void WorkerLink::wait_for_front() {
     Backoff backoff(config_.oversubscribed);
-    while (!pending_.front().request.test()) {
-        answer_steals(true);  // may take the answer in itself (to give part of it away)
-        if (pending_.empty()) return;
+    while (!pending_.empty() && !pending_.front().request.test()) {
+        answer_steals(true);  // may take answers in itself (to give part of one away)
+        if (!ready_.empty() || pending_.empty()) return;
         if (team_.unreported() > 0) {
             // Idle here: tell rank 0 what is finished, so that it does not wait for work this rank no longer has.
             send(sched::Update{team_.take_report()});
@@ -110,7 +114,7 @@ void WorkerLink::wait_for_front() {
         beat_if_due();
         backoff.pause();
     }
-    accept_front();
+    if (!pending_.empty()) accept_front();
 }
 
 void WorkerLink::accept_front() {
