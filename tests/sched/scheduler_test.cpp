@@ -536,6 +536,8 @@ class World {
         scheduler_->start(now_);
         drain();
         own_waiting_ = false;
+        // Every worker's first answer comes unasked: it waits for it as for a request's (WorkerLink::begin).
+        for (int r = 1; r < ranks_; ++r) workers_[static_cast<std::size_t>(r)].asked = 1;
         for (int step = 0; step < 200000 && !finished(); ++step) {
             now_ += 0.001;
             std::uniform_int_distribution<int> pick(0, ranks_ + 2);
@@ -577,7 +579,8 @@ class World {
     [[nodiscard]] std::uint64_t steals() const { return scheduler_->steals(); }
     [[nodiscard]] std::uint64_t returns() const { return scheduler_->returns(); }
     bool paused_ = false;
-    int held = 0;  ///< grants of requests held back
+    int held = 0;         ///< grants of requests held back
+    int idle_splits = 0;  ///< steals answered by a waiting worker with half of a grant it just took in
 
   private:
     struct Worker {
@@ -715,10 +718,19 @@ class World {
                 return;
             }
             REQUIRE_FALSE(w.acked);  // no steal request comes after the goodbye was answered
+            // A worker waiting for work takes in the answers that have come before it answers, and keeps the front
+            // half of a single grant, which it starts next even if a PhaseOver came behind it (WorkerLink).
+            const bool idle = !w.bye && w.current.empty() && w.ready.empty();
+            while (idle && !w.answers.empty() && gen_() % 2 == 0) take_answer(w);
             ItemRange given;
-            if (!w.ready.empty()) {
+            if (w.ready.size() > (idle ? 1U : 0U)) {
                 given = w.ready.back();
                 w.ready.pop_back();
+            } else if (idle && !w.ready.empty() && w.ready.front().size() >= 2) {
+                ItemRange& kept = w.ready.front();
+                given = {kept.begin + (kept.size() + 1) / 2, kept.end};
+                kept.end = given.begin;
+                ++idle_splits;
             } else if (w.current.size() >= 2) {
                 given = {w.current.begin + (w.current.size() + 1) / 2, w.current.end};
                 w.current.end = given.begin;
@@ -726,7 +738,10 @@ class World {
             to_root_.push_back({r, ItemsGiven{given}});
             return;
         }
-        if (w.answers.empty()) return;
+        if (!w.answers.empty()) take_answer(w);
+    }
+
+    void take_answer(Worker& w) {
         const Answer a = w.answers.front();
         w.answers.pop_front();
         if (const auto* g = std::get_if<Grant>(&a)) {
@@ -763,6 +778,7 @@ TEST_CASE("in a random world of ranks, every item is done exactly once and every
     std::uint64_t steals = 0;
     std::uint64_t returns = 0;
     int held = 0;
+    int idle_splits = 0;
     for (const Technique t :
          {Technique::ss, Technique::gss, Technique::fac2, Technique::awf, Technique::static_block}) {
         for (const bool profile : {false, true}) {
@@ -774,12 +790,14 @@ TEST_CASE("in a random world of ranks, every item is done exactly once and every
                 steals += world.steals();
                 returns += world.returns();
                 held += world.held;
+                idle_splits += world.idle_splits;
             }
         }
     }
     CHECK(steals > 0);  // the worlds did exercise stealing, giving back and holding back
     CHECK(returns > 0);
     CHECK(held > 0);
+    CHECK(idle_splits > 0);
 }
 
 TEST_CASE("in a random world paused mid-phase, no item is done twice and the phase still ends", "[sched]") {
