@@ -13,7 +13,9 @@ on three workloads:
               max(sum of sleeps / slots, longest sleep), where makespan is the wall time of the whole command;
     stall     issue 15's stall on 4 slots: 200 tasks, tasks 5, 90 and 110 sleep 30 s, the others 0.3675 s (lower
               bound 40.6 s): the first chunks are 25 tasks, so task 110 is in [100, 125), which the rank running
-              task 90 asks for ahead; all times scaled by --stall-scale; makespan over the lower bound.
+              task 90 asks for ahead; all times scaled by --stall-scale; makespan over the lower bound. Here pel
+              also runs warm ("pel warm"): with --cost-profile, a copy of the profile a training run of the same
+              tasks wrote before the repetitions, as a user's second run of a farm would (the long tasks go first).
 Sleeping tasks use no CPU, so 16 or more slots on a 2-core machine measure scheduling, not CPU sharing; the short
 tasks measure what starting a process costs each launcher on this machine. pel's wall time includes mpirun's start,
 setup and writing its results file; its own /stats makespan_s (the phase alone) is printed beside it.
@@ -29,6 +31,7 @@ import json
 import os
 import random
 import shlex
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -56,10 +59,13 @@ def no_task_dirs(pel, env):
     return ["--task-dirs", "no"] if "--task-dirs TEXT" in help_text else ["--no-task-dirs"]
 
 
-def run_pel(pel, slots, tasks, tmp, env):
+def run_pel(pel, slots, tasks, tmp, env, profile=None):
+    """One run; with `profile`, pel reads measured costs from that file (and writes them back at the end)."""
     out = os.path.join(tmp, "farm.h5")
     cmd = ["mpirun", "--oversubscribe", "-np", str(slots), pel, "run", "taskfarm", "--tasks", tasks,
            *no_task_dirs(pel, env), "--threads", "1", "--output", out]
+    if profile is not None:
+        cmd += ["--cost-profile", profile]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=tmp)
     wall = time.perf_counter() - t0
@@ -104,6 +110,7 @@ def main():
     args = ap.parse_args()
     pels = {("pel" if len(args.build) == 1 else f"pel {b}"): os.path.abspath(os.path.join(b, "bin", "pel"))
             for b in args.build}
+    warm = {f"{name} warm": path for name, path in pels.items()}  # stall only: with a profile from a training run
     launchers = [*pels, "parallel", "static"]
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     results = {}  # (workload, launcher) -> [figure per rep]
@@ -126,10 +133,22 @@ def main():
                     bound = max(sum(sleeps) / slots, max(sleeps))
                 tasks = os.path.join(tmp, f"{workload}.txt")
                 write_tasks(tasks, commands)
-                turn = rep % len(launchers)
-                for launcher in launchers[turn:] + launchers[:turn]:  # rotated: none always goes first
-                    if launcher in pels:
-                        wall, own = run_pel(pels[launcher], slots, tasks, tmp, env)
+                these = launchers
+                if workload == "stall":
+                    these = [*pels, *warm, "parallel", "static"]
+                    for name, pel in warm.items():  # the profile a first run of these tasks leaves (not timed)
+                        trained = os.path.join(tmp, f"trained-{list(warm).index(name)}.h5")
+                        if not os.path.exists(trained):
+                            run_pel(pel, slots, tasks, tmp, env, profile=trained)
+                turn = rep % len(these)
+                for launcher in these[turn:] + these[:turn]:  # rotated: none always goes first
+                    if launcher in pels or launcher in warm:
+                        profile = None
+                        if launcher in warm:
+                            profile = os.path.join(tmp, "profile.h5")
+                            shutil.copyfile(os.path.join(tmp, f"trained-{list(warm).index(launcher)}.h5"), profile)
+                        path = pels[launcher] if launcher in pels else warm[launcher]
+                        wall, own = run_pel(path, slots, tasks, tmp, env, profile)
                         pel_own.setdefault((workload, launcher), []).append(own / bound if bound else own)
                     elif launcher == "parallel":
                         wall = run_parallel(slots, tasks, tmp, env)
@@ -137,8 +156,11 @@ def main():
                         wall = run_static(slots, commands, tmp, env)
                     figure = wall / bound if bound else wall * slots / len(commands) * 1e3
                     results.setdefault((workload, launcher), []).append(figure)
-                    print(json.dumps({"rep": rep, "workload": workload, "launcher": launcher, "wall_s": wall,
-                                      "lower_bound_s": bound, "figure": figure}), flush=True)
+                    line = {"rep": rep, "workload": workload, "launcher": launcher, "wall_s": wall,
+                            "lower_bound_s": bound, "figure": figure}
+                    if launcher in pels or launcher in warm:
+                        line["phase_s"] = own
+                    print(json.dumps(line), flush=True)
     med = {k: statistics.median(v) for k, v in results.items()}
     print(f"\nmedian of {args.reps}")
     for workload in args.workloads:
@@ -150,13 +172,14 @@ def main():
         else:
             print(f"\npareto: {args.tasks_pareto} sleeps on {args.slots} slots, mean {args.mean_s:g} s, alpha "
                   f"{args.alpha:g}; makespan (wall) / lower bound")
-        width = max(len(name) for name in launchers) + 8
+        shown = [*pels, *warm, "parallel", "static"] if workload == "stall" else launchers
+        width = max(len(name) for name in shown) + 8
         print(f"{'launcher':>{width}} {'median':>10} {'/ parallel':>11}")
-        for launcher in launchers:
+        for launcher in shown:
             value = med[(workload, launcher)]
             print(f"{launcher:>{width}} {value:10.3f} {value / med[(workload, 'parallel')]:11.3f}")
         unit = "/ lower bound" if workload != "short" else "s"
-        for launcher in pels:
+        for launcher in [name for name in shown if name in pels or name in warm]:
             own = statistics.median(pel_own[(workload, launcher)])
             print(f"{'(' + launcher + ' phase)':>{width}} {own:10.3f}  /stats makespan_s {unit}: no start-up, "
                   "no results file")
