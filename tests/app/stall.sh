@@ -11,7 +11,7 @@ source "$(dirname "$0")/common.sh"
 for n in $(seq 0 199); do
   if [ "$n" = 0 ] || [ "$n" = 4 ]; then echo "sleep 8"; else echo "sleep 0.02"; fi
 done >"$TMP/tasks.txt"
-expect_ok 3 run taskfarm --tasks "$TMP/tasks.txt" --no-task-dirs --schedule ss --chunk-size 4 --threads 1 \
+expect_ok 3 run taskfarm --tasks "$TMP/tasks.txt" --task-dirs no --schedule ss --chunk-size 4 --threads 1 \
   --trace "$TMP/farm.json" --output "$TMP/farm.h5"
 /usr/bin/python3 - "$TMP" >"$TMP/check" 2>&1 <<'PY' && pass || fail "hostage items: $(tail -c 1500 "$TMP/check")"
 import json, sys
@@ -47,7 +47,7 @@ PY
 for n in $(seq 0 199); do
   if [ "$n" = 4 ] || [ "$n" = 5 ]; then echo "sleep 8"; else echo "sleep 0.02"; fi
 done >"$TMP/tasks2.txt"
-expect_ok 2 run taskfarm --tasks "$TMP/tasks2.txt" --no-task-dirs --schedule ss --chunk-size 4 --threads 2 \
+expect_ok 2 run taskfarm --tasks "$TMP/tasks2.txt" --task-dirs no --schedule ss --chunk-size 4 --threads 2 \
   --output "$TMP/two.h5"
 /usr/bin/python3 - "$TMP" >"$TMP/check" 2>&1 <<'PY' && pass || fail "two threads: $(tail -c 1500 "$TMP/check")"
 import sys
@@ -61,6 +61,32 @@ with h5py.File(f"{sys.argv[1]}/two.h5", "r") as f:
         earliest[b:e], latest[b:e] = s, t
 late = [(t, j) for t in (6, 7) for j in range(t + 100, 200) if earliest[j] < latest[t]]
 assert not late, f"held behind two long tasks: {late[:5]} ({len(late)} pairs); started {earliest[:12]}"
+PY
+
+# A farm run again with --cost-profile starts its long tasks first (longest processing time first): tasks 50 and 55
+# of 60 sleep 1.5 s, the others 0.02 s; on 3 ranks of one thread the first run reaches them after most short tasks,
+# the second (with the first's profile) starts them at once, on two ranks, while the third runs the short ones.
+for n in $(seq 0 59); do
+  if [ "$n" = 50 ] || [ "$n" = 55 ]; then echo "sleep 1.5"; else echo "sleep 0.02"; fi
+done >"$TMP/tasks3.txt"
+for run in cold warm; do
+  expect_ok 3 run taskfarm --tasks "$TMP/tasks3.txt" --task-dirs no --threads 1 --cost-profile "$TMP/profile.h5" \
+    --output "$TMP/$run.h5"
+done
+/usr/bin/python3 - "$TMP" >"$TMP/check" 2>&1 <<'PY' && pass || fail "warm run: $(tail -c 1500 "$TMP/check")"
+import sys
+import h5py, numpy as np
+def short_ended_before_long(name):
+    with h5py.File(f"{sys.argv[1]}/{name}.h5", "r") as f:
+        log = f["stats/chunk_log"]
+        rows = list(zip(log["begin"][...], log["end"][...], log["start_s"][...], log["stop_s"][...]))
+    long_start = max(s for b, e, s, t in rows if b <= 50 < e or b <= 55 < e)
+    # Chunk log events are tasks run one after another: count the short tasks of events over before it.
+    return sum(e - b for b, e, s, t in rows if t <= long_start and not (b <= 50 < e or b <= 55 < e))
+cold, warm = short_ended_before_long("cold"), short_ended_before_long("warm")
+assert cold >= 20, f"the first run already started the long tasks early ({cold} short tasks before)"
+assert warm <= 3, f"the second run started its long tasks after {warm} short tasks (first run: {cold})"
+print(cold, warm)
 PY
 
 finish
