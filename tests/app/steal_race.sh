@@ -5,8 +5,8 @@
 # PhaseOver had come too ('processed 19999 items of 20000') or waited on a request it no longer had and took the same
 # grant in twice ('20009 of 20000', or a crash). That needs the thread preempted between two MPI calls, so this runs
 # kmeans (one phase per iteration: a tail each) on oversubscribed layouts, four runs at once, and checks pel's own
-# count of items per phase (exit 0) and the results (bit-identical to one rank). Timing-dependent: it fails on the
-# old code in some runs, not in every one (measured with these runs, three loops at once on the loaded machine: 4 of 12 runs failed).
+# count of items per phase (exit 0) and the results (bit-identical to one rank). Timing-dependent: on the loaded
+# machine it failed on the old code in 4 of 5 runs of this script (1 to 3 of its 12 runs each), never on the new.
 source "$(dirname "$0")/common.sh"
 args=(--input "$TMP/points.h5" --generate 20000 --k 6 --max-iterations 30 --tolerance 0)
 attrs=(--attr iterations --attr inertia --attr converged)
