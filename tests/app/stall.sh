@@ -89,4 +89,26 @@ assert warm <= 3, f"the second run started its long tasks after {warm} short tas
 print(cold, warm)
 PY
 
+# Checkpoints while items are given back: the first case shortened (tasks 0 and 4 sleep 2 s) with a checkpoint every
+# 0.7 s, so that a round pauses after the ranks stuck in them gave back what they held (0.5 s into a round) and
+# while other ranks run the given-back tasks: every task runs exactly once, and the joblog has each once.
+for n in $(seq 0 119); do
+  if [ "$n" = 0 ] || [ "$n" = 4 ]; then echo "sleep 2"; else echo "sleep 0.02"; fi
+done >"$TMP/tasks4.txt"
+expect_ok 3 run taskfarm --tasks "$TMP/tasks4.txt" --task-dirs no --schedule ss --chunk-size 4 --threads 1 \
+  --checkpoint-every 0.7 --trace "$TMP/ckpt.json" --joblog "$TMP/ckpt.joblog" --output "$TMP/ckpt.h5"
+/usr/bin/python3 - "$TMP" >"$TMP/check" 2>&1 <<'PY' && pass || fail "checkpoints: $(tail -c 1500 "$TMP/check")"
+import json, sys
+import h5py
+tmp = sys.argv[1]
+with h5py.File(f"{tmp}/ckpt.h5", "r") as f:
+    assert [int(x) for x in f["exit_code"][...]] == [0] * 120
+    assert [int(x) for x in f["attempts"][...]] == [1] * 120
+seqs = [int(line.split("\t")[0]) for line in open(f"{tmp}/ckpt.joblog").read().splitlines()[1:]]
+assert sorted(seqs) == list(range(1, 121)), f"joblog rows: {len(seqs)}"
+names = [e["name"] for e in json.load(open(f"{tmp}/ckpt.json"))["traceEvents"] if e.get("ph") == "i"]
+assert "return" in names and "pause" in names, sorted(set(names))
+print(names.count("return"), names.count("pause"))
+PY
+
 finish
