@@ -2,7 +2,8 @@
 # started, behind long items all its threads are running (the rest of its chunk, the chunk it asked for ahead), start
 # elsewhere soon after, not once the dispenser is empty or the long item ends. Checked by order, not by timing: each
 # such item starts before items far later in the grant order do. On 3 ranks of one thread (rank 0 and a worker
-# stuck), then on 2 ranks of two threads (a worker stuck only once both its threads are).
+# stuck), then on 2 ranks of two threads (a worker stuck only once both its threads are). Then a farm run again with
+# --cost-profile (its long tasks start first), and checkpoints taken while stuck ranks give back (exactly once).
 source "$(dirname "$0")/common.sh"
 
 # 200 tasks; tasks 0 and 4 sleep 8 s, the others 0.02 s. With `--schedule ss --chunk-size 4` on 3 ranks of one
