@@ -275,7 +275,10 @@ void RootLink::serve_until_all_done() noexcept {
 
 /// When every thread of rank 0 is inside a long item, the unclaimed rest of its current chunk goes to the next rank
 /// that asks, instead of waiting behind them (rank 0 asks for nothing ahead: that is all it holds). Under
-/// sched_mutex_.
+/// sched_mutex_, not the team's lock, and safe so: take_rest() takes the chunk's own lock, as claims and steals do,
+/// so an item is claimed here or given back, never both; the current chunk is the only one with unclaimed items (a
+/// thread fetches only once it found its chunk drained); and while every thread is inside a batch none is between
+/// fetch() and set_current(), so the chunk cannot change under us.
 void RootLink::give_back_if_stuck(double now) {
     if (scheduler_.pausing() || scheduler_.aborted() || !team_.stuck(now)) return;
     if (Chunk* chunk = team_.current()) {
