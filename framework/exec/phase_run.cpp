@@ -38,6 +38,7 @@ void PhaseRun::choose_schedule(int ranks, const Phase& phase, const std::vector<
     in.threads = config_.threads;
     in.todo = todo;
     if (profile != nullptr) in.profile = *profile;
+    in.budget_s = sched::budget_for(in.profile, ranks, config_.threads);
     const sched::Selection chosen = sched::select_technique(in);
     root_config_.schedule.technique = chosen.technique;
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;

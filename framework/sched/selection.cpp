@@ -4,8 +4,10 @@
 #include "sched/selection.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <queue>
 #include <utility>
 
@@ -14,6 +16,8 @@
 namespace pel::sched {
 
 namespace {
+
+double wall_s();
 
 /// One simulated phase.
 class Model final : public OwnTeam {
@@ -25,12 +29,13 @@ class Model final : public OwnTeam {
         scheduler_.use_profile(input.profile);
     }
 
-    /// Runs the phase; false if it needed more than input.max_events.
-    bool run() {
+    /// Runs the phase; false if it needed more than input.max_events or ran past `deadline`.
+    bool run(double deadline) {
         scheduler_.start(0);
         carry_out(0);
         while (!events_.empty()) {
             if (++events_run_ > input_.max_events) return false;
+            if (events_run_ % 1024 == 0 && wall_s() > deadline) return false;
             const Event e = events_.top();
             events_.pop();
             now_ = e.at;
@@ -251,24 +256,34 @@ class Model final : public OwnTeam {
     double last_done_ = 0;
 };
 
-/// The techniques auto tries, the cold one first (it wins ties).
+double wall_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+/// The techniques auto tries, in order: the cold one first (it wins ties), then those that differ most from it and
+/// from each other on known costs (with a profile, the factoring family mostly ties), so that a short budget still
+/// compares the distinct ones.
 std::vector<Technique> candidates() {
-    std::vector<Technique> list{kColdTechnique};
+    std::vector<Technique> list{kColdTechnique, Technique::static_block, Technique::gss, Technique::fac2,
+                                Technique::ss,  Technique::tss,          Technique::fsc, Technique::af};
     for (const std::string& name : technique_names()) {
         const Technique t = parse_technique(name);
-        if (t != kColdTechnique && t != Technique::automatic) list.push_back(t);
+        if (t != Technique::automatic && std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
     }
     return list;
 }
 
 }  // namespace
 
-Candidate simulate_phase(const SelectionInput& input, Technique technique) {
+double budget_for(const CostProfile& profile, int ranks, int threads) {
+    const double phase_s = profile.total() / std::max(1.0, static_cast<double>(ranks) * std::max(threads, 1));
+    return std::max(0.05, 0.01 * phase_s);
+}
+
+Candidate simulate_phase(const SelectionInput& input, Technique technique, double deadline) {
     Candidate c;
     c.technique = technique;
     if (input.items == 0 || input.profile.empty() || input.profile.items() != input.items) return c;
     Model model(input, technique);
-    c.simulated = model.run();
+    c.simulated = model.run(deadline);
     c.makespan_s = c.simulated ? model.makespan() : 0;
     return c;
 }
@@ -281,8 +296,9 @@ Selection select_technique(const SelectionInput& input) {
         return s;
     }
     const Candidate* best = nullptr;
+    const double deadline = wall_s() + input.budget_s;
     for (const Technique t : candidates()) {
-        s.candidates.push_back(simulate_phase(input, t));
+        s.candidates.push_back(simulate_phase(input, t, deadline));
     }
     for (const Candidate& c : s.candidates) {
         if (c.simulated && (best == nullptr || c.makespan_s < best->makespan_s)) best = &c;
@@ -304,7 +320,7 @@ Selection select_technique(const SelectionInput& input) {
         if (c.simulated) {
             std::snprintf(figure, sizeof figure, "%.6g s", c.makespan_s);
         } else {
-            std::snprintf(figure, sizeof figure, "not simulated");
+            std::snprintf(figure, sizeof figure, "not simulated within the budget");
         }
         s.why += std::string("; ") + technique_name(c.technique) + " " + figure;
     }

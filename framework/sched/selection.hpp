@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,11 @@ struct SelectionInput {
     CostProfile profile;          ///< measured costs of the phase's items; empty: a cold phase
     double latency_s = 2e-6;      ///< one way, rank 0 to a worker (perf/grant_rate: 0.2 us round trip in memory)
     /// Simulated events allowed per technique: a technique that would need more (ss on a huge phase) is not tried.
-    /// 200,000 events take about 20 ms on this machine.
-    std::uint64_t max_events = 200'000;
+    /// An event costs about 0.3-1 us (a phase of 12,800 items on 128 ranks: about 33,000 events per technique).
+    std::uint64_t max_events = 1'000'000;
+    /// Wall-clock seconds all simulations may take together; techniques not simulated by then are not chosen, and
+    /// if even the cold technique (simulated first) is not done, it stays. See budget_for.
+    double budget_s = 0.05;
 };
 
 /// One technique's simulated phase.
@@ -39,6 +43,10 @@ struct Selection {
     std::vector<Candidate> candidates;  ///< in the order tried; empty for a cold phase
 };
 
+/// The time auto may spend choosing: 50 ms, or 1% of the phase's expected time (its profiled cost spread over every
+/// thread) when that is longer.
+double budget_for(const CostProfile& profile, int ranks, int threads);
+
 /// A technique replaces the cold one only if its simulated makespan is shorter by more than this share.
 constexpr double kSelectionMargin = 0.01;
 
@@ -49,7 +57,9 @@ Selection select_technique(const SelectionInput& input);
 
 /// The makespan of the phase under `technique`, simulated (0 with no items): the real Scheduler, rank 0 computing
 /// too, one request kept in flight per worker, steals answered after one latency, each chunk taking its profiled
-/// cost / threads. False in `simulated` if it needed more than input.max_events.
-Candidate simulate_phase(const SelectionInput& input, Technique technique);
+/// cost / threads. False in `simulated` if it needed more than input.max_events, or ran past `deadline` (seconds
+/// of std::chrono::steady_clock; infinity: none).
+Candidate simulate_phase(const SelectionInput& input, Technique technique,
+                         double deadline = std::numeric_limits<double>::infinity());
 
 }  // namespace pel::sched

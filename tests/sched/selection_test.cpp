@@ -61,16 +61,26 @@ TEST_CASE("the simulated makespan follows the costs", "[sched][selection]") {
     REQUIRE(gss.simulated);
     CHECK(gss.makespan_s >= 1.0);
     CHECK(gss.makespan_s < 1.01);
-    // Too many events for the budget: not simulated, and never chosen.
+    // Too many events, or past the deadline: not simulated, and so never chosen.
     heavy.max_events = 10;
     CHECK_FALSE(simulate_phase(heavy, Technique::ss).simulated);
+    heavy.max_events = 1'000'000;
+    CHECK_FALSE(simulate_phase(heavy, Technique::ss, 0.0).simulated);  // a deadline long past
+    heavy.budget_s = 0;
+    const auto none = select_technique(heavy);
+    CHECK(none.technique == kColdTechnique);
+    CHECK(none.why.find("budget") != std::string::npos);
+    // The budget: 50 ms, or 1% of the phase's expected time (here 1,000 s over 10 ranks: 1 s).
+    CHECK(pel::sched::budget_for(CostProfile(10, std::vector<double>(10, 100.0)), 10, 1) == Approx(1.0));
+    CHECK(pel::sched::budget_for(CostProfile(10, std::vector<double>(10, 1e-3)), 10, 1) == Approx(0.05));
 }
 
 TEST_CASE("with known costs auto takes the technique simulated shortest", "[sched][selection]") {
     // Heavy-tailed costs: every 37th item costs 50 times the others.
     std::vector<double> costs(2000, 1e-3);
     for (std::size_t i = 0; i < costs.size(); i += 37) costs[i] = 50e-3;
-    const auto in = phase_of(costs, 16);
+    auto in = phase_of(costs, 16);
+    in.budget_s = 60;  // every technique, however loaded the machine
     const auto chosen = select_technique(in);
     REQUIRE(chosen.candidates.size() == pel::sched::technique_names().size() - 1);  // every technique but auto
     CHECK(chosen.candidates.front().technique == kColdTechnique);                   // tried first: it wins ties
