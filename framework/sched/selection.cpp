@@ -275,7 +275,7 @@ std::vector<Technique> candidates() {
 
 double budget_for(const CostProfile& profile, int ranks, int threads) {
     const double phase_s = profile.total() / std::max(1.0, static_cast<double>(ranks) * std::max(threads, 1));
-    return std::max(0.05, 0.01 * phase_s);
+    return std::min(kMaxBudget, 0.01 * phase_s);
 }
 
 Candidate simulate_phase(const SelectionInput& input, Technique technique, double deadline) {

@@ -26,7 +26,7 @@ struct SelectionInput {
     std::uint64_t max_events = 1'000'000;
     /// Wall-clock seconds all simulations may take together; techniques not simulated by then are not chosen, and
     /// if even the cold technique (simulated first) is not done, it stays. See budget_for.
-    double budget_s = 0.05;
+    double budget_s = 0.05;  ///< pel run passes budget_for(profile, ranks, threads)
 };
 
 /// One technique's simulated phase.
@@ -43,8 +43,11 @@ struct Selection {
     std::vector<Candidate> candidates;  ///< in the order tried; empty for a cold phase
 };
 
-/// The time auto may spend choosing: 50 ms, or 1% of the phase's expected time (its profiled cost spread over every
-/// thread) when that is longer.
+/// The most time auto spends choosing for one phase (seconds).
+constexpr double kMaxBudget = 1.0;
+/// The time auto may spend choosing: 1% of the phase's expected time (its profiled cost spread over every thread),
+/// at most kMaxBudget. Rank 0 chooses before the phase's first grant, so every rank waits that long; a short phase
+/// keeps the cold technique rather than wait.
 double budget_for(const CostProfile& profile, int ranks, int threads);
 
 /// A technique replaces the cold one only if its simulated makespan is shorter by more than this share.

@@ -70,9 +70,9 @@ TEST_CASE("the simulated makespan follows the costs", "[sched][selection]") {
     const auto none = select_technique(heavy);
     CHECK(none.technique == kColdTechnique);
     CHECK(none.why.find("budget") != std::string::npos);
-    // The budget: 50 ms, or 1% of the phase's expected time (here 1,000 s over 10 ranks: 1 s).
-    CHECK(pel::sched::budget_for(CostProfile(10, std::vector<double>(10, 100.0)), 10, 1) == Approx(1.0));
-    CHECK(pel::sched::budget_for(CostProfile(10, std::vector<double>(10, 1e-3)), 10, 1) == Approx(0.05));
+    // The budget: 1% of the phase's expected time (10 s over 10 ranks x 2 threads: 5 ms), at most 1 s.
+    CHECK(pel::sched::budget_for(CostProfile(10, std::vector<double>(10, 1.0)), 10, 2) == Approx(0.005));
+    CHECK(pel::sched::budget_for(CostProfile(10, std::vector<double>(10, 1e4)), 10, 1) == Approx(1.0));
 }
 
 TEST_CASE("with known costs auto takes the technique simulated shortest", "[sched][selection]") {
