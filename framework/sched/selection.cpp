@@ -35,7 +35,7 @@ class Model final : public OwnTeam {
         carry_out(0);
         while (!events_.empty()) {
             if (++events_run_ > input_.max_events) return false;
-            if (events_run_ % 1024 == 0 && wall_s() > deadline) return false;
+            if (events_run_ % 256 == 0 && wall_s() > deadline) return false;
             const Event e = events_.top();
             events_.pop();
             now_ = e.at;
@@ -293,6 +293,12 @@ Selection select_technique(const SelectionInput& input) {
     s.technique = kColdTechnique;
     if (input.profile.empty() || input.profile.items() != input.items) {
         s.why = technique_name(kColdTechnique) + " (cold: no measured costs yet, the best cold technique)";
+        return s;
+    }
+    if (input.budget_s < kMinBudget) {
+        char budget[96];
+        std::snprintf(budget, sizeof budget, " (a phase too short to simulate: %.3g ms allowed)", input.budget_s * 1e3);
+        s.why = technique_name(kColdTechnique) + budget;
         return s;
     }
     const Candidate* best = nullptr;

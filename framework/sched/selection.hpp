@@ -45,6 +45,8 @@ struct Selection {
 
 /// The most time auto spends choosing for one phase (seconds).
 constexpr double kMaxBudget = 1.0;
+/// Below this budget auto does not simulate at all: even the cold technique's simulation would not end in time.
+constexpr double kMinBudget = 1e-3;
 /// The time auto may spend choosing: 1% of the phase's expected time (its profiled cost spread over every thread),
 /// at most kMaxBudget. Rank 0 chooses before the phase's first grant, so every rank waits that long; a short phase
 /// keeps the cold technique rather than wait.
