@@ -17,7 +17,8 @@ namespace pel::sched {
 
 namespace {
 
-double wall_s();
+/// Wall-clock seconds, for the budget (the model's own time is simulated).
+double wall_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 /// One simulated phase.
 class Model final : public OwnTeam {
@@ -158,7 +159,7 @@ class Model final : public OwnTeam {
                 answered(e.rank, e.answer);
                 return;
             case Kind::control:
-                if (const auto* steal = std::get_if<StealRequest>(&e.control)) {
+                if (std::holds_alternative<StealRequest>(e.control)) {
                     ItemRange given;
                     if (!r.ready.empty()) {
                         given = r.ready.back();
@@ -166,7 +167,6 @@ class Model final : public OwnTeam {
                     } else {
                         given = split_current(e.rank);
                     }
-                    (void)steal;
                     send_to_root(e.rank, ItemsGiven{given});
                 }
                 return;
@@ -255,8 +255,6 @@ class Model final : public OwnTeam {
     double now_ = 0;
     double last_done_ = 0;
 };
-
-double wall_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 /// The techniques auto tries, in order: the cold one first (it wins ties), then those that differ most from it and
 /// from each other on known costs (with a profile, the factoring family mostly ties), so that a short budget still
