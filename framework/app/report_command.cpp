@@ -216,6 +216,10 @@ int report_command(const std::vector<std::string>& args) {
     os << "pel report " << file << ": job " << known(provenance.job) << " " << known(provenance.job_version) << ", "
        << stats.ranks.size() << " ranks x " << threads << " threads, schedule " << stats.schedule << ", "
        << known(provenance.start_time) << "\n";
+    if (!stats.schedule_choice.empty()) {
+        std::istringstream choices(stats.schedule_choice);
+        for (std::string c; std::getline(choices, c);) os << "schedule auto, " << c << "\n";
+    }
     // Every host once, with its ranks, in the order of their first rank: the table below names one per rank.
     std::vector<std::pair<std::string, int>> per_host;
     for (const auto& h : hosts) {

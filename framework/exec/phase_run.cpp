@@ -2,19 +2,49 @@
 #include "exec/phase_run.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "sched/selection.hpp"
 
 namespace pel::exec {
 
 PhaseRun::PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase,
                    int phase_index, std::vector<ItemRange> todo, double pause_at, const std::vector<std::string>& hosts,
                    const sched::CostProfile* profile)
-    : config_(config), chunks_(ctx.columns()), team_(job, ctx, config, phase, phase_index, chunks_) {
+    : config_(config),
+      root_config_(config),
+      chunks_(ctx.columns()),
+      team_(job, ctx, config, phase, phase_index, chunks_) {
     if (comm.rank() == 0) {
-        root_ = std::make_unique<RootLink>(comm, config, team_, phase, phase_index, std::move(todo), pause_at, hosts);
+        if (config.schedule.technique == sched::Technique::automatic)
+            choose_schedule(comm.size(), phase, todo, profile);
+        root_ =
+            std::make_unique<RootLink>(comm, root_config_, team_, phase, phase_index, std::move(todo), pause_at, hosts);
         if (profile != nullptr) root_->use_profile(*profile);
     } else {
         worker_ = std::make_unique<WorkerLink>(comm, config, team_);
     }
+}
+
+/// --schedule auto, on rank 0: the technique for this phase (or round), simulated on the measured costs if known.
+void PhaseRun::choose_schedule(int ranks, const Phase& phase, const std::vector<ItemRange>& todo,
+                               const sched::CostProfile* profile) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sched::SelectionInput in;
+    in.settings = config_.schedule;
+    in.items = phase.items;
+    in.ranks = ranks;
+    in.threads = config_.threads;
+    in.todo = todo;
+    if (profile != nullptr) in.profile = *profile;
+    in.budget_s = sched::budget_for(in.profile, ranks, config_.threads);
+    const sched::Selection chosen = sched::select_technique(in);
+    root_config_.schedule.technique = chosen.technique;
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;
+    char timing[64];
+    std::snprintf(timing, sizeof timing, ", chosen in %.1f ms", took.count());
+    schedule_choice_ = chosen.why + (chosen.candidates.empty() ? std::string() : std::string(timing));
 }
 
 void PhaseRun::execute() {

@@ -50,8 +50,16 @@ class PhaseRun {
     /// This rank's share of the phase, which lasted `phase_s` on the slowest rank.
     [[nodiscard]] RankStats stats(double phase_s) const;
 
+    /// On rank 0 with --schedule auto: the technique chosen for this phase and why (empty otherwise).
+    [[nodiscard]] const std::string& schedule_choice() const noexcept { return schedule_choice_; }
+
   private:
+    void choose_schedule(int ranks, const Phase& phase, const std::vector<ItemRange>& todo,
+                         const sched::CostProfile* profile);
+
     const RunConfig& config_;
+    RunConfig root_config_;  ///< rank 0's: the technique --schedule auto chose for this phase in place of auto
+    std::string schedule_choice_;
     Chunks chunks_;
     Team team_;
     std::unique_ptr<RootLink> root_;

@@ -84,7 +84,8 @@ struct RunStats {
     double imbalance = 1;
     double efficiency = 1;
     std::string schedule;
-    std::string hosts;  ///< every rank's host, one line each
+    std::string hosts;            ///< every rank's host, one line each
+    std::string schedule_choice;  ///< --schedule auto: what each phase ran and why, a line each (else empty)
 
     /// The stats of `summary`, run with chunk-size technique `schedule`.
     static RunStats of(const RunSummary& summary, const std::string& schedule);

@@ -308,6 +308,9 @@ class Run {
         tally.phase_s += round_s;
 
         tally.processed += round->items();
+        if (!round->schedule_choice().empty()) {
+            summary_.schedule_choice += "phase " + std::to_string(index) + ": " + round->schedule_choice() + "\n";
+        }
         for (const sched::SkippedItem& skip : round->skipped()) {
             summary_.skipped.push_back({static_cast<std::uint64_t>(index), skip.item, skip.rank});
         }
@@ -493,6 +496,13 @@ class Run {
                                          reinterpret_cast<const std::byte*>(joined.data()) + joined.size());
             comm_.bcast_bytes(bytes, 0);
             summary_.hosts.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        }
+        {  // what --schedule auto chose for each phase, known on rank 0
+            const std::string& choice = summary_.schedule_choice;
+            std::vector<std::byte> bytes(reinterpret_cast<const std::byte*>(choice.data()),
+                                         reinterpret_cast<const std::byte*>(choice.data()) + choice.size());
+            comm_.bcast_bytes(bytes, 0);
+            summary_.schedule_choice.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         }
         {  // the skipped items, known on rank 0, for every rank to write
             OutArchive saved;

@@ -86,6 +86,7 @@ struct RunSummary {
     std::vector<SkippedItem> skipped;  ///< items given up, in the order they were
     std::vector<OutputRows> outputs;   ///< the job's per-item outputs, in the order it declared them
     std::string hosts;                 ///< every rank's host, one line each, in rank order
+    std::string schedule_choice;       ///< --schedule auto: "phase N: technique (why)", a line per phase or round
     JobOutcome outcome;                ///< the job's own verdict (rank 0's), after its results
     /// lower_bound_s / makespan_s: 1 when no thread ever waited.
     [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }

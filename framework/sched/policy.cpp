@@ -28,7 +28,8 @@ constexpr Named kTechniques[] = {{"static", Technique::static_block},
                                  {"awf-c", Technique::awf_c},
                                  {"awf-d", Technique::awf_d},
                                  {"awf-e", Technique::awf_e},
-                                 {"af", Technique::af}};
+                                 {"af", Technique::af},
+                                 {"auto", Technique::automatic}};
 
 /// The techniques whose chunk comes from Dispenser::factoring_units.
 bool sized_in_units(Technique t) {
@@ -88,6 +89,7 @@ Dispenser::Dispenser(Params params, std::uint64_t items, int ranks, std::vector<
       rate_(static_cast<std::size_t>(ranks_)),
       stats_(ranks_) {
     params_.chunk_size = std::max<std::uint64_t>(params_.chunk_size, 1);
+    if (params_.technique == Technique::automatic) params_.technique = kColdTechnique;  // chosen for no phase yet
     if (!params_.weights.empty()) {
         if (params_.weights.size() != static_cast<std::size_t>(ranks_)) {
             throw Error::Usage("--weights: " + std::to_string(params_.weights.size()) + " weights given for " +
@@ -263,6 +265,8 @@ std::uint64_t Dispenser::chunk_size(int rank) {
         case Technique::awf_e:
         case Technique::af:
             break;  // sized above, in units
+        case Technique::automatic:
+            break;  // resolved in the constructor
         case Technique::static_block:
             return 0;  // handled in next()
         case Technique::ss:

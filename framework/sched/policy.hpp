@@ -29,7 +29,13 @@ enum class Technique {
     awf_d,         ///< awf_b with weights from wall time between requests (overhead included)
     awf_e,         ///< awf_c with weights from wall time between requests (overhead included)
     af,            ///< adaptive factoring: chunks from each rank's measured mean and variance of item time
+    automatic,     ///< auto: chosen per phase by simulating each technique on measured costs (sched/selection.hpp)
 };
+
+/// What auto runs when nothing is known of a phase's costs (and what a Dispenser given auto runs). Chosen by
+/// `pel_simulate --schedule all` over ten seeds of pareto and bimodal costs at 16, 64 and 128 ranks (perf/RESULTS.md,
+/// "--schedule auto").
+constexpr Technique kColdTechnique = Technique::awf_c;
 
 /// Every technique's name, as --schedule takes it.
 std::vector<std::string> technique_names();

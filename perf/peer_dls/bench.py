@@ -12,9 +12,15 @@ and prints makespan / lower bound, lower bound = max(sum of costs / P, largest c
 makespan_s (the phase, from the first grant to the last item); the peer's from a barrier before its loop to the
 last rank's end of work. Both exclude start-up and the results file. Every run is cold: no cost profile.
 
+With --seeds N the costs of seeds 1..N are each run --reps times and the medians are over all of them: a cold
+heavy-tailed row is set by where the largest items happen to fall in item order (perf/RESULTS.md, "--schedule
+auto"), so one seed compares two schedules of one draw.
+
 Reproduce (after building build/, which builds pel_peer_dls):
     /usr/bin/python3 perf/peer_dls/bench.py --reps 3 --ranks 16 64
-Options: --items-per-rank 100 --mean-us 3000 --distributions pareto bimodal --seed 1 --schedules fac2 awf-c af
+    /usr/bin/python3 perf/peer_dls/bench.py --reps 1 --seeds 5 --ranks 16 64
+Options: --items-per-rank 100 --mean-us 3000 --distributions pareto bimodal --seed 1 --seeds 1
+         --schedules fac2 awf-c af
 One JSON line per run, then the medians.
 """
 import argparse
@@ -36,7 +42,8 @@ def main():
     ap.add_argument("--distributions", nargs="+", default=["pareto", "bimodal"])
     ap.add_argument("--items-per-rank", type=int, default=100)
     ap.add_argument("--mean-us", type=float, default=3000)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1, help="the first seed")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds --seed, --seed + 1, ...; medians over all")
     ap.add_argument("--schedules", nargs="*", default=["fac2", "awf-c", "af"], help="pel techniques run beside")
     args = ap.parse_args()
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -47,42 +54,42 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pel-peer-dls-") as tmp:
         out = os.path.join(tmp, "s.h5")
         costs_file = os.path.join(tmp, "costs.bin")
-        for ranks in args.ranks:
-            for dist in args.distributions:
-                job = ["--items", str(args.items_per_rank * ranks), "--distribution", dist,
-                       "--mean-us", str(args.mean_us), "--mode", "sleep", "--seed", str(args.seed)]
-                mpirun = ["mpirun", "--oversubscribe", "-np", str(ranks)]
-                subprocess.run(mpirun + [pel, "run", "synthetic", *job, "--output", out], check=True,
-                               capture_output=True, env=env)
-                with h5py.File(out, "r") as f:
-                    costs = np.asarray(f["cost_us"][...], dtype=np.float64).reshape(-1)
-                costs.tofile(costs_file)
-                lower = max(costs.sum() / ranks, costs.max()) * 1e-6
-                for rep in range(args.reps):
-                    order = tools[rep % len(tools):] + tools[:rep % len(tools)]
-                    for tool in order:
-                        if tool.startswith("pel"):
-                            extra = [] if tool == "pel" else ["--schedule", tool[len("pel-"):]]
-                            subprocess.run(mpirun + [pel, "run", "synthetic", *job, *extra, "--output", out],
-                                           check=True, capture_output=True, env=env)
-                            with h5py.File(out, "r") as f:
-                                makespan = float(f["stats"].attrs["makespan_s"])
-                                chunks = int(f["stats/chunks"][...].sum())
-                                drawn = np.asarray(f["cost_us"][...], dtype=np.float64).reshape(-1)
-                            if not np.array_equal(drawn, costs):
-                                raise SystemExit(f"{tool} drew other costs than the first run")
-                        else:
-                            run = subprocess.run(mpirun + [peer, "--costs", costs_file, "--technique",
-                                                           tool[len("dls-"):]],
-                                                 check=True, capture_output=True, text=True, env=env)
-                            line = json.loads(run.stdout.strip().splitlines()[-1])
-                            makespan, chunks = line["makespan_s"], line["chunks"]
-                        ratios.setdefault((ranks, dist, tool), []).append(makespan / lower)
-                        print(json.dumps({"rep": rep, "ranks": ranks, "distribution": dist, "tool": tool,
-                                          "makespan_s": makespan, "lower_bound_s": lower,
-                                          "ratio": makespan / lower, "chunks": chunks}), flush=True)
-    print(f"\nmakespan / lower bound, median of {args.reps}; synthetic, sleep, {args.items_per_rank} items per rank, "
-          f"mean {args.mean_us:g} us, cold")
+        for ranks, dist, seed in ((r, d, args.seed + k) for r in args.ranks for d in args.distributions
+                                  for k in range(args.seeds)):
+            job = ["--items", str(args.items_per_rank * ranks), "--distribution", dist,
+                   "--mean-us", str(args.mean_us), "--mode", "sleep", "--seed", str(seed)]
+            mpirun = ["mpirun", "--oversubscribe", "-np", str(ranks)]
+            subprocess.run(mpirun + [pel, "run", "synthetic", *job, "--output", out], check=True,
+                           capture_output=True, env=env)
+            with h5py.File(out, "r") as f:
+                costs = np.asarray(f["cost_us"][...], dtype=np.float64).reshape(-1)
+            costs.tofile(costs_file)
+            lower = max(costs.sum() / ranks, costs.max()) * 1e-6
+            for rep in range(args.reps):
+                order = tools[rep % len(tools):] + tools[:rep % len(tools)]
+                for tool in order:
+                    if tool.startswith("pel"):
+                        extra = [] if tool == "pel" else ["--schedule", tool[len("pel-"):]]
+                        subprocess.run(mpirun + [pel, "run", "synthetic", *job, *extra, "--output", out],
+                                       check=True, capture_output=True, env=env)
+                        with h5py.File(out, "r") as f:
+                            makespan = float(f["stats"].attrs["makespan_s"])
+                            chunks = int(f["stats/chunks"][...].sum())
+                            drawn = np.asarray(f["cost_us"][...], dtype=np.float64).reshape(-1)
+                        if not np.array_equal(drawn, costs):
+                            raise SystemExit(f"{tool} drew other costs than the first run")
+                    else:
+                        run = subprocess.run(mpirun + [peer, "--costs", costs_file, "--technique",
+                                                       tool[len("dls-"):]],
+                                             check=True, capture_output=True, text=True, env=env)
+                        line = json.loads(run.stdout.strip().splitlines()[-1])
+                        makespan, chunks = line["makespan_s"], line["chunks"]
+                    ratios.setdefault((ranks, dist, tool), []).append(makespan / lower)
+                    print(json.dumps({"rep": rep, "seed": seed, "ranks": ranks, "distribution": dist, "tool": tool,
+                                      "makespan_s": makespan, "lower_bound_s": lower,
+                                      "ratio": makespan / lower, "chunks": chunks}), flush=True)
+    print(f"\nmakespan / lower bound, median of {args.reps} x {args.seeds} seed(s); synthetic, sleep, "
+          f"{args.items_per_rank} items per rank, mean {args.mean_us:g} us, cold")
     print(f"{'ranks':>5} {'costs':>8}" + "".join(f"{t:>11}" for t in tools))
     for ranks in args.ranks:
         for dist in args.distributions:

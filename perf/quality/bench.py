@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""perf/quality/bench.py: scheduling quality at 16 and 64 ranks on a small machine.
+"""perf/quality/bench.py: scheduling quality at 16, 64 and 128 ranks on a small machine.
 
 pel's synthetic job with sleeping items (so that 16 or 64 ranks on 2 cores measure scheduling, not CPU sharing),
 heavy-tailed (pareto) and bimodal costs, every technique, interleaved repetitions. For each run it reports
@@ -13,11 +13,15 @@ With --profile, every configuration runs twice with the same --cost-profile file
 saves what it measured) and "warm" (the next run starts from it, so the costliest items go first). This is what a
 user gets from rerunning a job with the same inputs, or from a multi-phase job whose costs repeat.
 
+With --peer, the DLS peer (perf/peer_dls: a plain MPI master-worker with FAC and AWF-C written from the papers, its
+master computing too) runs on the same drawn costs in the same repetition, cold, as columns dls-fac and dls-awf-c
+(its makespan from a barrier to the last rank's end of work, as pel's excludes start-up).
+
 With several --build directories, every configuration runs with each build in turn (interleaved, so that they share
 the machine's noise), and a last table gives each build's median over the first build's.
 
-Usage: /usr/bin/python3 perf/quality/bench.py [--build build [OTHER ...]] [--reps 3] [--ranks 16 64] [--schedules ...]
-       [--profile]
+Usage: /usr/bin/python3 perf/quality/bench.py [--build build [OTHER ...]] [--reps 3] [--ranks 16 64 128]
+       [--schedules ...] [--profile] [--peer]
 """
 import argparse
 import json
@@ -27,9 +31,11 @@ import subprocess
 import tempfile
 
 import h5py
+import numpy as np
 
 SCHEDULES = ["static", "ss", "gss", "tss", "fac2", "awf",
-             "fsc", "mfsc", "wf", "awf-b", "awf-c", "awf-d", "awf-e", "af"]  # every technique `--schedule` takes
+             "fsc", "mfsc", "wf", "awf-b", "awf-c", "awf-d", "awf-e", "af", "auto"]  # all `--schedule` takes
+PEERS = ["dls-fac", "dls-awf-c"]
 
 
 def run_pel(pel, ranks, args, out, env):
@@ -39,6 +45,18 @@ def run_pel(pel, ranks, args, out, env):
         lower = max(f.attrs["total_cost_us"] / ranks, f.attrs["max_cost_us"]) * 1e-6
         stats = f["stats"].attrs
         return float(stats["makespan_s"]), lower, int(f["stats/chunks"][...].sum()), float(stats["efficiency"])
+
+
+def run_peer(peer, ranks, technique, out, tmp, env):
+    """The DLS peer on the costs pel drew into `out`: makespan and lower bound (from the same costs)."""
+    with h5py.File(out, "r") as f:
+        costs = np.asarray(f["cost_us"][...], dtype=np.float64).reshape(-1)
+    costs_file = os.path.join(tmp, "costs.bin")
+    costs.tofile(costs_file)
+    cmd = ["mpirun", "--oversubscribe", "-np", str(ranks), peer, "--costs", costs_file, "--technique", technique]
+    run = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    line = json.loads(run.stdout.strip().splitlines()[-1])
+    return line["makespan_s"], max(costs.sum() / ranks, costs.max()) * 1e-6, line["chunks"]
 
 
 def main():
@@ -53,6 +71,7 @@ def main():
     ap.add_argument("--prefetch", nargs="+", default=["auto"], help="prefetch depths to compare (pel's default: auto)")
     ap.add_argument("--chunk-size", default="1")
     ap.add_argument("--profile", action="store_true", help="run each configuration cold, then warm from its profile")
+    ap.add_argument("--peer", action="store_true", help="run the DLS peer (FAC, AWF-C) beside, cold, on the same costs")
     args = ap.parse_args()
     passes = ["cold", "warm"] if args.profile else ["cold"]
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -86,13 +105,29 @@ def main():
                                                       "prefetch": prefetch, "pass": when, "makespan_s": makespan,
                                                       "lower_bound_s": lower, "ratio": makespan / lower,
                                                       "chunks": chunks}), flush=True)
+                    if args.peer:  # `out` holds the costs of this seed, distribution and rank count
+                        peer = os.path.join(builds[0], "bin", "pel_peer_dls")
+                        for tool in PEERS:
+                            makespan, lower, chunks = run_peer(peer, ranks, tool[len("dls-"):], out, tmp, env)
+                            for when in passes:  # the peer knows no profile: the same figure in both passes
+                                ratios.setdefault((builds[0], ranks, dist, tool, args.prefetch[0], when),
+                                                  []).append(makespan / lower)
+                                own.setdefault((builds[0], ranks, dist, tool, args.prefetch[0], when), []).append(
+                                    float("nan"))
+                            print(json.dumps({"build": builds[0], "rep": rep, "ranks": ranks, "distribution": dist,
+                                              "schedule": tool, "pass": "cold", "makespan_s": makespan,
+                                              "lower_bound_s": lower, "ratio": makespan / lower, "chunks": chunks}),
+                                  flush=True)
     print(f"\nsynthetic, sleep, {args.items_per_rank} items per rank, mean {args.mean_us:g} us, "
           f"chunk size {args.chunk_size}")
     cols = [(s, p) for s in args.schedules for p in args.prefetch]
+    if args.peer:
+        cols += [(t, args.prefetch[0]) for t in PEERS]
     header = "".join(f"{s + ('' if len(args.prefetch) == 1 else '/k' + p):>10}" for s, p in cols)
     med = lambda table, b, r, d, s, p, w: statistics.median(table[(b, r, d, s, p, w)])
     for build in builds:
-        for table, title in ((ratios, "makespan / lower bound"),
+        for table, title in ((ratios, "makespan / lower bound" + (" (dls-*: the peer, cold, in both passes)"
+                                                                  if args.peer else "")),
                              (own, "pel's own efficiency (/stats efficiency: measured kernel time / ranks / makespan)")):
             print(f"\n{title}, median of {args.reps}" + (f", build {build}" if len(builds) > 1 else ""))
             print(f"{'ranks':>5} {'costs':>8} {'pass':>5}{header}")
@@ -101,6 +136,7 @@ def main():
                     for when in passes:
                         row = "".join(f"{med(table, build, ranks, dist, s, p, when):10.3f}" for s, p in cols)
                         print(f"{ranks:>5} {dist:>8} {when:>5}{row}")
+    cols = [c for c in cols if c[0] not in PEERS]  # the peer ran once, with the first build
     for build in builds[1:]:
         print(f"\nmakespan / lower bound of {build} over that of {builds[0]} (medians; below 1: {build} is better)")
         print(f"{'ranks':>5} {'costs':>8} {'pass':>5}{header}")

@@ -12,6 +12,7 @@
 
 #include "model.hpp"
 #include "pel/error.hpp"
+#include "sched/selection.hpp"
 #include "workload.hpp"
 
 namespace {
@@ -126,6 +127,16 @@ Config make_config(const Options& o, std::int64_t ranks, const std::string& sche
         c.profile = pel::simulate::profile_of(cost, c.item_overhead_s);
     } else if (o.profile != "none") {
         c.profile = pel::simulate::read_profile(o.profile, cost.size());
+    }
+    if (c.schedule.technique == pel::sched::Technique::automatic) {
+        // As pel run does on rank 0 (exec/phase_run.cpp): the cold technique, or the one simulated shortest.
+        pel::sched::SelectionInput in;
+        in.settings = c.schedule;
+        in.items = cost.size();
+        in.ranks = c.ranks;
+        in.threads = c.threads;
+        in.profile = c.profile;
+        c.schedule.technique = pel::sched::select_technique(in).technique;
     }
     return c;
 }

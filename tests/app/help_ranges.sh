@@ -29,7 +29,7 @@ check_help() {
 check_help "$TMP/help" 12
 expect_contains "$TMP/help" "[1, 4096]"
 expect_contains "$TMP/help" "[0, 64] or auto"
-expect_contains "$TMP/help" "{static, ss, gss, tss, fac2, awf, fsc, mfsc, wf, awf-b, awf-c, awf-d, awf-e, af}"
+expect_contains "$TMP/help" "{static, ss, gss, tss, fac2, awf, fsc, mfsc, wf, awf-b, awf-c, awf-d, awf-e, af, auto}"
 expect_contains "$TMP/help" "{abort,skip"
 
 # With a job: the framework's options the same (the job's own show what the job declared: cli_basics).

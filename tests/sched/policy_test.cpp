@@ -271,7 +271,7 @@ TEST_CASE("Dispenser handles item counts near 2^64", "[sched][policy]") {
 TEST_CASE("Technique names", "[sched][policy]") {
     const std::vector<std::string> names = pel::sched::technique_names();
     CHECK(names == std::vector<std::string>{"static", "ss", "gss", "tss", "fac2", "awf", "fsc", "mfsc", "wf", "awf-b",
-                                            "awf-c", "awf-d", "awf-e", "af"});
+                                            "awf-c", "awf-d", "awf-e", "af", "auto"});
     for (const std::string& name : names) CHECK(pel::sched::technique_name(pel::sched::parse_technique(name)) == name);
     CHECK(pel::sched::parse_technique("static") == Technique::static_block);
     CHECK(pel::sched::parse_technique("ss") == Technique::ss);
