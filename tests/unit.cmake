@@ -21,7 +21,8 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/sched/policy_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/sched/rank_stats_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/sched/techniques_test.cpp"
-  "${CMAKE_CURRENT_LIST_DIR}/sched/scheduler_test.cpp")
+  "${CMAKE_CURRENT_LIST_DIR}/sched/scheduler_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/sched/supply_test.cpp")
 target_compile_definitions(pel_unit_tests PRIVATE PEL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 target_link_libraries(pel_unit_tests PRIVATE pel::core pel::sched pel::io pel::exec pel::app Catch2::Catch2 pel_warnings)
 add_test(NAME unit COMMAND pel_unit_tests)

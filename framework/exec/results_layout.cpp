@@ -48,6 +48,7 @@ constexpr const char* kLowerBound = "lower_bound_s";
 constexpr const char* kImbalance = "imbalance";
 constexpr const char* kEfficiency = "efficiency";
 constexpr const char* kHosts = "hosts";
+constexpr const char* kLevels = "levels";  // on /stats: scheduling levels used, and why
 
 // /stats/chunk_log attribute.
 constexpr const char* kDropped = "dropped";
@@ -200,6 +201,7 @@ RunStats RunStats::of(const RunSummary& summary, const std::string& schedule) {
     stats.efficiency = summary.efficiency();
     stats.schedule = schedule;
     stats.hosts = summary.hosts;
+    stats.levels = summary.levels;
     return stats;
 }
 
@@ -233,6 +235,7 @@ void write_stats(io::ResultsFile& out, const RunStats& stats) {
     out.attribute_on(kStats, kEfficiency, ScalarType::f64, &stats.efficiency);
     out.attribute_on(kStats, kSchedule, stats.schedule);
     out.attribute_on(kStats, kHosts, stats.hosts);
+    if (!stats.levels.empty()) out.attribute_on(kStats, kLevels, stats.levels);
 }
 
 RunStats read_stats(const std::string& file) {
@@ -243,6 +246,7 @@ RunStats read_stats(const std::string& file) {
     stats.efficiency = number(file, kStats, kEfficiency);
     stats.schedule = text(file, kStats, kSchedule);
     stats.hosts = text(file, kStats, kHosts);
+    stats.levels = text_or_empty(file, kStats, kLevels);  // files from before levels have none
     bool first = true;
     for_each_rank_column([&](const char* name, auto member) {
         using T = std::remove_cvref_t<decltype(stats.ranks.front().*member)>;
