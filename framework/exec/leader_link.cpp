@@ -48,6 +48,7 @@ void LeaderLink::take_answer(sched::Scheduler* group) {
     pending_.pop_front();
     if (const auto* grant = std::get_if<sched::Grant>(&answer)) {
         last_chunk_ = grant->items.size();
+        supplied_ += grant->items.size();
         // In a pause or an abort the chunk stays undone: what is done is gathered from the ranks, not from grants.
         if (group != nullptr && !group->pausing() && !group->aborted()) group->supply(grant->items);
         return;
@@ -72,6 +73,7 @@ void LeaderLink::answer_control(sched::Scheduler* group) {
             continue;
         }
         const ItemRange given = group != nullptr && !group->pausing() ? group->take_back_supply() : ItemRange{};
+        supplied_ -= given.size();
         send(sched::ItemsGiven{given}, now_s());
     }
 }
@@ -92,7 +94,9 @@ void LeaderLink::poll(sched::Scheduler& group, double now) {
         pending_.emplace_back().post(top_);
         return;
     }
-    if (group.items_reported() > reported_items_ && now - sent_ >= kUpdatePeriod) {
+    // Rate-limited, but at once when the group has finished all it was given: rank 0 waits for that to end the phase.
+    if (group.items_reported() > reported_items_ &&
+        (now - sent_ >= kUpdatePeriod || group.items_reported() == supplied_)) {
         send(sched::Update{report(group)}, now);
     } else if (beat_period_s_ > 0 && now - sent_ >= beat_period_s_) {
         send(sched::Heartbeat{report(group)}, now);

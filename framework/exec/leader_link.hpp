@@ -41,6 +41,7 @@ class LeaderLink final : public Upstream {
     bool notice_seen_ = false;                    ///< rank 0's PauseNotice came
     bool signal_sent_ = false;                    ///< rank 0 was told of a stop signal or a pause here
     std::uint64_t last_chunk_ = 0;                ///< items in the last chunk rank 0 granted
+    std::uint64_t supplied_ = 0;                  ///< items rank 0 granted, less those given back
     std::uint64_t reported_items_ = 0;            ///< the group's items already reported to rank 0
     double reported_busy_ = 0;
     double sent_ = 0;            ///< when rank 0 was last told anything (now_s())
