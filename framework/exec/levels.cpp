@@ -5,23 +5,28 @@
 
 namespace pel::exec {
 
+int auto_two_levels_from(double mean_item_s) {
+    if (mean_item_s <= 0) return 512;
+    if (mean_item_s <= 10e-6) return 128;
+    if (mean_item_s <= 100e-6) return 256;
+    return 512;
+}
+
 LevelsChoice choose_levels(int requested, int ranks, double mean_item_s) {
     if (ranks < 3) {
         return {1, requested == 2 ? "asked for 2, but fewer than 3 ranks make no group" : "fewer than 3 ranks"};
     }
     if (requested == 1) return {1, "asked for"};
     if (requested == 2) return {2, "asked for"};
+    const int from = auto_two_levels_from(mean_item_s);
     char why[160];
     if (mean_item_s <= 0) {
-        std::snprintf(why, sizeof why, "auto: %d ranks, item cost not measured (2 from %d ranks)", ranks,
-                      kAutoColdRanks);
-        return {ranks >= kAutoColdRanks ? 2 : 1, why};
+        std::snprintf(why, sizeof why, "auto: %d ranks, item cost not measured (2 from %d ranks)", ranks, from);
+    } else {
+        std::snprintf(why, sizeof why, "auto: %d ranks, mean item %.3g us measured (2 from %d ranks)", ranks,
+                      mean_item_s * 1e6, from);
     }
-    const double mean_us = mean_item_s * 1e6;
-    const double from = kAutoRanksPerItemUs * mean_us;
-    std::snprintf(why, sizeof why, "auto: %d ranks, mean item %.3g us measured (2 from %.0f ranks)", ranks, mean_us,
-                  from);
-    return {static_cast<double>(ranks) >= from ? 2 : 1, why};
+    return {ranks >= from ? 2 : 1, why};
 }
 
 std::string levels_text(const LevelsChoice& choice) {

@@ -19,13 +19,10 @@ struct LevelsChoice {
     std::string reason;
 };
 
-/// --levels auto picks two levels from this many ranks per microsecond of mean item cost: perf/simulate (see
-/// perf/RESULTS.md, "A second level") finds one rank 0 losing efficiency past about 30 ranks per microsecond and two
-/// levels ahead from about half of that.
-constexpr double kAutoRanksPerItemUs = 15;
-/// Without a measured item cost, --levels auto picks two levels from this many ranks (two levels cost nothing
-/// measurable at small scale on the emulated cluster, but one level is the simpler protocol).
-constexpr int kAutoColdRanks = 512;
+/// --levels auto picks two levels from the rank count where perf/levels (pel's Scheduler at both levels, groups of
+/// 64, 100 items per rank; perf/RESULTS.md, "A second level") finds them at least 2% more efficient than one: 128
+/// ranks for items of 10 us or less, 256 up to 100 us, 512 beyond, and 512 when the item cost is not measured.
+int auto_two_levels_from(double mean_item_s);
 
 /// `requested` levels (0: auto) for `ranks` ranks whose items cost `mean_item_s` each on average (0: not measured).
 /// Two levels need at least 3 ranks (rank 0 and a group of two).
