@@ -115,7 +115,7 @@ struct Later {
 
 /// A leader asks for more when its group is down to half of the last chunk, and reports at most every millisecond
 /// (exec/leader_link.cpp's kUpdatePeriod).
-constexpr double kUpdatePeriod = 1e-3;
+constexpr double kUpdatePeriod = 10e-3;
 
 class Model {
   public:
