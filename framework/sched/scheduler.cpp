@@ -388,6 +388,7 @@ std::optional<ItemRange> Scheduler::next_chunk(int rank) {
         // A fresh dispenser per chunk from above: its technique sizes chunks of it for this group (fac2's first batch
         // is half of it over the group's ranks), as it would size a phase of that many items.
         dispenser_ = Dispenser(settings_.schedule, items_, ranks_, {supplied_.front()});
+        current_supply_ = supplied_.front();
         supplied_.pop_front();
     }
 }
@@ -408,10 +409,24 @@ void Scheduler::close_supply() {
 }
 
 ItemRange Scheduler::take_back_supply() {
-    if (supplied_.empty()) return {};
-    const ItemRange chunk = supplied_.back();
-    supplied_.pop_back();
-    return chunk;
+    if (!supplied_.empty()) {
+        const ItemRange chunk = supplied_.back();
+        supplied_.pop_back();
+        return chunk;
+    }
+    // Else the back half of what the current chunk's dispenser has not granted yet, so that an idle group gets work
+    // while this one still has some to hand out. Without a profile, and but for static's blocks, a dispenser grants
+    // its one range front to back: what it has not granted is the range's end.
+    const std::uint64_t left = dispenser_.remaining();
+    if (left < 2 || current_supply_.empty() || dispenser_.has_profile() ||
+        settings_.schedule.technique == Technique::static_block) {
+        return {};
+    }
+    const ItemRange kept{current_supply_.end - left, current_supply_.end - left / 2};
+    const ItemRange given{kept.end, current_supply_.end};
+    current_supply_ = kept;
+    dispenser_ = Dispenser(settings_.schedule, items_, ranks_, {kept});
+    return given;
 }
 
 std::uint64_t Scheduler::supply_left() const noexcept {

@@ -122,8 +122,8 @@ class Scheduler {
     void supply(ItemRange chunk);
     /// No more chunks will come from above.
     void close_supply();
-    /// Gives back the chunk supplied last and not yet handed to the dispenser (empty if none): the level above
-    /// moves it to another group.
+    /// Gives back the chunk supplied last and not yet handed to the dispenser, else the back half of what the
+    /// dispenser has not granted of the current one (empty if neither): the level above moves it to another group.
     ItemRange take_back_supply();
     /// Supplied chunks not yet handed out, and items of the current one the dispenser has not granted.
     [[nodiscard]] std::uint64_t supply_left() const noexcept;
@@ -244,6 +244,7 @@ class Scheduler {
     double next_heartbeat_check_ = 0;
     bool supply_open_ = false;          ///< more chunks may come from the level above
     std::deque<ItemRange> supplied_;    ///< chunks from above, not yet handed to the dispenser
+    ItemRange current_supply_;          ///< the chunk from above the dispenser hands out (its granted part too)
 };
 
 }  // namespace pel::sched
