@@ -113,7 +113,7 @@ struct Later {
     bool operator()(const Event& x, const Event& y) const { return x.t != y.t ? x.t > y.t : x.seq > y.seq; }
 };
 
-/// A leader asks for more when its group is down to half of the last chunk, and reports at most every millisecond
+/// A leader asks for more when its group holds no more than the last chunk's worth, and reports at most every 10 ms
 /// (exec/leader_link.cpp's kUpdatePeriod).
 constexpr double kUpdatePeriod = 10e-3;
 
@@ -358,7 +358,7 @@ class Model {
 
     void leader_poll(Node& g, double t) {
         Scheduler& s = *g.scheduler;
-        if (!g.final_up && g.pending_up == 0 && s.supply_left() <= g.last_chunk / 2) {
+        if (!g.final_up && g.pending_up == 0 && s.supply_left() <= g.last_chunk) {
             ++g.pending_up;
             up(g, WorkRequest{group_report(g), s.supply_left() > 0}, t);
             return;
