@@ -201,7 +201,7 @@ std::vector<RunOption> make_table() {
                     "levels",
                     "scheduling levels: 1 (rank 0 serves every rank), 2 (rank 0 hands large chunks to group leaders, "
                     "each leader serves its group: stealing inside a group first, then between groups), or auto (2 "
-                    "from 128 ranks for measured items of 10 us or less, 256 up to 100 us, else 512)",
+                    "from 128 ranks for measured items of 10 us or less, 256 up to 100 us, else 1024)",
                     [](S& s, const std::string& v) { s.levels = levels_of(v); },
                     [](const S& s) { return s.levels == 0 ? std::string("auto") : std::to_string(s.levels); })
                     .text_or_number()

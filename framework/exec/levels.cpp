@@ -6,10 +6,10 @@
 namespace pel::exec {
 
 int auto_two_levels_from(double mean_item_s) {
-    if (mean_item_s <= 0) return 512;
+    if (mean_item_s <= 0) return 1024;
     if (mean_item_s <= 10e-6) return 128;
     if (mean_item_s <= 100e-6) return 256;
-    return 512;
+    return 1024;
 }
 
 LevelsChoice choose_levels(int requested, int ranks, double mean_item_s) {

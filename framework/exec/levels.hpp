@@ -20,8 +20,9 @@ struct LevelsChoice {
 };
 
 /// --levels auto picks two levels from the rank count where perf/levels (pel's Scheduler at both levels, groups of
-/// 64, 100 items per rank; perf/RESULTS.md, "A second level") finds them at least 2% more efficient than one: 128
-/// ranks for items of 10 us or less, 256 up to 100 us, 512 beyond, and 512 when the item cost is not measured.
+/// 64, 100 items per rank; perf/RESULTS.md, "A second level") finds them ahead of one level from then on: 128 ranks
+/// for items of 10 us or less, 256 up to 100 us, 1024 beyond (1 ms items: level at 128-512 ranks, 1.7% ahead at
+/// 1,000), and 1024 when the item cost is not measured.
 int auto_two_levels_from(double mean_item_s);
 
 /// `requested` levels (0: auto) for `ranks` ranks whose items cost `mean_item_s` each on average (0: not measured).
