@@ -230,8 +230,9 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     mpi::agree(comm, [&] {
         check_weights(s, comm.size());
         if (s.levels == 2 && s.skip_failed) {
-            throw Error::Usage("--levels 2 with --on-error skip: items a group leader skips are not gathered yet; "
-                               "use --levels 1");
+            throw Error::Usage(
+                "--levels 2 with --on-error skip: items a group leader skips are not gathered yet; "
+                "use --levels 1");
         }
     });
     const exec::LogLevel level = std::max(s.log_level, s.verbose ? exec::LogLevel::info : exec::LogLevel::error);

@@ -44,8 +44,8 @@ class LeaderLink final : public Upstream {
     std::uint64_t supplied_ = 0;                  ///< items rank 0 granted, less those given back
     std::uint64_t reported_items_ = 0;            ///< the group's items already reported to rank 0
     double reported_busy_ = 0;
-    double sent_ = 0;            ///< when rank 0 was last told anything (now_s())
-    double beat_period_s_ = 0;   ///< with heartbeats on: the longest the leader goes without a message
+    double sent_ = 0;           ///< when rank 0 was last told anything (now_s())
+    double beat_period_s_ = 0;  ///< with heartbeats on: the longest the leader goes without a message
 };
 
 }  // namespace pel::exec

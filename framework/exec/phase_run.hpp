@@ -55,7 +55,8 @@ class PhaseRun {
 
   private:
     const RunConfig& config_;
-    RunConfig level_config_;  ///< two levels: the run's settings with this level's schedule (the root keeps a reference)
+    RunConfig
+        level_config_;  ///< two levels: the run's settings with this level's schedule (the root keeps a reference)
     const std::vector<std::string> no_hosts_;  ///< a leader names its members by rank only
     Chunks chunks_;
     Team team_;

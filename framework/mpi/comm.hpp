@@ -4,8 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mpi.h>
 #include <memory>
+#include <mpi.h>
 #include <optional>
 #include <span>
 #include <string>

@@ -242,9 +242,9 @@ class Scheduler {
     double busy_reported_ = 0;
     double last_now_ = 0;  ///< the latest clock reading any event brought
     double next_heartbeat_check_ = 0;
-    bool supply_open_ = false;          ///< more chunks may come from the level above
-    std::deque<ItemRange> supplied_;    ///< chunks from above, not yet handed to the dispenser
-    ItemRange current_supply_;          ///< the chunk from above the dispenser hands out (its granted part too)
+    bool supply_open_ = false;        ///< more chunks may come from the level above
+    std::deque<ItemRange> supplied_;  ///< chunks from above, not yet handed to the dispenser
+    ItemRange current_supply_;        ///< the chunk from above the dispenser hands out (its granted part too)
 };
 
 }  // namespace pel::sched

@@ -25,11 +25,11 @@ using pel::ItemRange;
 struct Config {
     int ranks = 1000;
     int levels = 1;
-    int group_size = 64;         ///< ranks per group with two levels (a node's worth)
+    int group_size = 64;  ///< ranks per group with two levels (a node's worth)
     std::uint64_t items_per_rank = 100;
-    double mean_s = 1e-3;        ///< items cost uniformly 0.5-1.5 times this
-    double latency_s = 1.5e-6;   ///< one way
-    double service_s = 0.3e-6;   ///< a scheduler's time per message (its serial server)
+    double mean_s = 1e-3;       ///< items cost uniformly 0.5-1.5 times this
+    double latency_s = 1.5e-6;  ///< one way
+    double service_s = 0.3e-6;  ///< a scheduler's time per message (its serial server)
     Technique technique = Technique::awf;
     bool steal = true;
     std::uint64_t seed = 1;
@@ -44,8 +44,8 @@ struct Result {
 };
 
 /// Something a scheduler's serial server takes from its inbox.
-struct OwnRequest {};            ///< its own rank's team asks (no message travels)
-struct FromAbove {               ///< a leader: rank 0's answer or control arrived
+struct OwnRequest {};  ///< its own rank's team asks (no message travels)
+struct FromAbove {     ///< a leader: rank 0's answer or control arrived
     std::variant<Answer, Control> message;
 };
 struct Inbound {
@@ -372,7 +372,8 @@ class Model {
         }
         if (s.items_reported() > g.reported_items) {
             // Rate-limited, but at once when the group has finished all it was given: rank 0 waits for that.
-            if (t - g.sent_up >= kUpdatePeriod * (1 - 1e-9) || s.items_reported() == g.supplied) {  // a poll armed for then: rounding aside
+            if (t - g.sent_up >= kUpdatePeriod * (1 - 1e-9) ||
+                s.items_reported() == g.supplied) {  // a poll armed for then: rounding aside
                 up(g, Update{group_report(g)}, t);
             } else if (!g.poll_armed) {
                 g.poll_armed = true;
@@ -555,7 +556,8 @@ int main(int argc, char** argv) {
         return std::to_string(std::stod(v) * 1e-6);
     });
     app.add_option("--schedule", technique, "the technique (with two levels: inside groups)");
-    app.add_flag("--no-steal", [&](std::int64_t) { c.steal = false; }, "no stealing");
+    app.add_flag(
+        "--no-steal", [&](std::int64_t) { c.steal = false; }, "no stealing");
     CLI11_PARSE(app, argc, argv);
     try {
         c.technique = parse_technique(technique);
