@@ -15,6 +15,7 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/core/options_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/core/random_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/arena_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/exec/levels_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/log_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/result_names_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/io/checksum_test.cpp"
@@ -22,7 +23,9 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/sched/rank_stats_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/sched/techniques_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/sched/scheduler_test.cpp"
-  "${CMAKE_CURRENT_LIST_DIR}/sched/selection_test.cpp")
+  "${CMAKE_CURRENT_LIST_DIR}/sched/selection_test.cpp"
+
+  "${CMAKE_CURRENT_LIST_DIR}/sched/supply_test.cpp")
 target_compile_definitions(pel_unit_tests PRIVATE PEL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 target_link_libraries(pel_unit_tests PRIVATE pel::core pel::sched pel::io pel::exec pel::app Catch2::Catch2 pel_warnings)
 add_test(NAME unit COMMAND pel_unit_tests)

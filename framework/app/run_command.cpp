@@ -227,7 +227,14 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
         return 0;
     }
     const RunSettings& s = p.settings;
-    mpi::agree(comm, [&] { check_weights(s, comm.size()); });
+    mpi::agree(comm, [&] {
+        check_weights(s, comm.size());
+        if (s.levels == 2 && s.skip_failed) {
+            throw Error::Usage(
+                "--levels 2 with --on-error skip: items a group leader skips are not gathered yet; "
+                "use --levels 1");
+        }
+    });
     const exec::LogLevel level = std::max(s.log_level, s.verbose ? exec::LogLevel::info : exec::LogLevel::error);
     exec::Log log(comm.rank(), level, s.log_all_ranks);
     if (!s.run_dir.empty()) {
@@ -281,6 +288,8 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.threads = s.threads;
     config.schedule = {s.schedule, static_cast<std::uint64_t>(s.chunk_size), s.weights};
     config.prefetch = s.prefetch;
+    config.levels = s.skip_failed ? 1 : s.levels;  // auto keeps one level where skipping needs it
+    config.group_size = static_cast<int>(s.group_size);
     config.cost_profile = s.cost_profile;
     config.steal = !s.no_steal;
     config.max_retries = s.max_retries;

@@ -101,6 +101,13 @@ int prefetch_depth(const std::string& text) {
     return static_cast<int>(depth);
 }
 
+/// --levels as the runner takes it: 1, 2, or 0 for auto.
+int levels_of(const std::string& text) {
+    if (text == "auto") return 0;
+    if (text == "1" || text == "2") return text[0] - '0';
+    throw Error::Usage("--levels: '" + shown(text) + "' is not 1, 2 or auto");
+}
+
 /// --weights as wf takes them: comma-separated positive numbers, one per rank ("": none, measured).
 std::vector<double> weights_of(const std::string& text) {
     std::vector<double> weights;
@@ -190,6 +197,18 @@ std::vector<RunOption> make_table() {
                     [](const S& s) { return s.prefetch < 0 ? std::string("auto") : std::to_string(s.prefetch); })
                     .text_or_number()
                     .showing("[0, 64] or auto"));
+    t.push_back(converted(
+                    "levels",
+                    "scheduling levels: 1 (rank 0 serves every rank), 2 (rank 0 hands large chunks to group leaders, "
+                    "each leader serves its group: stealing inside a group first, then between groups), or auto (2 "
+                    "from 128 ranks for measured items of 10 us or less, 256 up to 100 us, else 1024)",
+                    [](S& s, const std::string& v) { s.levels = levels_of(v); },
+                    [](const S& s) { return s.levels == 0 ? std::string("auto") : std::to_string(s.levels); })
+                    .text_or_number()
+                    .showing("{1, 2, auto}"));
+    t.push_back(field("group-size", &S::group_size,
+                      "with two levels: ranks per group (rank 0 is in none); 0: one group per node")
+                    .within(0, 1 << 24));
     t.push_back(field("cost-profile", &S::cost_profile,
                       "HDF5 file of measured item costs: chunks are sized by it when it exists; rewritten at the end")
                     .as_path());

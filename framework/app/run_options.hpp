@@ -27,6 +27,8 @@ struct RunSettings {
     sched::Technique schedule = sched::Technique::awf;  // best or near-best on perf/quality, mandelbrot and peers
     std::vector<double> weights;                        ///< wf: one relative speed per rank; empty: measured
     int prefetch = -1;                                  ///< chunk requests a worker keeps in flight; -1: auto
+    int levels = 0;                                     ///< scheduling levels: 1, 2, or 0 for auto
+    std::int64_t group_size = 0;                        ///< with two levels: ranks per group; 0: one per node
     std::string cost_profile;
     bool no_steal = false;
     std::string trace;

@@ -31,6 +31,7 @@ CostProfiles::CostProfiles(const mpi::Comm& comm, std::string path) : comm_(comm
     std::vector<double> seconds(bins.size() / sizeof(double));
     std::memcpy(seconds.data(), bins.data(), seconds.size() * sizeof(double));
     profiles_[n] = sched::CostProfile(n, std::move(seconds));
+    if (n > 0) loaded_mean_s_ = profiles_[n].total() / static_cast<double>(n);
 }
 
 const sched::CostProfile* CostProfiles::find(std::uint64_t items) const {

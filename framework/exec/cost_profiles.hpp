@@ -19,6 +19,8 @@ class CostProfiles {
 
     /// The costs measured for a phase of `items` items, if any.
     [[nodiscard]] const sched::CostProfile* find(std::uint64_t items) const;
+    /// The mean cost of an item (thread-seconds) in the profile loaded at the start; 0 without one.
+    [[nodiscard]] double mean_item_s() const noexcept { return loaded_mean_s_; }
     /// Keeps what a phase of `items` items measured: seconds per bin, summed over every rank.
     void learn(std::uint64_t items, std::vector<double> bin_seconds);
     /// Saves the last profile learned to the path given, if any (rank 0 writes). \note collective
@@ -29,6 +31,7 @@ class CostProfiles {
     std::string path_;
     std::map<std::uint64_t, sched::CostProfile> profiles_;
     std::uint64_t last_ = 0;  ///< item count of the last phase learned
+    double loaded_mean_s_ = 0;
 };
 
 }  // namespace pel::exec

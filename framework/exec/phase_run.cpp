@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 #include "sched/selection.hpp"
 
@@ -11,11 +12,30 @@ namespace pel::exec {
 
 PhaseRun::PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase,
                    int phase_index, std::vector<ItemRange> todo, double pause_at, const std::vector<std::string>& hosts,
-                   const sched::CostProfile* profile)
+                   const sched::CostProfile* profile, const Levels& levels)
     : config_(config),
       root_config_(config),
       chunks_(ctx.columns()),
       team_(job, ctx, config, phase, phase_index, chunks_) {
+    if (levels.two()) {
+        if (comm.rank() == 0) {  // the top level: rank 0's team and the leaders
+            root_config_.schedule = levels.top_schedule;
+            root_ = std::make_unique<RootLink>(*levels.top, root_config_, team_, phase, phase_index, std::move(todo),
+                                               pause_at, levels.top_hosts);
+            if (profile != nullptr) root_->use_profile(*profile);
+        } else if (levels.leader()) {  // its group's root, fed by rank 0; only rank 0 pauses for checkpoints
+            root_config_.schedule = levels.group_schedule;
+            root_config_.progress = nullptr;
+            root_ = std::make_unique<RootLink>(*levels.group, root_config_, team_, phase, phase_index,
+                                               std::vector<ItemRange>{}, std::numeric_limits<double>::infinity(),
+                                               no_hosts_);
+            leader_ = std::make_unique<LeaderLink>(*levels.top, config, team_);
+            root_->lead(*leader_);
+        } else {
+            worker_ = std::make_unique<WorkerLink>(*levels.group, config, team_);
+        }
+        return;
+    }
     if (comm.rank() == 0) {
         if (config.schedule.technique == sched::Technique::automatic)
             choose_schedule(comm.size(), phase, todo, profile);
@@ -48,6 +68,14 @@ void PhaseRun::choose_schedule(int ranks, const Phase& phase, const std::vector<
 }
 
 void PhaseRun::execute() {
+    if (leader_ != nullptr) {
+        leader_->begin();
+        root_->begin();
+        team_.run(*root_);
+        root_->end();
+        leader_->end(root_->scheduler());
+        return;
+    }
     if (root_ != nullptr) {
         root_->begin();
         team_.run(*root_);

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "exec/chunk.hpp"
+#include "exec/leader_link.hpp"
+#include "exec/levels.hpp"
 #include "exec/root_link.hpp"
 #include "exec/team.hpp"
 #include "exec/worker_link.hpp"
@@ -18,10 +20,11 @@ class PhaseRun {
   public:
     /// Runs the items of `todo` (given on rank 0; sorted, disjoint) until done, or until rank 0 pauses the phase at
     /// `pause_at` (now_s() clock), at the time limit or on a stop signal. `profile`: measured costs of this phase's
-    /// items, if known (rank 0 uses them).
+    /// items, if known (rank 0 uses them). With two `levels`, rank 0 schedules the group leaders, each leader its
+    /// group, and the other ranks ask their leader.
     PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase,
              int phase_index, std::vector<ItemRange> todo, double pause_at, const std::vector<std::string>& hosts,
-             const sched::CostProfile* profile);
+             const sched::CostProfile* profile, const Levels& levels);
 
     /// Processes this rank's share of the phase; returns once rank 0 has said the phase is over for this rank (on
     /// rank 0: once every worker has said goodbye). A failure of the team is kept (failure()); a failure of the
@@ -58,11 +61,13 @@ class PhaseRun {
                          const sched::CostProfile* profile);
 
     const RunConfig& config_;
-    RunConfig root_config_;  ///< rank 0's: the technique --schedule auto chose for this phase in place of auto
+    RunConfig root_config_;  ///< this rank's root settings: the technique auto chose, or this level's schedule
     std::string schedule_choice_;
+    const std::vector<std::string> no_hosts_;  ///< a leader names its members by rank only
     Chunks chunks_;
     Team team_;
-    std::unique_ptr<RootLink> root_;
+    std::unique_ptr<LeaderLink> leader_;  ///< a group leader's link to rank 0 (outlives root_, which polls it)
+    std::unique_ptr<RootLink> root_;      ///< rank 0; with two levels, a group leader too (the root of its group)
     std::unique_ptr<WorkerLink> worker_;
 };
 

@@ -49,6 +49,7 @@ constexpr const char* kImbalance = "imbalance";
 constexpr const char* kEfficiency = "efficiency";
 constexpr const char* kHosts = "hosts";
 constexpr const char* kScheduleChoice = "schedule_choice";  // on /stats, with --schedule auto
+constexpr const char* kLevels = "levels";  // on /stats: scheduling levels used, and why
 
 // /stats/chunk_log attribute.
 constexpr const char* kDropped = "dropped";
@@ -202,6 +203,7 @@ RunStats RunStats::of(const RunSummary& summary, const std::string& schedule) {
     stats.schedule = schedule;
     stats.hosts = summary.hosts;
     stats.schedule_choice = summary.schedule_choice;
+    stats.levels = summary.levels;
     return stats;
 }
 
@@ -236,6 +238,7 @@ void write_stats(io::ResultsFile& out, const RunStats& stats) {
     out.attribute_on(kStats, kSchedule, stats.schedule);
     out.attribute_on(kStats, kHosts, stats.hosts);
     if (!stats.schedule_choice.empty()) out.attribute_on(kStats, kScheduleChoice, stats.schedule_choice);
+    if (!stats.levels.empty()) out.attribute_on(kStats, kLevels, stats.levels);
 }
 
 RunStats read_stats(const std::string& file) {
@@ -247,6 +250,7 @@ RunStats read_stats(const std::string& file) {
     stats.schedule = text(file, kStats, kSchedule);
     stats.hosts = text(file, kStats, kHosts);
     stats.schedule_choice = text_or_empty(file, kStats, kScheduleChoice);
+    stats.levels = text_or_empty(file, kStats, kLevels);  // files from before levels have none
     bool first = true;
     for_each_rank_column([&](const char* name, auto member) {
         using T = std::remove_cvref_t<decltype(stats.ranks.front().*member)>;

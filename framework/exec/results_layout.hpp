@@ -7,7 +7,8 @@
 //                      totals, at the end: phases (i64), wall_time_s (f64), resumed_from (text, only if resumed);
 //                      skipped_items (u64)
 //   /stats             items, chunks, requests (u64 [ranks]); busy_s, idle_s, wait_s, serve_s (f64 [ranks]);
-//                      attributes makespan_s, lower_bound_s, imbalance, efficiency (f64), schedule, hosts (text)
+//                      attributes makespan_s, lower_bound_s, imbalance, efficiency (f64), schedule, hosts, levels
+//                      (text)
 //   /stats/chunk_log   rank, thread, phase (i32 [events]); begin, end (u64); start_s, stop_s (f64); attribute
 //                      dropped (u64). Absent when nothing was recorded (--trace-events 0).
 //   /skipped           phase, item (u64 [skipped]); rank (i64); rows/NAME (u8 [items of output NAME]: 1 where the
@@ -86,6 +87,7 @@ struct RunStats {
     std::string schedule;
     std::string hosts;            ///< every rank's host, one line each
     std::string schedule_choice;  ///< --schedule auto: what each phase ran and why, a line each (else empty)
+    std::string levels;           ///< scheduling levels used, and why (empty in files from before levels)
 
     /// The stats of `summary`, run with chunk-size technique `schedule`.
     static RunStats of(const RunSummary& summary, const std::string& schedule);

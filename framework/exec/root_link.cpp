@@ -64,7 +64,8 @@ void RootLink::begin() {
         carry_out();
         starting_ = false;
     }
-    if (comm_.size() > 1) server_ = std::thread([this] { serve_until_all_done(); });
+    // A leader's server also follows rank 0, even with a group of one.
+    if (comm_.size() > 1 || upstream_ != nullptr) server_ = std::thread([this] { serve_until_all_done(); });
 }
 
 void RootLink::end() {
@@ -73,6 +74,7 @@ void RootLink::end() {
         const std::lock_guard lock(sched_mutex_);
         scheduler_.own_report(team_.take_report());
         carry_out();
+        team_done_ = true;
     }
     if (server_.joinable()) server_.join();
     if (server_error_) std::rethrow_exception(server_error_);
@@ -136,12 +138,20 @@ void RootLink::serve(double now) {
     last_compute_poll_s_.store(now, std::memory_order_relaxed);
     scheduler_.tick(now, stop_signal());
     carry_out();
+    poll_upstream(now);
     if (comm_.size() == 1) return;
     for (double probed = now;; probed = now_s()) {
         const std::optional<int> source = channel::probe_to_root(comm_);
         if (!source) return;
         answer(*source, probed);
     }
+}
+
+/// A leader: what rank 0 sent goes to the scheduler. Under sched_mutex_.
+void RootLink::poll_upstream(double now) {
+    if (upstream_ == nullptr) return;
+    upstream_->poll(scheduler_, now);
+    carry_out();
 }
 
 /// Receives one message from worker `source` and hands it to the scheduler, counting its time from when the probe
@@ -240,8 +250,11 @@ void RootLink::serve_until_all_done() noexcept {
             scheduler_.tick(now, stop_signal());
             give_back_if_stuck(now);
             carry_out();
-            const bool all_gone = scheduler_.all_acknowledged();
-            const std::optional<int> source = all_gone ? std::nullopt : channel::probe_to_root(comm_);
+            poll_upstream(now);
+            // A leader's server follows rank 0 until its own team is done too.
+            const bool all_gone = scheduler_.all_acknowledged() && (upstream_ == nullptr || team_done_);
+            const std::optional<int> source =
+                all_gone || comm_.size() == 1 ? std::nullopt : channel::probe_to_root(comm_);
             if (source) {
                 answer(*source, now);
             } else {

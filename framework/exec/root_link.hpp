@@ -20,6 +20,15 @@
 
 namespace pel::exec {
 
+/// The level above a group leader's root (exec/leader_link.hpp): polled wherever the root serves, under its lock.
+class Upstream {
+  public:
+    virtual ~Upstream() = default;
+    /// Takes in what rank 0 sent, passes it to `scheduler`, and tells rank 0 what the group needs; the root carries
+    /// out the scheduler's actions afterwards.
+    virtual void poll(sched::Scheduler& scheduler, double now) = 0;
+};
+
 class RootLink final : public Link, private sched::OwnTeam {
   public:
     /// Schedules `todo` (sorted, disjoint ranges of the phase's items) until done, or until the phase pauses at
@@ -33,6 +42,12 @@ class RootLink final : public Link, private sched::OwnTeam {
 
     /// Sizes chunks by measured costs. Before begin().
     void use_profile(sched::CostProfile profile) { scheduler_.use_profile(std::move(profile)); }
+    /// Serves a group whose items come from `upstream` (a leader's link to rank 0), which outlives this. Before
+    /// begin().
+    void lead(Upstream& upstream) {
+        upstream_ = &upstream;
+        scheduler_.expect_supply();
+    }
     /// Before the team runs: rank 0's first chunk becomes the team's, every worker gets its first, and the server
     /// thread starts.
     void begin();
@@ -47,6 +62,8 @@ class RootLink final : public Link, private sched::OwnTeam {
 
     /// Items given up after their retries.
     [[nodiscard]] const std::vector<sched::SkippedItem>& skipped() const noexcept { return scheduler_.skipped(); }
+    /// The scheduler, for a leader's goodbye to rank 0 after end().
+    [[nodiscard]] const sched::Scheduler& scheduler() const noexcept { return scheduler_; }
     /// The phase paused before all its items were done.
     [[nodiscard]] bool paused() const noexcept { return scheduler_.pausing(); }
     [[nodiscard]] double wait_s() const noexcept { return wait_s_; }
@@ -61,6 +78,7 @@ class RootLink final : public Link, private sched::OwnTeam {
     [[nodiscard]] std::uint64_t unreported() const override { return team_.unreported(); }
 
     void serve(double now);
+    void poll_upstream(double now);
     void answer(int source, double probed);
     void carry_out();
     void serve_until_all_done() noexcept;
@@ -90,6 +108,8 @@ class RootLink final : public Link, private sched::OwnTeam {
     std::thread server_;
     std::atomic<bool> quit_{false};
     std::exception_ptr server_error_;
+    Upstream* upstream_ = nullptr;  ///< a leader's link to rank 0 (null on rank 0 itself)
+    bool team_done_ = false;        ///< end() was reached: the team asks for nothing more (under sched_mutex_)
 };
 
 }  // namespace pel::exec

@@ -12,6 +12,7 @@
 #include "exec/cost_profiles.hpp"
 #include "exec/exit_guard.hpp"
 #include "exec/job_context.hpp"
+#include "exec/levels.hpp"
 #include "exec/phase_agreement.hpp"
 #include "exec/phase_run.hpp"
 #include "exec/runner.hpp"
@@ -146,7 +147,12 @@ class Run {
           checkpoints_(checkpoints),
           ctx_(comm, out, config.threads, config.run_dir, log, config.job_name),
           hosts_(gather_hosts(comm)),
-          profiles_(comm, config.cost_profile) {}
+          profiles_(comm, config.cost_profile),
+          levels_(make_levels(comm, choose_levels(config.levels, comm.size(), profiles_.mean_item_s()),
+                              config.group_size, config.schedule, hosts_)) {
+        summary_.levels = levels_text(levels_.choice);
+        if (comm.rank() == 0 && config.levels != 1) log.info("scheduling levels: " + summary_.levels);
+    }
 
     RunSummary go() {
         mpi::agree(comm_, [&] { job_.setup(ctx_); });
@@ -295,7 +301,7 @@ class Run {
             return std::make_unique<PhaseRun>(
                 job_, ctx_, comm_, config_, phase, index,
                 comm_.rank() == 0 ? complement(settled(index, done_all), phase.items) : std::vector<ItemRange>{},
-                next_checkpoint_at(checkpoints_, last_checkpoint_), hosts_, profiles_.find(phase.items));
+                next_checkpoint_at(checkpoints_, last_checkpoint_), hosts_, profiles_.find(phase.items), levels_);
         });
         // Oversubscribed, the collectives before this spin and ranks reach here up to a tenth of a second apart (64
         // ranks on 2 cores): they start the phase together instead.
@@ -529,6 +535,7 @@ class Run {
     RunContext ctx_;
     const std::vector<std::string> hosts_;  ///< every rank's, on rank 0, for messages naming a rank
     CostProfiles profiles_;
+    const Levels levels_;  ///< one or two scheduling levels, and the communicators of two
     RunPoint point_;
     RankProgress progress_;  ///< this rank's part of the phase in progress, and the rows finished phases wrote
     std::optional<Resumed> resumed_;

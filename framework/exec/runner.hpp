@@ -53,6 +53,11 @@ struct RunConfig {
     /// At the end of each phase, rank 0 runs the kernel again on a sample of items and checks that their partials,
     /// and the ranks' partials, merge to the same bytes in every order (pel::check_merge); a difference ends the run.
     bool check_merge = false;
+    /// Scheduling levels: 1 (rank 0 serves every rank), 2 (rank 0 serves group leaders, each leader its group), or 0
+    /// for auto (see exec/levels.hpp: by rank count and measured item cost).
+    int levels = 1;
+    /// With two levels: ranks per group (0: one group per node).
+    int group_size = 0;
 };
 
 /// What one rank did over the whole run.
@@ -87,6 +92,7 @@ struct RunSummary {
     std::vector<OutputRows> outputs;   ///< the job's per-item outputs, in the order it declared them
     std::string hosts;                 ///< every rank's host, one line each, in rank order
     std::string schedule_choice;       ///< --schedule auto: "phase N: technique (why)", a line per phase or round
+    std::string levels;                ///< scheduling levels used, and why ("2 (asked for)")
     JobOutcome outcome;                ///< the job's own verdict (rank 0's), after its results
     /// lower_bound_s / makespan_s: 1 when no thread ever waited.
     [[nodiscard]] double efficiency() const { return makespan_s > 0 ? lower_bound_s / makespan_s : 1.0; }

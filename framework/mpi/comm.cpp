@@ -92,6 +92,32 @@ int Comm::node_ranks() const {
     return size;
 }
 
+std::unique_ptr<Comm> Comm::split(int color, int key) const {
+    MPI_Comm part = MPI_COMM_NULL;
+    check(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &part), "MPI_Comm_split");
+    if (part == MPI_COMM_NULL) return nullptr;
+    // The Comm keeps a duplicate (with errors returned), like every Comm; the split itself is freed here.
+    std::unique_ptr<Comm> owned;
+    try {
+        owned = std::make_unique<Comm>(part);
+    } catch (...) {
+        MPI_Comm_free(&part);
+        throw;
+    }
+    MPI_Comm_free(&part);
+    return owned;
+}
+
+int Comm::node_first_rank() const {
+    MPI_Comm node = MPI_COMM_NULL;
+    check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+    int first = rank_;
+    const int rc = MPI_Allreduce(&rank_, &first, 1, MPI_INT, MPI_MIN, node);
+    MPI_Comm_free(&node);
+    check(rc, "MPI_Allreduce");
+    return first;
+}
+
 void Comm::send_bytes(std::span<const std::byte> data, int dest, int tag) const {
     check(MPI_Send(data.data(), to_int_count(data.size()), MPI_BYTE, dest, tag, comm_), "MPI_Send");
 }

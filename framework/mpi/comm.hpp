@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mpi.h>
 #include <optional>
 #include <span>
@@ -86,6 +87,11 @@ class Comm {
     [[nodiscard]] MPI_Comm native() const noexcept { return comm_; }
     /// How many ranks of this communicator share this rank's node (shared memory). \note collective
     [[nodiscard]] int node_ranks() const;
+    /// The ranks of this communicator that give the same `color`, ordered by `key`; null on a rank whose color is
+    /// negative (it joins none). \note collective
+    [[nodiscard]] std::unique_ptr<Comm> split(int color, int key) const;
+    /// The lowest rank of this communicator on this rank's node (shared memory). \note collective
+    [[nodiscard]] int node_first_rank() const;
 
     /// Sends a trivially copyable value.
     template <class T>

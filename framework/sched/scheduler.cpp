@@ -8,6 +8,7 @@ namespace pel::sched {
 Scheduler::Scheduler(SchedulerSettings settings, std::uint64_t items, int ranks, std::vector<ItemRange> todo,
                      OwnTeam& own)
     : settings_(settings),
+      items_(items),
       ranks_(std::max(ranks, 1)),
       own_(own),
       dispenser_(settings.schedule, items, ranks_, std::move(todo)),
@@ -24,7 +25,7 @@ void Scheduler::start(double now) {
     // Every worker's first chunk is sent unasked: it does not wait for a request to travel, nor does rank 0 meet
     // every request of a large run at once. Rank 0 takes its own first, so that the first chunks go out in rank
     // order, as the results file's blocks of rows do (fewer rows to move).
-    if (const auto chunk = dispenser_.next(0)) {
+    if (const auto chunk = next_chunk(0)) {
         if (past_time_limit(*chunk, now)) {
             start_pause(PauseReason::time_limit);
         } else {
@@ -162,7 +163,7 @@ void Scheduler::grant_work(int rank, Origin origin) {
     if (pausing_) return finish(rank, false);
     if (const auto retry = take_retry(rank)) return give(rank, *retry, origin);
     if (const auto items = next_returned()) return give(rank, *items, origin);
-    if (const auto chunk = dispenser_.next(rank)) {
+    if (const auto chunk = next_chunk(rank)) {
         if (past_time_limit(*chunk, last_now_)) {  // the chunk stays undone: the checkpoint has it to do
             start_pause(PauseReason::time_limit);
             return finish(rank, false);
@@ -212,7 +213,7 @@ void Scheduler::steal_for(int thief) {
     if (pausing_) return finish(thief, false);
     if (const auto retry = take_retry(thief)) return give(thief, *retry);
     if (const auto items = next_returned()) return give(thief, *items);
-    if (!settings_.steal && retries_.empty()) return finish(thief, false);
+    if (!settings_.steal && retries_.empty() && !supply_open_) return finish(thief, false);
     while (true) {
         int victim = -1;
         std::uint64_t most = 1;  // a victim must have at least two items left
@@ -230,6 +231,7 @@ void Scheduler::steal_for(int thief) {
         }
         if (!settings_.steal) victim = -1;
         work_left = work_left || !retries_.empty();  // another rank may have to run them
+        work_left = work_left || supply_open_;       // the level above may send more
         if (victim < 0) {
             if (!work_left) return finish(thief, false);
             parked_.push_back(thief);  // once per unanswered request: a worker may have several in flight
@@ -281,7 +283,7 @@ bool Scheduler::settle_parked_quickly() {
     for (int thief : waiting) {
         const RankState& t = ranks_state_[static_cast<std::size_t>(thief)];
         const bool own_work = !t.said_bye && (outstanding(static_cast<std::size_t>(thief)) > 0 || t.steals_open > 0);
-        if (with_work - (own_work ? 1 : 0) > 0) {
+        if (with_work - (own_work ? 1 : 0) > 0 || supply_open_) {
             parked_.push_back(thief);
         } else {
             finish(thief, false);
@@ -420,6 +422,63 @@ void Scheduler::check_heartbeats(double now) {
         if (state.acked || now - state.last_heard < settings_.heartbeat_s) continue;
         actions_.emplace_back(Silent{static_cast<int>(r), now - state.last_heard});
     }
+}
+
+// ----- Items from the level above -----
+
+/// The dispenser's next chunk for `rank`; once it has none, the next supplied chunk gets a dispenser of its own.
+std::optional<ItemRange> Scheduler::next_chunk(int rank) {
+    while (true) {
+        if (auto chunk = dispenser_.next(rank)) return chunk;
+        if (supplied_.empty()) return std::nullopt;
+        // A fresh dispenser per chunk from above: its technique sizes chunks of it for this group (fac2's first batch
+        // is half of it over the group's ranks), as it would size a phase of that many items.
+        dispenser_ = Dispenser(settings_.schedule, items_, ranks_, {supplied_.front()});
+        current_supply_ = supplied_.front();
+        supplied_.pop_front();
+    }
+}
+
+void Scheduler::supply(ItemRange chunk) {
+    if (chunk.empty()) return;
+    supplied_.push_back(chunk);
+    if (abort_ || pausing_ || parked_.empty()) return;
+    // Parked ranks (rank 0's team among them) get fresh chunks of it before anyone steals.
+    std::vector<int> waiting;
+    waiting.swap(parked_);
+    for (int rank : waiting) grant_work(rank);
+}
+
+void Scheduler::close_supply() {
+    supply_open_ = false;
+    retry_parked();  // ranks waiting for more are done once nothing is left to steal
+}
+
+ItemRange Scheduler::take_back_supply() {
+    if (!supplied_.empty()) {
+        const ItemRange chunk = supplied_.back();
+        supplied_.pop_back();
+        return chunk;
+    }
+    // Else the back half of what the current chunk's dispenser has not granted yet, so that an idle group gets work
+    // while this one still has some to hand out. Without a profile, and but for static's blocks, a dispenser grants
+    // its one range front to back: what it has not granted is the range's end.
+    const std::uint64_t left = dispenser_.remaining();
+    if (left < 2 || current_supply_.empty() || dispenser_.has_profile() ||
+        settings_.schedule.technique == Technique::static_block) {
+        return {};
+    }
+    const ItemRange kept{current_supply_.end - left, current_supply_.end - left / 2};
+    const ItemRange given{kept.end, current_supply_.end};
+    current_supply_ = kept;
+    dispenser_ = Dispenser(settings_.schedule, items_, ranks_, {kept});
+    return given;
+}
+
+std::uint64_t Scheduler::supply_left() const noexcept {
+    std::uint64_t left = dispenser_.remaining();
+    for (const ItemRange& c : supplied_) left += c.size();
+    return left;
 }
 
 /// A worker that said goodbye, with no steal from it still open, is answered: the phase is over for it.

@@ -118,6 +118,24 @@ class Scheduler {
     /// Sizes chunks by measured costs of this phase's items (see Dispenser::set_profile). Before start().
     void use_profile(CostProfile profile) { dispenser_.set_profile(std::move(profile)); }
 
+    // ----- A group leader's scheduler: items supplied from the level above (see exec/leader_link.hpp) -----
+
+    /// The items come from above, chunk by chunk (supply()), until close_supply(): meanwhile an idle rank with
+    /// nothing to steal waits (parked) instead of being told the phase is over. Before start().
+    void expect_supply() { supply_open_ = true; }
+    /// A chunk from the level above: handed out, after what is already supplied, by a dispenser of its own (the
+    /// technique sizes chunks of it for this group's ranks).
+    void supply(ItemRange chunk);
+    /// No more chunks will come from above.
+    void close_supply();
+    /// Gives back the chunk supplied last and not yet handed to the dispenser, else the back half of what the
+    /// dispenser has not granted of the current one (empty if neither): the level above moves it to another group.
+    ItemRange take_back_supply();
+    /// Supplied chunks not yet handed out, and items of the current one the dispenser has not granted.
+    [[nodiscard]] std::uint64_t supply_left() const noexcept;
+    /// The level above pauses the phase: as a stop signal would.
+    void pause_from_above() { start_pause(PauseReason::signal); }
+
     // ----- Events -----
 
     /// The phase begins: rank 0 takes its first chunk, then every worker gets one unasked, in rank order.
@@ -169,6 +187,7 @@ class Scheduler {
     [[nodiscard]] std::uint64_t returns() const noexcept { return returns_; }
     /// Items reported done over all ranks, and their kernel thread-seconds.
     [[nodiscard]] std::uint64_t items_reported() const noexcept { return items_reported_; }
+    [[nodiscard]] double busy_reported() const noexcept { return busy_reported_; }
     [[nodiscard]] const Dispenser& dispenser() const noexcept { return dispenser_; }
 
     /// With known costs, a request sent ahead is held back while the work its rank has in hand is expected to last
@@ -216,8 +235,10 @@ class Scheduler {
     std::optional<ItemRange> take_retry(int rank);
     void check_heartbeats(double now);
     void acknowledge_if_done(int rank);
+    std::optional<ItemRange> next_chunk(int rank);
 
     SchedulerSettings settings_;
+    std::uint64_t items_;
     int ranks_;
     OwnTeam& own_;
     Dispenser dispenser_;
@@ -240,6 +261,9 @@ class Scheduler {
     double busy_reported_ = 0;
     double last_now_ = 0;  ///< the latest clock reading any event brought
     double next_heartbeat_check_ = 0;
+    bool supply_open_ = false;        ///< more chunks may come from the level above
+    std::deque<ItemRange> supplied_;  ///< chunks from above, not yet handed to the dispenser
+    ItemRange current_supply_;        ///< the chunk from above the dispenser hands out (its granted part too)
 };
 
 }  // namespace pel::sched

@@ -5,7 +5,7 @@ source "$(dirname "$0")/common.sh"
 
 # A value other than the default for every option that is replayed; the line config.toml must then hold.
 declare -A given=(
-  [output]="$TMP/rd/out.h5" [run-dir]="$TMP/rd" [threads]=2 [chunk-size]=3 [schedule]=wf [weights]="1,3" [prefetch]=2
+  [output]="$TMP/rd/out.h5" [run-dir]="$TMP/rd" [threads]=2 [chunk-size]=3 [schedule]=wf [weights]="1,3" [prefetch]=2 [levels]=1 [group-size]=2
   [cost-profile]="$TMP/cost.h5" [no-steal]=true [trace]="$TMP/t.json" [trace-events]=5000
   [job-path]="$PEL_TEST_PLUGIN_DIR" [progress]=log [progress-every]=7 [log-level]=info [verbose]=true
   [log-all-ranks]=true [checkpoint-dir]="$TMP/ck" [checkpoint-every]=auto [mtbf]=1234.5 [keep]=3 [max-retries]=2

@@ -54,6 +54,10 @@ const std::vector<std::string> kEveryOption = {"--job",
                                                "7",
                                                "--schedule",
                                                "fac2",
+                                               "--levels",
+                                               "2",
+                                               "--group-size",
+                                               "4",
                                                "--weights",
                                                "1,2.5,0.125",
                                                "--prefetch",
@@ -118,6 +122,9 @@ TEST_CASE("the command line sets typed settings", "[app][options]") {
     CHECK(s.schedule == pel::sched::Technique::fac2);
     CHECK(s.weights == std::vector<double>{1, 2.5, 0.125});
     CHECK(s.prefetch == 4);
+    CHECK(s.levels == 2);
+    CHECK(s.group_size == 4);
+    CHECK(parse_args({"--levels", "auto"}).levels == 0);
     CHECK(s.no_steal);
     CHECK(s.log_level == pel::exec::LogLevel::debug);
     CHECK(s.checkpoint_auto);
