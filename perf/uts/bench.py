@@ -5,7 +5,8 @@ so that machine noise hits every variant alike.
 
 Prints one JSON line per run, then a table of medians: nodes per second, per core, and efficiency
     efficiency = serial seconds / (pel seconds x cores used),   cores used = min(ranks x threads, cores)
-pel's time is the wall_time_s it records in its results file (set-up, the phase and writing the results). "2 serial"
+pel's time is the wall_time_s it records in its results file (set-up, the phase and writing the results); "phase" is
+the traversal alone (stats/makespan_s), for the nodes per second of the dynamic items themselves. "2 serial"
 runs two serial programs at once, one per core: what this machine allows two cores.
 
 Usage: /usr/bin/python3 perf/uts/bench.py [--build build] [--reps 3] [--tree T1|T3] [--layouts 1x1,2x1,1x2,16x1]
@@ -44,6 +45,7 @@ def main():
     cores = os.cpu_count()
     times = {"serial": [], "serial-pair": []}
     times.update({f"{r}x{t}": [] for r, t in layouts})
+    phases = {f"{r}x{t}": [] for r, t in layouts}
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             out = json.loads(subprocess.run([serial] + serial_args, check=True, capture_output=True, text=True).stdout)
@@ -66,24 +68,30 @@ def main():
                                check=True, capture_output=True, env=env)
                 with h5py.File(path, "r") as f:
                     seconds = float(f.attrs["wall_time_s"])
+                    phase = float(f["stats"].attrs["makespan_s"])
                     if int(f.attrs["nodes"]) != nodes:
                         sys.exit(f"pel {ranks}x{threads} counted {int(f.attrs['nodes'])} nodes, not {nodes}")
                 times[f"{ranks}x{threads}"].append(seconds)
-                print(json.dumps({"rep": rep, "variant": f"{ranks}x{threads}", "seconds": seconds}), flush=True)
+                phases[f"{ranks}x{threads}"].append(phase)
+                print(json.dumps({"rep": rep, "variant": f"{ranks}x{threads}", "seconds": seconds,
+                                  "phase_s": phase}), flush=True)
     base = statistics.median(times["serial"])
     print(f"\nuts {args.tree} ({nodes} nodes), median of {args.reps}, {cores} cores")
-    print(f"{'variant':>8} {'median s':>9} {'Mnodes/s':>9} {'per core':>9} {'efficiency':>10}")
+    print(f"{'variant':>8} {'median s':>9} {'Mnodes/s':>9} {'per core':>9} {'efficiency':>10} {'phase s':>8} "
+          f"{'phase eff':>9}")
     print(f"{'serial':>8} {base:9.3f} {nodes / base / 1e6:9.2f} {nodes / base / 1e6:9.2f} {1.0:10.2f}")
     pair = statistics.median(times["serial-pair"])
     print(f"{'2 serial':>8} {pair:9.3f} {2 * nodes / pair / 1e6:9.2f} {nodes / pair / 1e6:9.2f} {base / pair:10.2f}"
           "   <- two serial programs at once: this machine's ceiling on 2 cores")
     for ranks, threads in layouts:
         med = statistics.median(times[f"{ranks}x{threads}"])
+        phase = statistics.median(phases[f"{ranks}x{threads}"])
         used = min(ranks * threads, cores)
         print(f"{f'{ranks}x{threads}':>8} {med:9.3f} {nodes / med / 1e6:9.2f} {nodes / med / used / 1e6:9.2f} "
-              f"{base / (med * used):10.2f}")
+              f"{base / (med * used):10.2f} {phase:8.3f} {base / (phase * used):9.2f}")
         print(json.dumps({"summary": f"{ranks}x{threads}", "tree": args.tree, "median_s": med, "serial_median_s": base,
-                          "nodes_per_s_per_core": nodes / med / used, "efficiency": base / (med * used)}))
+                          "nodes_per_s_per_core": nodes / med / used, "efficiency": base / (med * used),
+                          "phase_median_s": phase, "phase_efficiency": base / (phase * used)}))
 
 
 if __name__ == "__main__":
