@@ -24,6 +24,9 @@ namespace pel::exec {
 
 namespace {
 
+/// The largest payload of a dynamic item: every queued item takes this much room.
+constexpr std::uint32_t kMaxSpawnBytes = 1 << 16;
+
 /// The items of [0, items) not in `done` (sorted, merged).
 std::vector<ItemRange> complement(const std::vector<ItemRange>& done, std::uint64_t items) {
     std::vector<ItemRange> todo;
@@ -276,6 +279,14 @@ class Run {
     /// Dynamic phase `index` (see exec/dynamic_phase.hpp) until done; false if the run stopped for a checkpoint. Its
     /// checkpoints hold, per rank, the partial so far and the queued items (the frontier) in the partial's place.
     bool run_dynamic_phase(int index, const Phase& phase) {
+        // The same phase on every rank (checked before), so every rank reaches the same verdict.
+        if (phase.items != 0 || phase.spawn_bytes > kMaxSpawnBytes) {
+            throw mpi::AgreedError(ExitCode::plugin,
+                                   phase_named(index, phase) + ": a dynamic phase (spawn_bytes " +
+                                       std::to_string(phase.spawn_bytes) + ") must have 0 items (seed() gives its "
+                                       "first) and spawn_bytes of at most " + std::to_string(kMaxSpawnBytes),
+                                   0);
+        }
         ctx_.set_phase(index);
         log_.info("phase " + std::to_string(index) + " '" + phase.name + "': dynamic items");
         auto dynamic = std::make_unique<DynamicPhase>(job_, ctx_, comm_, config_, phase);
