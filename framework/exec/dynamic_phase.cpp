@@ -45,7 +45,7 @@ void DynamicPhase::seed() {
     try {
         job_.seed_any(spawner, ctx_);
     } catch (const Error& e) {
-        fail(e);
+        fail(Error(e.code(), "job '" + config_.job_name + "', seeding phase '" + phase_.name + "': " + e.what()));
     } catch (const std::exception& e) {
         fail(Error::Failure("job '" + config_.job_name + "' failed seeding phase '" + phase_.name + "': " + e.what()));
     }
@@ -250,7 +250,8 @@ void DynamicPhase::thread_main(int t) {
             idle += now_s() - t0;
         }
     } catch (const Error& e) {
-        fail(e);
+        fail(Error(e.code(), "job '" + config_.job_name + "', phase '" + phase_.name + "', rank " +
+                                 std::to_string(ctx_.rank()) + ": " + e.what()));
     } catch (const std::exception& e) {
         fail(Error::Failure("job '" + config_.job_name + "' failed in phase '" + phase_.name + "' on rank " +
                             std::to_string(ctx_.rank()) + ": " + e.what()));
