@@ -67,8 +67,8 @@ void DynamicPhase::load_progress(std::span<const std::byte> saved, AnyPartial& i
     std::vector<std::byte> partial, records;
     in(magic)(record_bytes);
     if (magic != kProgressMagic || record_bytes != frontier_.record_bytes()) {
-        throw Error::Io("the checkpoint's phase '" + phase_.name +
-                        "' is not a dynamic phase with this spawn_bytes (" + std::to_string(phase_.spawn_bytes) + ")");
+        throw Error::Io("the checkpoint's phase '" + phase_.name + "' is not a dynamic phase with this spawn_bytes (" +
+                        std::to_string(phase_.spawn_bytes) + ")");
     }
     in(partial)(records);
     auto part = job_.new_partial(ctx_);
@@ -110,7 +110,8 @@ std::optional<DynamicPhase::Outcome> DynamicPhase::exchange() {
         if (config_.oversubscribed) comm_.quiet_barrier();
         std::vector<std::byte> bytes(sizeof mine);
         std::memcpy(bytes.data(), &mine, sizeof mine);
-        const auto all = comm_.alltoall_bytes(std::vector<std::vector<std::byte>>(static_cast<std::size_t>(ranks), bytes));
+        const auto all =
+            comm_.alltoall_bytes(std::vector<std::vector<std::byte>>(static_cast<std::size_t>(ranks), bytes));
         for (int r = 0; r < ranks; ++r) {
             const auto& theirs = all[static_cast<std::size_t>(r)];
             if (theirs.size() != sizeof(EpochEnd)) throw Error::Internal("dynamic phase: a malformed end of epoch");
@@ -123,9 +124,9 @@ std::optional<DynamicPhase::Outcome> DynamicPhase::exchange() {
             }
             std::uint64_t epoch = 0;
             comm_.recv(epoch, r, kEpochEndTag);
-            if (epoch != epochs_) throw Error::Internal("dynamic phase: rank " + std::to_string(r) + " ended epoch " +
-                                                        std::to_string(epoch) + " during epoch " +
-                                                        std::to_string(epochs_));
+            if (epoch != epochs_)
+                throw Error::Internal("dynamic phase: rank " + std::to_string(r) + " ended epoch " +
+                                      std::to_string(epoch) + " during epoch " + std::to_string(epochs_));
         }
     }
     std::fill(got_end_.begin(), got_end_.end(), false);

@@ -61,10 +61,10 @@ class DynamicPhase {
     /// What a rank says at the end of an epoch.
     struct EpochEnd {
         std::uint64_t queued = 0;
-        std::uint8_t ended_here = 0;       ///< this rank ended the epoch and told the others
+        std::uint8_t ended_here = 0;  ///< this rank ended the epoch and told the others
         std::uint8_t failed = 0;
-        std::uint8_t stop = 0;             ///< a stop was asked here
-        std::uint8_t checkpoint_due = 0;   ///< rank 0 only
+        std::uint8_t stop = 0;            ///< a stop was asked here
+        std::uint8_t checkpoint_due = 0;  ///< rank 0 only
     };
 
     /// The exchange between two epochs: agrees what happens next (nothing: another epoch) and moves items.

@@ -61,9 +61,9 @@ class Frontier {
   private:
     /// One thread's stack and pool; on their own cache lines.
     struct alignas(64) Pool {
-        std::vector<std::byte> stack;    ///< the thread's own (no lock)
-        mutable std::mutex lock;         ///< guards records
-        std::vector<std::byte> records;  ///< shared, oldest first
+        std::vector<std::byte> stack;       ///< the thread's own (no lock)
+        mutable std::mutex lock;            ///< guards records
+        std::vector<std::byte> records;     ///< shared, oldest first
         std::atomic<std::size_t> count{0};  ///< records.size() / record_bytes, read without the lock
     };
 

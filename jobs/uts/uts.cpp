@@ -24,8 +24,7 @@ class Uts final : public pel::Job<TreeCount> {
   public:
     void declare_options(pel::Options& o) override {
         o.add("tree-type", type_, "0 binomial, 1 geometric, 2 hybrid, 3 balanced").range(0, 3);
-        o.add("tree-shape", shape_, "geometric shape: 0 linear, 1 exponential decrease, 2 cyclic, 3 fixed")
-            .range(0, 3);
+        o.add("tree-shape", shape_, "geometric shape: 0 linear, 1 exponential decrease, 2 cyclic, 3 fixed").range(0, 3);
         o.add("tree-depth", depth_, "geometric and hybrid trees: depth of the shape (gen_mx)").range(1, 1e6);
         o.add("root-branching-factor", params_.root_branching, "children of the root (b_0)").range(0, 1e7);
         o.add("root-seed", seed_, "seed of the root's random state").range(0, 2147483647);
@@ -84,9 +83,7 @@ class Uts final : public pel::Job<TreeCount> {
                 0};
     }
 
-    void save_state(pel::OutArchive& out) const override {
-        out(done_)(total_.nodes)(total_.leaves)(total_.depth);
-    }
+    void save_state(pel::OutArchive& out) const override { out(done_)(total_.nodes)(total_.leaves)(total_.depth); }
     void load_state(pel::InArchive& in) override { in(done_)(total_.nodes)(total_.leaves)(total_.depth); }
 
   private:

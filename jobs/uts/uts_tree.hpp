@@ -21,14 +21,14 @@ constexpr int kMaxChildren = 100;
 
 /// The parameters of a tree, with the UTS reference's defaults.
 struct Params {
-    int type = kGeometric;           ///< -t
-    double root_branching = 4.0;     ///< -b: b_0
-    int root_seed = 0;               ///< -r
-    int non_leaf_children = 4;       ///< -m: children of a binomial tree's non-leaf node
+    int type = kGeometric;               ///< -t
+    double root_branching = 4.0;         ///< -b: b_0
+    int root_seed = 0;                   ///< -r
+    int non_leaf_children = 4;           ///< -m: children of a binomial tree's non-leaf node
     double non_leaf_prob = 15.0 / 64.0;  ///< -q
-    int depth = 6;                   ///< -d: gen_mx
-    int shape = kLinear;             ///< -a
-    double shift_depth = 0.5;        ///< -f: where a hybrid tree turns binomial, as a fraction of depth
+    int depth = 6;                       ///< -d: gen_mx
+    int shape = kLinear;                 ///< -a
+    double shift_depth = 0.5;            ///< -f: where a hybrid tree turns binomial, as a fraction of depth
 };
 
 /// A node: its random state, its depth below the root and its type (hybrid trees change type with depth).
@@ -95,10 +95,10 @@ inline int children_geometric(const Params& p, const Node& n) {
                                                 -std::log(p.root_branching) / std::log(static_cast<double>(p.depth)));
                 break;
             case kCyclic:
-                b = depth > 5 * p.depth ? 0.0
-                                        : std::pow(p.root_branching, std::sin(2.0 * 3.141592653589793 *
-                                                                              static_cast<double>(depth) /
-                                                                              static_cast<double>(p.depth)));
+                b = depth > 5 * p.depth
+                        ? 0.0
+                        : std::pow(p.root_branching, std::sin(2.0 * 3.141592653589793 * static_cast<double>(depth) /
+                                                              static_cast<double>(p.depth)));
                 break;
             case kFixed:
                 b = depth < p.depth ? p.root_branching : 0;

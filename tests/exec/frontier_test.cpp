@@ -2,8 +2,8 @@
 // every item of a tree runs exactly once, and work() reaches 0 only when none is left, however the threads race.
 #include "exec/frontier.hpp"
 
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -42,7 +42,8 @@ std::pair<std::uint64_t, std::uint64_t> run_tree(int threads, std::uint32_t max_
             stack.pop_back();
             ++n;
             if (node.depth < max_depth) {
-                for (std::uint64_t c = 0; c < kids(node.id); ++c) stack.push_back({5 * node.id + 1 + c, node.depth + 1});
+                for (std::uint64_t c = 0; c < kids(node.id); ++c)
+                    stack.push_back({5 * node.id + 1 + c, node.depth + 1});
             }
         }
         return n;
@@ -122,7 +123,10 @@ TEST_CASE("a frontier gives away its oldest items and saves what it holds", "[fr
     std::uint64_t ids = 0;
     for (int r = 0; r < 3; ++r) {
         std::uint64_t v = 0;
-        std::memcpy(&v, pel::exec::record_payload({oldest.data() + r * frontier.record_bytes(), frontier.record_bytes()}).data(), 8);
+        std::memcpy(
+            &v,
+            pel::exec::record_payload({oldest.data() + r * frontier.record_bytes(), frontier.record_bytes()}).data(),
+            8);
         ids += v;
     }
     REQUIRE(ids == 0 + 1 + 2);
@@ -132,6 +136,7 @@ TEST_CASE("a frontier gives away its oldest items and saves what it holds", "[fr
 TEST_CASE("a payload over spawn_bytes is the job's error", "[frontier]") {
     std::vector<std::byte> records;
     RecordSpawner spawner(4, records);
-    REQUIRE_THROWS_WITH(spawner.spawn_value(std::uint64_t{1}), Catch::Contains("more than the phase's spawn_bytes (4)"));
+    REQUIRE_THROWS_WITH(spawner.spawn_value(std::uint64_t{1}),
+                        Catch::Contains("more than the phase's spawn_bytes (4)"));
     REQUIRE(records.empty());
 }
