@@ -2,11 +2,11 @@
 # scripts/killtest.sh: SIGKILL a random pel rank mid-run, recover by rerunning with --auto-resume on another random
 # layout until a run finishes, and check that its results are the bits of an uninterrupted one-rank run.
 #
-# Usage: scripts/killtest.sh [--rounds N] [--jobs "synthetic mandelbrot kmeans"] [--seed S] [--build DIR]
+# Usage: scripts/killtest.sh [--rounds N] [--jobs "synthetic mandelbrot kmeans uts"] [--seed S] [--build DIR]
 #                            [--max-kills K] [--aim PERCENT] [--small] [--work DIR] [--timeout S] [--quiet]
 #                            [--dry-run]
 #   --rounds N      rounds per job (default 3); a round ends with the first run that exits 0
-#   --jobs LIST     jobs to test, space- or comma-separated (default: all three)
+#   --jobs LIST     jobs to test, space- or comma-separated (default: synthetic mandelbrot kmeans)
 #   --seed S        seed of every random choice (default: from the clock; printed, so a run can be replayed)
 #   --build DIR     build directory holding bin/pel and bin/pel_h5same (default: REPO/build)
 #   --max-kills K   most kills per round (default 3); each round draws 1..K, the run after the last is left alone
@@ -129,7 +129,12 @@ job_case() {
       # np 4 on two cores, which is the run timeout), a test of nothing but patience.
       ss_chunk=1000
       attrs=(iterations inertia converged) ;;
-    *) echo "killtest: unknown job '$1' (synthetic, mandelbrot, kmeans)" >&2; exit 2 ;;
+    uts)
+      # Dynamic items: UTS tree T1 (geometric) one level deeper (16526523 nodes, 4 times T1), or two.
+      if [ "$SMALL" = yes ]; then depth=11; else depth=12; fi
+      args=(--tree-type 1 --tree-shape 3 --tree-depth "$depth" --root-branching-factor 4 --root-seed 19)
+      attrs=(nodes leaves depth) ;;
+    *) echo "killtest: unknown job '$1' (synthetic, mandelbrot, kmeans, uts)" >&2; exit 2 ;;
   esac
 }
 
@@ -185,6 +190,9 @@ for job in $JOBS; do
   ref_wall=$(attr_of "$REF" wall_time_s)
   if [ "$DRY_RUN" = yes ]; then
     ref_wall=0
+  elif [ "$job" = uts ] && [ "$SMALL" = yes ] && [ "$(attr_of "$REF" nodes)" != 16526523 ]; then
+    echo "FAIL: uts: the reference counted $(attr_of "$REF" nodes) nodes, not the serial traversal's 16526523" >&2
+    TOTAL_FAIL=$((TOTAL_FAIL + 1)); KEEP_WORK=yes
   elif [ "$job" = synthetic ]; then
     ref_items=$(attr_of "$REF" items_processed)
     if [ "$ref_items" != "$items" ]; then

@@ -5,7 +5,7 @@ PEL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEL_BUILD=${PEL_BUILD:-$PEL_ROOT/build}
 
 pel_packages=(g++ cmake make openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools catch2 libcli11-dev nlohmann-json3-dev
-              libtomlplusplus-dev
+              libtomlplusplus-dev nettle-dev
               python3-h5py python3-numpy python3-matplotlib dpkg-dev)
 # What only the tests need, added by test.sh: GNU parallel, run by the taskfarm tests on pel's joblog.
 pel_packages+=(${pel_test_packages[@]+"${pel_test_packages[@]}"})

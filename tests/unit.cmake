@@ -16,6 +16,7 @@ add_executable(pel_unit_tests
   "${CMAKE_CURRENT_LIST_DIR}/core/random_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/arena_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/levels_test.cpp"
+  "${CMAKE_CURRENT_LIST_DIR}/exec/frontier_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/log_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/exec/result_names_test.cpp"
   "${CMAKE_CURRENT_LIST_DIR}/io/checksum_test.cpp"

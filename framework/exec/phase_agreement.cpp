@@ -10,7 +10,7 @@ namespace pel::exec {
 
 namespace {
 
-/// FNV-1a over the phase: whether there is one, its item count and its name.
+/// FNV-1a over the phase: whether there is one, its item count, its spawn_bytes and its name.
 std::int64_t phase_hash(const std::optional<Phase>& phase) {
     std::uint64_t h = 14695981039346656037ull;
     const auto mix = [&h](std::uint64_t byte) {
@@ -20,6 +20,7 @@ std::int64_t phase_hash(const std::optional<Phase>& phase) {
     mix(phase ? 1 : 0);
     if (phase) {
         for (int shift = 0; shift < 64; shift += 8) mix((phase->items >> shift) & 0xff);
+        for (int shift = 0; shift < 32; shift += 8) mix((phase->spawn_bytes >> shift) & 0xff);
         for (const char c : phase->name) mix(static_cast<unsigned char>(c));
     }
     return static_cast<std::int64_t>(h);
@@ -29,6 +30,9 @@ std::string describe(const std::optional<Phase>& phase) {
     if (!phase) return "no phase (the end of the run)";
     // A job's phase name is its own text: bounded, so that a runaway name cannot make a runaway message.
     const std::string name = phase->name.size() > 60 ? phase->name.substr(0, 60) + "..." : phase->name;
+    if (phase->spawn_bytes > 0) {
+        return "dynamic phase '" + name + "' of payloads up to " + std::to_string(phase->spawn_bytes) + " bytes";
+    }
     return "phase '" + name + "' of " + std::to_string(phase->items) + " items";
 }
 

@@ -10,6 +10,7 @@
 
 #include "exec/clock.hpp"
 #include "exec/cost_profiles.hpp"
+#include "exec/dynamic_phase.hpp"
 #include "exec/exit_guard.hpp"
 #include "exec/job_context.hpp"
 #include "exec/levels.hpp"
@@ -23,6 +24,9 @@
 namespace pel::exec {
 
 namespace {
+
+/// The largest payload of a dynamic item: every queued item takes this much room.
+constexpr std::uint32_t kMaxSpawnBytes = 1 << 16;
 
 /// The items of [0, items) not in `done` (sorted, merged).
 std::vector<ItemRange> complement(const std::vector<ItemRange>& done, std::uint64_t items) {
@@ -215,6 +219,7 @@ class Run {
 
     /// Phase `index` until done; false if the run stopped for a checkpoint instead.
     bool run_phase(int index, const Phase& phase) {
+        if (phase.spawn_bytes > 0) return run_dynamic_phase(index, phase);
         ctx_.set_phase(index);
         log_.info("phase " + std::to_string(index) + " '" + phase.name + "': " + std::to_string(phase.items) +
                   " items");
@@ -275,6 +280,74 @@ class Run {
         }
         summary_.makespan_s += tally.phase_s;
         return end_phase(index, phase, *partial, tally, done_before);
+    }
+
+    /// Dynamic phase `index` (see exec/dynamic_phase.hpp) until done; false if the run stopped for a checkpoint. Its
+    /// checkpoints hold, per rank, the partial so far and the queued items (the frontier) in the partial's place.
+    bool run_dynamic_phase(int index, const Phase& phase) {
+        // The same phase on every rank (checked before), so every rank reaches the same verdict.
+        if (phase.items != 0 || phase.spawn_bytes > kMaxSpawnBytes) {
+            throw mpi::AgreedError(ExitCode::plugin,
+                                   phase_named(index, phase) + ": a dynamic phase (spawn_bytes " +
+                                       std::to_string(phase.spawn_bytes) + ") must have 0 items (seed() gives its "
+                                       "first) and spawn_bytes of at most " + std::to_string(kMaxSpawnBytes),
+                                   0);
+        }
+        ctx_.set_phase(index);
+        log_.info("phase " + std::to_string(index) + " '" + phase.name + "': dynamic items");
+        auto dynamic = std::make_unique<DynamicPhase>(job_, ctx_, comm_, config_, phase);
+        auto partial = mpi::agree(comm_, [&] {
+            auto p = job_.new_partial(ctx_);
+            if (resumed_) {
+                for (const auto& bytes : resumed_->partials) dynamic->load_progress(bytes, *p);
+            }
+            return p;
+        });
+        // A checkpoint written between phases saves no partials; one written inside this phase saves every rank's.
+        const bool saved_here = resumed_ && std::any_of(resumed_->partials.begin(), resumed_->partials.end(),
+                                                        [](const auto& bytes) { return !bytes.empty(); });
+        const bool resumed_mid = comm_.allreduce_max(std::int64_t{saved_here ? 1 : 0}) != 0;
+        if (resumed_mid && comm_.rank() == 0) {
+            log_.warn("resuming " + (config_.run_dir.empty() ? std::string("run") : "run in " + config_.run_dir) +
+                      " from checkpoint " + std::to_string(resumed_->sequence) + " (" + resumed_->path + "): phase " +
+                      std::to_string(index) + " '" + phase.name + "' (dynamic), " +
+                      std::to_string(comm_.allreduce_sum(dynamic->queued())) +
+                      " items queued (--fresh starts from the beginning instead)");
+        } else if (resumed_mid) {
+            (void)comm_.allreduce_sum(dynamic->queued());
+        }
+        resumed_.reset();
+        if (!resumed_mid && comm_.rank() == 0) dynamic->seed();
+        PhaseTally tally;
+        const double started = now_s();
+        while (true) {
+            const auto outcome = dynamic->run(next_checkpoint_at(checkpoints_, last_checkpoint_));
+            mpi::agree_on_outcome(comm_, dynamic->failure());
+            if (outcome == DynamicPhase::Outcome::done) break;
+            auto so_far = dynamic->partial_copy();
+            so_far->merge(*partial);
+            point_.skipped = summary_.skipped;
+            checkpoint_bytes(dynamic->saved_progress(*so_far), 0);
+            if (outcome == DynamicPhase::Outcome::stop) {
+                summary_.stopped_by = stop_requested();
+                summary_.makespan_s += comm_.allreduce_max(now_s() - started);
+                return false;
+            }
+        }
+        tally.computed = now_s();
+        tally.phase_s = comm_.allreduce_max(tally.computed - started);
+        tally.processed = dynamic->items();
+        partial->merge(*dynamic->partial_copy());
+        RankStats stats;
+        stats.items = dynamic->items();
+        stats.chunks = dynamic->epochs();
+        stats.busy_s = dynamic->busy_s();
+        stats.idle_s = std::max(0.0, tally.phase_s * config_.threads - stats.busy_s);
+        add(mine_, stats);
+        summary_.makespan_s += tally.phase_s;
+        log_.debug("dynamic phase: " + std::to_string(stats.items) + " items here in " +
+                   std::to_string(dynamic->epochs()) + " epochs");
+        return end_phase(index, phase, *partial, tally, 0);
     }
 
     /// What a phase's rounds add up to on this rank.
@@ -344,15 +417,21 @@ class Run {
         for (const SkippedItem& s : summary_.skipped) skipped_here += s.phase == static_cast<std::uint64_t>(index);
         const std::uint64_t all_processed = comm_.allreduce_sum(tally.processed) + done_before +
                                             comm_.allreduce_sum(comm_.rank() == 0 ? skipped_here : 0);
-        if (all_processed != phase.items) {  // the same verdict on every rank, so no agreement is needed
+        if (phase.spawn_bytes == 0 && all_processed != phase.items) {  // the same verdict on every rank
             throw mpi::AgreedError(ExitCode::internal,
                                    "internal error: phase '" + phase.name + "' processed " +
                                        std::to_string(all_processed) + " items of " + std::to_string(phase.items),
                                    0);
         }
-        comm_.allreduce_sum(tally.measured);
-        profiles_.learn(phase.items, std::move(tally.measured));
-        if (config_.check_merge) check_merge_of(index, phase);
+        if (phase.spawn_bytes > 0 && comm_.rank() == 0) {
+            log_.info("phase " + std::to_string(index) + " '" + phase.name + "': " + std::to_string(all_processed) +
+                      " items ran");
+        }
+        if (phase.spawn_bytes == 0) {
+            comm_.allreduce_sum(tally.measured);
+            profiles_.learn(phase.items, std::move(tally.measured));
+            if (config_.check_merge) check_merge_of(index, phase);
+        }
         const auto total = combine(job_, ctx_, comm_, partial, config_.check_merge, phase_named(index, phase));
         const auto& columns = ctx_.columns();
         for (std::size_t c = 0; c < columns.size(); ++c) {
@@ -430,13 +509,14 @@ class Run {
 
     /// A checkpoint of where the run stands, with this rank's partial of the phase in progress (if any).
     void checkpoint(std::unique_ptr<AnyPartial>* partial, std::uint64_t done_items) {
-        if (partial != nullptr) {
-            OutArchive saved;
-            (*partial)->save(saved);
-            progress_.partial = saved.take();
-        } else {
-            progress_.partial.clear();
-        }
+        OutArchive saved;
+        if (partial != nullptr) (*partial)->save(saved);
+        checkpoint_bytes(saved.take(), done_items);
+    }
+
+    /// A checkpoint with `partial` as this rank's saved partial (empty: none).
+    void checkpoint_bytes(std::vector<std::byte> partial, std::uint64_t done_items) {
+        progress_.partial = std::move(partial);
         checkpoints_.write(point_, progress_, done_items);
         last_checkpoint_ = now_s();
         if (config_.trace != nullptr && comm_.rank() == 0) {

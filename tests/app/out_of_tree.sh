@@ -23,4 +23,19 @@ cmake -S "$TMP/roots" -B "$TMP/roots/build" -DCMAKE_PREFIX_PATH="$TMP/prefix" >"
   cmake --build "$TMP/roots/build" >"$TMP/build2.log" 2>&1 && pass || fail "README example does not build: $(tail -20 "$TMP/build2.log")"
 expect_ok 2 run roots --job-path "$TMP/roots/build" --n 100000 --output "$TMP/roots.h5"
 h5dump -d /roots -s 99999 -c 1 "$TMP/roots.h5" | grep -q "(99999): 316.226" && pass || fail "README example's output is wrong"
+
+# The README's dynamic-items example (its second C++ block), built the same way, counts the 14200 placements of 12
+# queens on any layout.
+mkdir -p "$TMP/nqueens"
+awk '/^```cpp$/{n++; if (n == 2) {on=1; next}} /^```$/{if (on) exit} on' "$REPO/README.md" > "$TMP/nqueens/nqueens.cpp"
+sed 's/roots/nqueens/g' "$TMP/roots/CMakeLists.txt" > "$TMP/nqueens/CMakeLists.txt"
+grep -q 'PEL_JOB(NQueens' "$TMP/nqueens/nqueens.cpp" && pass || fail "README's dynamic-items example not found"
+cmake -S "$TMP/nqueens" -B "$TMP/nqueens/build" -DCMAKE_PREFIX_PATH="$TMP/prefix" >"$TMP/cfg3.log" 2>&1 &&
+  cmake --build "$TMP/nqueens/build" >"$TMP/build3.log" 2>&1 && pass ||
+  fail "README's dynamic-items example does not build: $(tail -20 "$TMP/build3.log")"
+for layout in 1x1 3x2; do
+  expect_ok "${layout%x*}" run nqueens --job-path "$TMP/nqueens/build" --n 12 --split 4 --threads "${layout#*x}" \
+    --output "$TMP/nq-$layout.h5"
+  h5dump -a /solutions "$TMP/nq-$layout.h5" | grep -q "(0): 14200" && pass || fail "nqueens 12 on $layout is not 14200"
+done
 finish

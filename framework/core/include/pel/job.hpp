@@ -9,6 +9,8 @@
 //     process(range, partial, out, ctx)   many times, concurrently on every rank and thread, over disjoint ranges
 //     end_phase(total, ctx)               on every rank, with the partials of all items merged
 //   write_results(sink, ctx)    once, on every rank with the same arguments (collective)
+// A dynamic phase (Phase::spawn_bytes > 0) has no fixed item range: seed() spawns its first items on rank 0, and
+// expand(payload, partial, spawner, ctx) runs each item, which may spawn more; the phase ends when none is left.
 // save_state / load_state capture what next_phase and end_phase carry between phases (for checkpoints).
 //
 // Same answer on any layout: process() must depend only on its items and on state set outside process(); a
@@ -23,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -35,10 +38,30 @@
 
 namespace pel {
 
-/// One loop over the items [0, items) of a job.
+/// One loop over the items [0, items) of a job, or a dynamic phase whose items spawn items.
 struct Phase {
     std::string name;         ///< shown in logs and statistics, e.g. "iteration 3"
-    std::uint64_t items = 0;  ///< size of the item space
+    std::uint64_t items = 0;  ///< size of the item space (0 in a dynamic phase)
+    /// > 0: a dynamic phase. Its items are spawned (Job::seed on rank 0, then Job::expand), each carrying a payload
+    /// of at most this many bytes, which is all that identifies it: pel moves items between threads and ranks and
+    /// saves the unfinished ones in checkpoints, so that every spawned item runs exactly once on any layout.
+    std::uint32_t spawn_bytes = 0;
+};
+
+/// Where seed() and expand() add items to the running dynamic phase.
+class Spawner {
+  public:
+    virtual ~Spawner() = default;
+    /// Adds an item whose payload is `payload` (at most the phase's spawn_bytes; more is the job's error). The item
+    /// runs later, on any thread of any rank: its payload must say everything expand() needs, such as its place in
+    /// the tree (parent's id and child index, depth), never where or when it was spawned.
+    virtual void spawn(std::span<const std::byte> payload) = 0;
+    /// Adds an item whose payload is the bytes of `value`.
+    template <class T>
+        requires std::is_trivially_copyable_v<T>
+    void spawn_value(const T& value) {
+        spawn(std::as_bytes(std::span{&value, 1}));
+    }
 };
 
 /// What a job sees of the run: where it is, and how to say something. A narrow, read-only view.
@@ -225,6 +248,9 @@ class JobBase {
     [[nodiscard]] virtual std::unique_ptr<AnyPartial> new_partial(const Context& ctx) const = 0;
     virtual void process_any(ItemRange items, AnyPartial& partial, ItemSink& out, const Context& ctx) const = 0;
     virtual void end_phase_any(const AnyPartial& total, const Context& ctx) = 0;
+    virtual void seed_any(Spawner& spawner, const Context& ctx) const = 0;
+    virtual void expand_any(std::span<const std::byte> payload, AnyPartial& partial, Spawner& spawner,
+                            const Context& ctx) const = 0;
 };
 
 /// A partial result: merges exactly with another of its kind and can be saved (see pel/archive.hpp).
@@ -251,8 +277,19 @@ class Job : public JobBase {
     /// The partial result of no items. Default: P{}.
     [[nodiscard]] virtual P empty_partial(const Context& /*ctx*/) const { return P{}; }
     /// The kernel: processes `items`, adding into `partial` and writing rows into `out`. Runs concurrently on
-    /// many threads, each with its own partial; must not change the job.
-    virtual void process(ItemRange items, P& partial, ItemSink& out, const Context& ctx) const = 0;
+    /// many threads, each with its own partial; must not change the job. A job with only dynamic phases has none.
+    virtual void process(ItemRange /*items*/, P& /*partial*/, ItemSink& /*out*/, const Context& /*ctx*/) const {
+        throw Error::Plugin("the job gave a phase of fixed items but defines no process()");
+    }
+    /// A dynamic phase's first items: called once per phase, on rank 0 only (not again when a run resumes it).
+    virtual void seed(Spawner& /*spawner*/, const Context& /*ctx*/) const {}
+    /// The kernel of a dynamic phase: runs the item whose payload is `payload`, adding into `partial` and spawning
+    /// any items it makes. Runs concurrently like process(); the partial's merge must be exact, since which items
+    /// meet in one partial depends on the layout.
+    virtual void expand(std::span<const std::byte> /*payload*/, P& /*partial*/, Spawner& /*spawner*/,
+                        const Context& /*ctx*/) const {
+        throw Error::Plugin("the job gave a dynamic phase but defines no expand()");
+    }
     /// Receives the merged partial of every item of the phase, on every rank.
     virtual void end_phase(const P& /*total*/, const Context& /*ctx*/) {}
 
@@ -274,6 +311,11 @@ class Job : public JobBase {
     }
     void end_phase_any(const AnyPartial& total, const Context& ctx) final {
         end_phase(static_cast<const Box&>(total).value, ctx);
+    }
+    void seed_any(Spawner& spawner, const Context& ctx) const final { seed(spawner, ctx); }
+    void expand_any(std::span<const std::byte> payload, AnyPartial& partial, Spawner& spawner,
+                    const Context& ctx) const final {
+        expand(payload, static_cast<Box&>(partial).value, spawner, ctx);
     }
 };
 

@@ -16,8 +16,8 @@
 
 /// Bumped whenever the layout of pel::JobBase, the contexts, the sinks, pel::OptionSpec or PelJobInfo changes (2:
 /// OptionSpec::allow_non_finite; 3: SetupContext::declare_result, output_path and run_dir, Context::thread and
-/// stop_requested, JobBase::outcome).
-#define PEL_ABI_VERSION 3u
+/// stop_requested, JobBase::outcome; 4: Phase::spawn_bytes, pel::Spawner, JobBase::seed_any and expand_any).
+#define PEL_ABI_VERSION 4u
 
 extern "C" {
 /// What a plugin tells pel about itself. abi_version comes first so that pel can read it from any version.
