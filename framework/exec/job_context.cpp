@@ -48,6 +48,23 @@ std::vector<std::byte> RunContext::read_raw(const std::string& file, const std::
     return data;
 }
 
+int RunContext::declare_input(const std::string& file, const std::string& dataset, ScalarType type,
+                              std::uint64_t rows_per_item, std::uint64_t items, std::vector<std::uint64_t>& dims,
+                              std::uint64_t& input_items, std::uint64_t& width) {
+    // Every rank opens the dataset itself (it reads its own items later); agreeing here turns a file that one rank
+    // cannot see into one error on every rank.
+    const int id = mpi::agree(comm_, [&] { return inputs_.add(file, dataset, type, rows_per_item, items); });
+    const io::ItemInputShape& shape = inputs_.shape(id);
+    dims = shape.dims;
+    input_items = shape.items;
+    width = shape.values_per_item;
+    return id;
+}
+
+void RunContext::read_input_items(int input, ItemRange range, std::span<std::byte> into) {
+    mpi::agree(comm_, [&] { inputs_.read(input, range, into); });
+}
+
 void RunContext::write_raw(const std::string& file, const std::string& dataset, ScalarType type,
                            const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) {
     mpi::agree(comm_, [&] {

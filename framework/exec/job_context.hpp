@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "exec/item_inputs.hpp"
 #include "exec/log.hpp"
 #include "exec/result_names.hpp"
 #include "io/results_file.hpp"
@@ -46,6 +47,10 @@ class RunContext final : public SetupContext {
 
     /// The per-item outputs declared so far, by id.
     [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
+    /// The item inputs the job declared.
+    [[nodiscard]] ItemInputs& inputs() noexcept { return inputs_; }
+    /// True if the job asked for each phase's total on every rank (else rank 0 only gets it).
+    [[nodiscard]] bool total_wanted_everywhere() const noexcept { return total_everywhere_; }
     /// The names of the job's outputs so far, for the ResultSink to check what write_results() stores.
     [[nodiscard]] ResultNames& names() noexcept { return names_; }
     void set_phase(int phase) noexcept { phase_ = phase; }
@@ -60,6 +65,14 @@ class RunContext final : public SetupContext {
     int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                        const std::string& description) override;
     void declare_result(const std::string& name, ResultKind kind) override;
+    int declare_input(const std::string& file, const std::string& dataset, ScalarType type,
+                      std::uint64_t rows_per_item, std::uint64_t items, std::vector<std::uint64_t>& dims,
+                      std::uint64_t& input_items, std::uint64_t& width) override;
+    void read_input_items(int input, ItemRange range, std::span<std::byte> into) override;
+    void want_total_on_every_rank() override { total_everywhere_ = true; }
+    [[nodiscard]] const std::byte* input_bytes(int input, std::uint64_t item) const override {
+        return ItemInputs::values_of(input, item);
+    }
 
   private:
     const mpi::Comm& comm_;
@@ -70,6 +83,8 @@ class RunContext final : public SetupContext {
     int phase_ = -1;
     std::vector<Column> columns_;
     ResultNames names_;
+    ItemInputs inputs_;
+    bool total_everywhere_ = false;
 };
 
 /// The ResultSink over the results file: write_results() stores the job's final datasets and attributes there, each

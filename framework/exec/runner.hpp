@@ -53,6 +53,9 @@ struct RunConfig {
     /// At the end of each phase, rank 0 runs the kernel again on a sample of items and checks that their partials,
     /// and the ranks' partials, merge to the same bytes in every order (pel::check_merge); a difference ends the run.
     bool check_merge = false;
+    /// The most bytes of item inputs (pel::ItemInput) a rank may hold at once (0: no cap; batches then hold at most
+    /// kDefaultBatchInputBytes per thread). A cap too small for one item per thread is refused before any item runs.
+    std::uint64_t max_rank_memory = 0;
 };
 
 /// What one rank did over the whole run.
@@ -65,6 +68,7 @@ struct RankStats {
     double serve_s = 0;          ///< rank 0: seconds spent answering requests
     std::uint64_t requests = 0;  ///< rank 0: requests answered
     std::uint64_t steals = 0;    ///< rank 0: chunks taken from a busy rank for an idle one
+    std::uint64_t input_peak_bytes = 0;  ///< the most bytes of item inputs the rank held at once
 };
 
 /// A per-item output of the job, and the phase whose rows it holds.
