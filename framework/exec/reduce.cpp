@@ -88,9 +88,10 @@ void reduce_to_root(JobBase& job, const Context& ctx, const mpi::Comm& comm, Any
 
 std::unique_ptr<AnyPartial> total_for_rank(JobBase& job, const Context& ctx, const mpi::Comm& comm,
                                            const AnyPartial& mine, bool everywhere) {
-    if (!everywhere) {
-        if (comm.rank() == 0) return nullptr;
-        return mpi::agree(comm, [&] { return job.new_partial(ctx); });
+    if (!everywhere) {  // every rank agrees, rank 0 included: the others' empty partial may fail to build
+        return mpi::agree(comm, [&]() -> std::unique_ptr<AnyPartial> {
+            return comm.rank() == 0 ? nullptr : job.new_partial(ctx);
+        });
     }
     std::vector<std::byte> total = mpi::agree(comm, [&] {
         if (comm.rank() != 0) return std::vector<std::byte>{};

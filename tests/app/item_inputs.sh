@@ -9,14 +9,15 @@ source "$(dirname "$0")/common.sh"
 import sys, h5py, numpy as np
 rng = np.random.default_rng(5)
 centres = rng.uniform(-50, 50, size=(12, 4))
-points = centres[rng.integers(0, 12, size=40000)] + rng.normal(size=(120000, 4))
+points = centres[rng.integers(0, 12, size=40000)] + rng.normal(size=(40000, 4))
 with h5py.File(sys.argv[1], "w") as f:
     f["points"] = points
     f["flat"] = points[:, 0]
     f["scalar"] = 3.0
     f["words"] = np.array([b"a", b"b"])
 PY
-args=(--input "$TMP/points.h5" --k 16 --max-iterations 8 --tolerance 0)
+base=(--input "$TMP/points.h5" --tolerance 0)
+args=("${base[@]}" --k 16 --max-iterations 8)
 attrs=(--attr iterations --attr inertia --attr converged --attr last_move)
 cap=131072  # 128 KiB: 1/10 of the input
 same_as_ref() { "$H5SAME" "$TMP/ref.h5" "$1" "${attrs[@]}" --ignore /stats >"$TMP/same" 2>&1; }
@@ -32,7 +33,7 @@ PY
 }
 
 expect_ok 1 run kmeans "${args[@]}" --output "$TMP/ref.h5"
-for layout in "1 1" "1 4" "2 1" "2 2" "4 1" "4 3" "3 2"; do
+for layout in "1 1" "1 4" "2 2" "4 1" "2 3"; do
   read -r np threads <<<"$layout"
   out="$TMP/capped-$np-$threads.h5"
   expect_ok "$np" run kmeans "${args[@]}" --threads "$threads" --max-rank-memory 128K --output "$out"
@@ -45,7 +46,7 @@ done
 stopped=no
 for delay in 0.2 0.05 0; do
   rm -rf "$TMP/run.h5" "$TMP/run.ckpt"
-  timeout 120 "$MPIRUN" -np 2 "$PEL" run kmeans "${args[@]}" --max-iterations 40 --max-rank-memory 128K \
+  timeout 120 "$MPIRUN" -np 2 "$PEL" run kmeans "${base[@]}" --k 200 --max-iterations 15 --max-rank-memory 128K \
     --output "$TMP/run.h5" --checkpoint-every 0.1 >"$TMP/out" 2>"$TMP/err" &
   pid=$!
   for _ in $(seq 300); do
@@ -61,13 +62,13 @@ for delay in 0.2 0.05 0; do
 done
 if [ "$stopped" = yes ]; then
   pass
-  expect_ok 1 run kmeans "${args[@]}" --max-iterations 40 --output "$TMP/ref40.h5"
-  expect_ok 4 run kmeans "${args[@]}" --max-iterations 40 --max-rank-memory 128K --threads 2 --schedule gss \
+  expect_ok 1 run kmeans "${base[@]}" --k 200 --max-iterations 15 --output "$TMP/ref-long.h5"
+  expect_ok 4 run kmeans "${base[@]}" --k 200 --max-iterations 15 --max-rank-memory 128K --threads 2 --schedule gss \
     --output "$TMP/run.h5" --checkpoint-every 0.1 --resume
   expect_contains "$TMP/err" "resuming"
   grep -q -E "resuming .*, [1-9][0-9]* of 40000 items done" "$TMP/err" && pass ||
     echo "note: the checkpoint resumed from fell between phases: $(grep resuming "$TMP/err" | head -1)"
-  "$H5SAME" "$TMP/ref40.h5" "$TMP/run.h5" "${attrs[@]}" --ignore /stats >"$TMP/same" 2>&1 && pass ||
+  "$H5SAME" "$TMP/ref-long.h5" "$TMP/run.h5" "${attrs[@]}" --ignore /stats >"$TMP/same" 2>&1 && pass ||
     fail "stopped and resumed under the cap, kmeans differs: $(cat "$TMP/same")"
   peaks_within "$TMP/run.h5" "$cap"
 else
