@@ -88,24 +88,22 @@ class RunContext final : public SetupContext {
 };
 
 /// The ResultSink over the results file: write_results() stores the job's final datasets and attributes there, each
-/// name checked first (`names`), so that a clash is one line naming both uses rather than HDF5's error.
+/// name checked first (`names`), so that a clash is one line naming both uses rather than HDF5's error. Rank 0's
+/// values are stored: they are broadcast first, since parallel HDF5 may write an attribute from any rank, and since
+/// a job whose phase totals stay on rank 0 holds other values (and shapes) elsewhere. Collective.
 class FileSink final : public ResultSink {
   public:
-    FileSink(io::ResultsFile& out, ResultNames& names) : out_(out), names_(names) {}
-    void attribute(const std::string& name, const std::string& value) override {
-        names_.write_attribute(name);
-        out_.attribute(name, value);
-    }
+    FileSink(const mpi::Comm& comm, io::ResultsFile& out, ResultNames& names)
+        : comm_(comm), out_(out), names_(names) {}
+    void attribute(const std::string& name, const std::string& value) override;
 
   protected:
     void dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                      std::span<const std::byte> data, const std::string& description) override;
-    void attribute_raw(const std::string& name, ScalarType type, const void* value) override {
-        names_.write_attribute(name);
-        out_.attribute(name, type, value);
-    }
+    void attribute_raw(const std::string& name, ScalarType type, const void* value) override;
 
   private:
+    const mpi::Comm& comm_;
     io::ResultsFile& out_;
     ResultNames& names_;
 };

@@ -478,7 +478,7 @@ class Run {
     /// After the last phase: the cost profile saved, the job's results written, the statistics gathered.
     void finish() {
         profiles_.save();
-        FileSink sink(out_, ctx_.names());
+        FileSink sink(comm_, out_, ctx_.names());
         mpi::agree(comm_, [&] { job_.write_results(sink, ctx_); });
         summary_.outcome = job_outcome();
 
