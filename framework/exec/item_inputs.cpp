@@ -90,7 +90,14 @@ void ItemInputs::load(ItemRange range, HeldInputs& held, bool keep) {
     count(held, bytes);  // before allocating, so that the cap holds
     for (std::size_t i = 0; i < inputs_.size(); ++i) {
         std::vector<std::byte>& values = segment.values[i];
-        values.resize(range.size() * inputs_[i]->item_bytes());
+        const std::size_t need = range.size() * inputs_[i]->item_bytes();
+        // reserve() takes exactly what is asked for, where resize() may take up to twice the old size: the bytes
+        // counted above are the bytes held.
+        if (values.capacity() < need) {
+            values.clear();
+            values.reserve(need);
+        }
+        values.resize(need);
         const std::lock_guard lock(read_mutex_);
         inputs_[i]->read(range.begin, range.size(), values);
     }
