@@ -23,8 +23,8 @@ std::size_t ItemInputs::checked(int id) const {
     return static_cast<std::size_t>(id);
 }
 
-int ItemInputs::add(const std::string& file, const std::string& dataset, ScalarType type,
-                    std::uint64_t rows_per_item, std::uint64_t items) {
+int ItemInputs::add(const std::string& file, const std::string& dataset, ScalarType type, std::uint64_t rows_per_item,
+                    std::uint64_t items) {
     inputs_.push_back(std::make_unique<io::ItemInputFile>(file, dataset, type, rows_per_item, items));
     return static_cast<int>(inputs_.size()) - 1;
 }

@@ -65,9 +65,9 @@ class RunContext final : public SetupContext {
     int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                        const std::string& description) override;
     void declare_result(const std::string& name, ResultKind kind) override;
-    int declare_input(const std::string& file, const std::string& dataset, ScalarType type,
-                      std::uint64_t rows_per_item, std::uint64_t items, std::vector<std::uint64_t>& dims,
-                      std::uint64_t& input_items, std::uint64_t& width) override;
+    int declare_input(const std::string& file, const std::string& dataset, ScalarType type, std::uint64_t rows_per_item,
+                      std::uint64_t items, std::vector<std::uint64_t>& dims, std::uint64_t& input_items,
+                      std::uint64_t& width) override;
     void read_input_items(int input, ItemRange range, std::span<std::byte> into) override;
     void want_total_on_every_rank() override { total_everywhere_ = true; }
     [[nodiscard]] const std::byte* input_bytes(int input, std::uint64_t item) const override {
@@ -93,8 +93,7 @@ class RunContext final : public SetupContext {
 /// a job whose phase totals stay on rank 0 holds other values (and shapes) elsewhere. Collective.
 class FileSink final : public ResultSink {
   public:
-    FileSink(const mpi::Comm& comm, io::ResultsFile& out, ResultNames& names)
-        : comm_(comm), out_(out), names_(names) {}
+    FileSink(const mpi::Comm& comm, io::ResultsFile& out, ResultNames& names) : comm_(comm), out_(out), names_(names) {}
     void attribute(const std::string& name, const std::string& value) override;
 
   protected:

@@ -89,9 +89,8 @@ void reduce_to_root(JobBase& job, const Context& ctx, const mpi::Comm& comm, Any
 std::unique_ptr<AnyPartial> total_for_rank(JobBase& job, const Context& ctx, const mpi::Comm& comm,
                                            const AnyPartial& mine, bool everywhere) {
     if (!everywhere) {  // every rank agrees, rank 0 included: the others' empty partial may fail to build
-        return mpi::agree(comm, [&]() -> std::unique_ptr<AnyPartial> {
-            return comm.rank() == 0 ? nullptr : job.new_partial(ctx);
-        });
+        return mpi::agree(
+            comm, [&]() -> std::unique_ptr<AnyPartial> { return comm.rank() == 0 ? nullptr : job.new_partial(ctx); });
     }
     std::vector<std::byte> total = mpi::agree(comm, [&] {
         if (comm.rank() != 0) return std::vector<std::byte>{};

@@ -68,7 +68,8 @@ struct RankStats {
     double serve_s = 0;          ///< rank 0: seconds spent answering requests
     std::uint64_t requests = 0;  ///< rank 0: requests answered
     std::uint64_t steals = 0;    ///< rank 0: chunks taken from a busy rank for an idle one
-    std::uint64_t input_peak_bytes = 0;  ///< the most bytes of item inputs the rank held at once
+    /// The most bytes of item inputs the rank held at once.
+    std::uint64_t input_peak_bytes = 0;
 };
 
 /// A per-item output of the job, and the phase whose rows it holds.

@@ -15,9 +15,9 @@ namespace pel::io {
 
 /// The shape of an item input, as the job sees it.
 struct ItemInputShape {
-    std::vector<std::uint64_t> dims;      ///< the dataset's extent, slowest first
-    std::uint64_t items = 0;              ///< items it holds: dims[0] / rows_per_item
-    std::uint64_t values_per_item = 0;    ///< rows_per_item times the values of one row
+    std::vector<std::uint64_t> dims;    ///< the dataset's extent, slowest first
+    std::uint64_t items = 0;            ///< items it holds: dims[0] / rows_per_item
+    std::uint64_t values_per_item = 0;  ///< rows_per_item times the values of one row
 };
 
 /// Dataset `dataset` of file `file`, open for reading ranges of items. Serial: each rank opens its own, and reads

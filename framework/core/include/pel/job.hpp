@@ -150,8 +150,8 @@ class SetupContext : public Context {
     ItemInput<T> item_input(const std::string& file, const std::string& dataset, std::uint64_t rows_per_item = 1,
                             std::uint64_t items = 0) {
         ItemInput<T> in;
-        in.id = declare_input(file, dataset, scalar_type_of<T>::value, rows_per_item, items, in.dims, in.items,
-                              in.width);
+        in.id =
+            declare_input(file, dataset, scalar_type_of<T>::value, rows_per_item, items, in.dims, in.items, in.width);
         return in;
     }
 
