@@ -296,6 +296,7 @@ int run_command(const mpi::Comm& comm, std::vector<std::string> args) {
     config.skip_failed = s.skip_failed;
     config.heartbeat_s = s.heartbeat_s;
     config.check_merge = s.check_merge;
+    config.max_rank_memory = s.max_rank_memory;
     config.stop_at = stop_at(s, started);
     config.run_dir = s.run_dir;
     const auto cores = std::max(1u, std::thread::hardware_concurrency());

@@ -154,6 +154,25 @@ void set_checkpoint_every(RunSettings& s, const std::string& text) {
     s.checkpoint_every_s = seconds;
 }
 
+/// --max-rank-memory: bytes, with an optional binary suffix K, M, G or T (KiB ... TiB); 0 or "none": no cap.
+std::uint64_t memory_size(const std::string& text) {
+    if (text == "none") return 0;
+    char* end = nullptr;
+    const double number = std::strtod(text.c_str(), &end);
+    const std::string suffix = end != nullptr ? std::string(end) : std::string();
+    double scale = 0;
+    if (suffix.empty() || suffix == "B") scale = 1;
+    if (suffix == "K" || suffix == "KiB") scale = 0x1p10;
+    if (suffix == "M" || suffix == "MiB") scale = 0x1p20;
+    if (suffix == "G" || suffix == "GiB") scale = 0x1p30;
+    if (suffix == "T" || suffix == "TiB") scale = 0x1p40;
+    if (text.empty() || end == text.c_str() || scale == 0 || !(number >= 0) || number * scale > 0x1p62) {
+        throw Error::Usage("--max-rank-memory: '" + shown(text) +
+                           "' is not a size in bytes (a number, optionally with K, M, G or T; 0 or none: no cap)");
+    }
+    return static_cast<std::uint64_t>(number * scale);
+}
+
 std::vector<RunOption> make_table() {
     using S = RunSettings;
     std::string techniques;
@@ -223,6 +242,13 @@ std::vector<RunOption> make_table() {
                     .within(0, 0x1p40));
     t.push_back(
         field("job-path", &S::job_path, "colon-separated directories to search for job plugins first").as_path());
+    t.push_back(converted(
+        "max-rank-memory",
+        "the most bytes of item inputs a rank may hold at once (K, M, G, T: binary multiples; 0 or none: no cap): "
+        "batches are cut to fit it, and a cap too small for one item per thread is refused; /stats/input_peak_bytes "
+        "records what each rank held",
+        [](S& s, const std::string& v) { s.max_rank_memory = memory_size(v); },
+        [](const S& s) { return std::to_string(s.max_rank_memory); }));
     t.push_back(field("check-merge", &S::check_merge,
                       "for job authors: at the end of each phase, run the kernel again on a sample of items (up to "
                       "64) and merge their partials, and the ranks', in several orders; partials that differ end the "

@@ -52,6 +52,8 @@ struct RunSettings {
     bool skip_failed = false;   ///< --on-error skip (else abort)
     bool fail_on_skip = false;  ///< exit ExitCode::skipped, not 0, when items were skipped
     bool check_merge = false;   ///< check that the job's partials merge exactly (exec::RunConfig::check_merge)
+    /// Bytes of item inputs a rank may hold (0: no cap).
+    std::uint64_t max_rank_memory = 0;
     double heartbeat_s = 300;
     double time_limit_s = 0;  ///< 0: none, or the end of the Slurm job
     double time_margin_s = 60;

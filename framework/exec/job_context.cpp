@@ -48,6 +48,23 @@ std::vector<std::byte> RunContext::read_raw(const std::string& file, const std::
     return data;
 }
 
+int RunContext::declare_input(const std::string& file, const std::string& dataset, ScalarType type,
+                              std::uint64_t rows_per_item, std::uint64_t items, std::vector<std::uint64_t>& dims,
+                              std::uint64_t& input_items, std::uint64_t& width) {
+    // Every rank opens the dataset itself (it reads its own items later); agreeing here turns a file that one rank
+    // cannot see into one error on every rank.
+    const int id = mpi::agree(comm_, [&] { return inputs_.add(file, dataset, type, rows_per_item, items); });
+    const io::ItemInputShape& shape = inputs_.shape(id);
+    dims = shape.dims;
+    input_items = shape.items;
+    width = shape.values_per_item;
+    return id;
+}
+
+void RunContext::read_input_items(int input, ItemRange range, std::span<std::byte> into) {
+    mpi::agree(comm_, [&] { inputs_.read(input, range, into); });
+}
+
 void RunContext::write_raw(const std::string& file, const std::string& dataset, ScalarType type,
                            const std::vector<std::uint64_t>& dims, std::span<const std::byte> data) {
     mpi::agree(comm_, [&] {
@@ -84,10 +101,55 @@ void RunContext::declare_result(const std::string& name, ResultKind kind) {
     }
 }
 
+namespace {
+
+/// Rank 0's `bytes`, on every rank. \note collective
+std::vector<std::byte> from_rank0(const mpi::Comm& comm, std::span<const std::byte> bytes) {
+    std::vector<std::byte> copy(bytes.begin(), bytes.end());
+    comm.bcast_bytes(copy, 0);
+    return copy;
+}
+
+}  // namespace
+
+void FileSink::attribute(const std::string& name, const std::string& value) {
+    names_.write_attribute(name);
+    const std::vector<std::byte> bytes = from_rank0(comm_, std::as_bytes(std::span(value)));
+    out_.attribute(name, std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+void FileSink::attribute_raw(const std::string& name, ScalarType type, const void* value) {
+    names_.write_attribute(name);
+    const std::vector<std::byte> bytes =
+        from_rank0(comm_, std::span(static_cast<const std::byte*>(value), scalar_size(type)));
+    out_.attribute(name, type, bytes.data());
+}
+
 void FileSink::dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                            std::span<const std::byte> data, const std::string& description) {
     names_.write_dataset(name);
-    out_.write_whole(name, type, dims, data);
+    // Only rank 0's elements are written (the others select none), but every rank creates the dataset: with rank
+    // 0's shape, and a stand-in of that size where its own data has another.
+    // Rank 0's data size goes with its shape, so that data of the wrong size is an error on every rank at once.
+    std::vector<std::uint64_t> sent = dims;
+    sent.push_back(data.size());
+    const std::vector<std::byte> shape_bytes = from_rank0(comm_, std::as_bytes(std::span(sent)));
+    std::vector<std::uint64_t> shape(shape_bytes.size() / sizeof(std::uint64_t));
+    std::memcpy(shape.data(), shape_bytes.data(), shape_bytes.size());
+    const std::uint64_t root_bytes = shape.back();
+    shape.pop_back();
+    std::uint64_t elements = 1;
+    for (const auto d : shape) elements *= d;
+    if (root_bytes != elements * scalar_size(type)) {
+        throw Error::Failure("dataset '" + name + "': " + std::to_string(root_bytes) + " bytes given for " +
+                             std::to_string(elements) + " elements of " + scalar_name(type));
+    }
+    std::vector<std::byte> stand_in;
+    if (comm_.rank() != 0 && data.size() != elements * scalar_size(type)) {
+        stand_in.resize(elements * scalar_size(type));
+        data = stand_in;
+    }
+    out_.write_whole(name, type, shape, data);
     if (!description.empty()) out_.attribute_on(name, "description", description);
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "exec/item_inputs.hpp"
 #include "exec/log.hpp"
 #include "exec/result_names.hpp"
 #include "io/results_file.hpp"
@@ -46,6 +47,10 @@ class RunContext final : public SetupContext {
 
     /// The per-item outputs declared so far, by id.
     [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
+    /// The item inputs the job declared.
+    [[nodiscard]] ItemInputs& inputs() noexcept { return inputs_; }
+    /// True if the job asked for each phase's total on every rank (else rank 0 only gets it).
+    [[nodiscard]] bool total_wanted_everywhere() const noexcept { return total_everywhere_; }
     /// The names of the job's outputs so far, for the ResultSink to check what write_results() stores.
     [[nodiscard]] ResultNames& names() noexcept { return names_; }
     void set_phase(int phase) noexcept { phase_ = phase; }
@@ -60,6 +65,14 @@ class RunContext final : public SetupContext {
     int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                        const std::string& description) override;
     void declare_result(const std::string& name, ResultKind kind) override;
+    int declare_input(const std::string& file, const std::string& dataset, ScalarType type, std::uint64_t rows_per_item,
+                      std::uint64_t items, std::vector<std::uint64_t>& dims, std::uint64_t& input_items,
+                      std::uint64_t& width) override;
+    void read_input_items(int input, ItemRange range, std::span<std::byte> into) override;
+    void want_total_on_every_rank() override { total_everywhere_ = true; }
+    [[nodiscard]] const std::byte* input_bytes(int input, std::uint64_t item) const override {
+        return ItemInputs::values_of(input, item);
+    }
 
   private:
     const mpi::Comm& comm_;
@@ -70,27 +83,26 @@ class RunContext final : public SetupContext {
     int phase_ = -1;
     std::vector<Column> columns_;
     ResultNames names_;
+    ItemInputs inputs_;
+    bool total_everywhere_ = false;
 };
 
 /// The ResultSink over the results file: write_results() stores the job's final datasets and attributes there, each
-/// name checked first (`names`), so that a clash is one line naming both uses rather than HDF5's error.
+/// name checked first (`names`), so that a clash is one line naming both uses rather than HDF5's error. Rank 0's
+/// values are stored: they are broadcast first, since parallel HDF5 may write an attribute from any rank, and since
+/// a job whose phase totals stay on rank 0 holds other values (and shapes) elsewhere. Collective.
 class FileSink final : public ResultSink {
   public:
-    FileSink(io::ResultsFile& out, ResultNames& names) : out_(out), names_(names) {}
-    void attribute(const std::string& name, const std::string& value) override {
-        names_.write_attribute(name);
-        out_.attribute(name, value);
-    }
+    FileSink(const mpi::Comm& comm, io::ResultsFile& out, ResultNames& names) : comm_(comm), out_(out), names_(names) {}
+    void attribute(const std::string& name, const std::string& value) override;
 
   protected:
     void dataset_raw(const std::string& name, ScalarType type, const std::vector<std::uint64_t>& dims,
                      std::span<const std::byte> data, const std::string& description) override;
-    void attribute_raw(const std::string& name, ScalarType type, const void* value) override {
-        names_.write_attribute(name);
-        out_.attribute(name, type, value);
-    }
+    void attribute_raw(const std::string& name, ScalarType type, const void* value) override;
 
   private:
+    const mpi::Comm& comm_;
     io::ResultsFile& out_;
     ResultNames& names_;
 };

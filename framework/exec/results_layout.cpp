@@ -44,6 +44,7 @@ constexpr const char* kSkippedItems = "skipped_items";
 
 // /stats attributes.
 constexpr const char* kMakespan = "makespan_s";
+constexpr const char* kInputPeakBytes = "input_peak_bytes";
 constexpr const char* kLowerBound = "lower_bound_s";
 constexpr const char* kImbalance = "imbalance";
 constexpr const char* kEfficiency = "efficiency";
@@ -231,6 +232,12 @@ void write_stats(io::ResultsFile& out, const RunStats& stats) {
         out.write_whole(child(kStats, name), scalar_type_of<T>::value, {values.size()},
                         std::as_bytes(std::span(values)));
     });
+    {  // beside the columns above, written only (pel report does not show it; files from before lack it)
+        std::vector<std::uint64_t> peaks;
+        for (const RankStats& r : stats.ranks) peaks.push_back(r.input_peak_bytes);
+        out.write_whole(child(kStats, kInputPeakBytes), ScalarType::u64, {peaks.size()},
+                        std::as_bytes(std::span(peaks)));
+    }
     out.attribute_on(kStats, kMakespan, ScalarType::f64, &stats.makespan_s);
     out.attribute_on(kStats, kLowerBound, ScalarType::f64, &stats.lower_bound_s);
     out.attribute_on(kStats, kImbalance, ScalarType::f64, &stats.imbalance);

@@ -6,9 +6,9 @@
 //                      host, schedule (text); ranks, threads, chunk_size (i64)
 //                      totals, at the end: phases (i64), wall_time_s (f64), resumed_from (text, only if resumed);
 //                      skipped_items (u64)
-//   /stats             items, chunks, requests (u64 [ranks]); busy_s, idle_s, wait_s, serve_s (f64 [ranks]);
-//                      attributes makespan_s, lower_bound_s, imbalance, efficiency (f64), schedule, hosts, levels
-//                      (text)
+//   /stats             items, chunks, requests, input_peak_bytes (u64 [ranks]); busy_s, idle_s, wait_s, serve_s
+//                      (f64 [ranks]); attributes makespan_s, lower_bound_s, imbalance, efficiency (f64), schedule,
+//                      hosts, levels, schedule_choice (text)
 //   /stats/chunk_log   rank, thread, phase (i32 [events]); begin, end (u64); start_s, stop_s (f64); attribute
 //                      dropped (u64). Absent when nothing was recorded (--trace-events 0).
 //   /skipped           phase, item (u64 [skipped]); rank (i64); rows/NAME (u8 [items of output NAME]: 1 where the

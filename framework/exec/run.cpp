@@ -16,6 +16,7 @@
 #include "exec/levels.hpp"
 #include "exec/phase_agreement.hpp"
 #include "exec/phase_run.hpp"
+#include "exec/reduce.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
 #include "pel/host.hpp"
@@ -159,7 +160,10 @@ class Run {
     }
 
     RunSummary go() {
-        mpi::agree(comm_, [&] { job_.setup(ctx_); });
+        mpi::agree(comm_, [&] {
+            job_.setup(ctx_);
+            ctx_.inputs().set_cap(config_.max_rank_memory, config_.threads);
+        });
         resume();
         const std::uint64_t first_phase = point_.phase;
         for (auto index = static_cast<int>(point_.phase);; ++index) {
@@ -432,7 +436,16 @@ class Run {
             profiles_.learn(phase.items, std::move(tally.measured));
             if (config_.check_merge) check_merge_of(index, phase);
         }
-        const auto total = combine(job_, ctx_, comm_, partial, config_.check_merge, phase_named(index, phase));
+        // --check-merge merges every rank's partial on rank 0 in two orders; otherwise up the tree, and down again
+        // only if the job asked for its total everywhere.
+        std::unique_ptr<AnyPartial> total;
+        if (config_.check_merge) {
+            total = combine(job_, ctx_, comm_, partial, true, phase_named(index, phase));
+        } else {
+            reduce_to_root(job_, ctx_, comm_, partial);
+            total = total_for_rank(job_, ctx_, comm_, partial, ctx_.total_wanted_everywhere());
+        }
+        const AnyPartial& phase_total = total != nullptr ? *total : partial;
         const auto& columns = ctx_.columns();
         for (std::size_t c = 0; c < columns.size(); ++c) {
             RankProgress::Column& column = progress_.columns[c];
@@ -448,7 +461,7 @@ class Run {
             column.wrote = false;
         }
         progress_.done.clear();
-        mpi::agree(comm_, [&] { job_.end_phase_any(*total, ctx_); });
+        mpi::agree(comm_, [&] { job_.end_phase_any(phase_total, ctx_); });
         if (comm_.rank() == 0 && log_.verbose()) {
             char line[160];
             std::snprintf(line, sizeof line, "phase %d done: compute %.3f s, combine and write %.3f s", index,
@@ -554,7 +567,7 @@ class Run {
     /// After the last phase: the cost profile saved, the job's results written, the statistics gathered.
     void finish() {
         profiles_.save();
-        FileSink sink(out_, ctx_.names());
+        FileSink sink(comm_, out_, ctx_.names());
         mpi::agree(comm_, [&] { job_.write_results(sink, ctx_); });
         summary_.outcome = job_outcome();
 
@@ -567,11 +580,13 @@ class Run {
         const auto serve = gather(mine_.serve_s);
         const auto requests = gather(static_cast<double>(mine_.requests));
         const auto steals = gather(static_cast<double>(mine_.steals));
+        const auto input_peak = gather(static_cast<double>(ctx_.inputs().peak_bytes()));
         double busy_total = 0, busy_max = 0;
         for (std::size_t r = 0; r < items.size(); ++r) {
             summary_.ranks.push_back({static_cast<std::uint64_t>(items[r]), static_cast<std::uint64_t>(chunks[r]),
                                       busy[r], idle[r], wait[r], serve[r], static_cast<std::uint64_t>(requests[r]),
-                                      static_cast<std::uint64_t>(steals[r])});
+                                      static_cast<std::uint64_t>(steals[r]),
+                                      static_cast<std::uint64_t>(input_peak[r])});
             busy_total += busy[r];
             busy_max = std::max(busy_max, busy[r]);
         }

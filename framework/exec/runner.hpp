@@ -58,6 +58,9 @@ struct RunConfig {
     int levels = 1;
     /// With two levels: ranks per group (0: one group per node).
     int group_size = 0;
+    /// The most bytes of item inputs (pel::ItemInput) a rank may hold at once (0: no cap; batches then hold at most
+    /// kDefaultBatchInputBytes per thread). A cap too small for one item per thread is refused before any item runs.
+    std::uint64_t max_rank_memory = 0;
 };
 
 /// What one rank did over the whole run.
@@ -70,6 +73,8 @@ struct RankStats {
     double serve_s = 0;          ///< rank 0: seconds spent answering requests
     std::uint64_t requests = 0;  ///< rank 0: requests answered
     std::uint64_t steals = 0;    ///< rank 0: chunks taken from a busy rank for an idle one
+    /// The most bytes of item inputs the rank held at once.
+    std::uint64_t input_peak_bytes = 0;
 };
 
 /// A per-item output of the job, and the phase whose rows it holds.

@@ -63,14 +63,27 @@ void Team::thread_main(int tid, Link& link) {
         std::vector<double>& bins = thread_bins_[t];
         const auto threads = static_cast<std::uint64_t>(config_.threads);
         const bool alone = ctx_.ranks() == 1;
+        // Item inputs: each batch's values are read just before it runs, into this thread's buffers, so that the rank
+        // holds no more of them than its threads have in hand (a batch is cut to what fits).
+        ItemInputs& inputs = ctx_.inputs();
+        const bool reads_inputs = !inputs.empty();
+        HeldInputs held;
+        struct Release {
+            ItemInputs& inputs;
+            HeldInputs& held;
+            ~Release() { inputs.release(held); }
+        } release{inputs, held};
         Chunk* chunk = current();
         bool drained = false;  // nothing left to claim in `chunk`
         while (!stopped() && !paused()) {
             if (chunk != nullptr && !drained) {
                 const double per_item = done > 0 ? busy / static_cast<double>(done) : kServeInterval;
-                const auto cap = alone ? UINT64_MAX : static_cast<std::uint64_t>(kServeInterval / per_item);
+                const auto cap = std::min(alone ? UINT64_MAX : static_cast<std::uint64_t>(kServeInterval / per_item),
+                                          inputs.batch_items());
                 const ItemRange batch = chunk->claim(threads, cap, drained);
                 if (!batch.empty()) {
+                    if (reads_inputs) inputs.load(batch, held);
+                    const ItemInputs::Current reading(held);
                     BatchSink sink(*chunk, batch, ctx_.columns(), phase_, chunks_);
                     const double t0 = now_s();
                     const InBatch in_batch(clocks_[t].started, t0);

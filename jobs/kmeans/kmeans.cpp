@@ -1,6 +1,8 @@
 // jobs/kmeans: Lloyd's k-means over the rows of a [points, dims] dataset, one phase per iteration until the
 // centroids stop moving (or a maximum), then a phase "assign" that writes each point's cluster. Sums are
-// pel::ExactSum and ties go to the lowest cluster, so the result is bit-identical on any layout.
+// pel::ExactSum and ties go to the lowest cluster, so the result is bit-identical on any layout. The points are an
+// item input (point i is item i): each rank reads only the points of the batches it runs, so no rank holds them all.
+// The centroids are needed everywhere, so the job asks for each phase's total on every rank.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -9,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <pel/exact_sum.hpp>
@@ -44,6 +47,7 @@ class KMeans final : public pel::Job<ClusterSums> {
     void declare_options(pel::Options& o) override {
         o.add("input", input_, "HDF5 file holding the points").path();
         o.add("dataset", dataset_, "dataset of the points, [points, dims] numbers");
+        o.add("points", points_wanted_, "cluster the first this many points (0: all of them)").range(0, 1e15);
         o.add("k", k_, "number of clusters").range(1, 1 << 20);
         o.add("max-iterations", max_iterations_, "most Lloyd iterations to run").range(1, 1e9);
         o.add("tolerance", tolerance_, "converged when no centroid moves farther than this").min(0);
@@ -57,13 +61,13 @@ class KMeans final : public pel::Job<ClusterSums> {
 
     void setup(pel::SetupContext& ctx) override {
         if (generate_ > 0 && !ctx.file_exists(input_)) generate(ctx);
-        pel::Array<double> points = ctx.read_array<double>(input_, dataset_);
-        if (points.dims.size() != 2) {
+        points_in_ = ctx.item_input<double>(input_, dataset_, 1, static_cast<std::uint64_t>(points_wanted_));
+        if (points_in_.dims.size() != 2) {
             throw pel::Error::Usage("kmeans: dataset '" + dataset_ + "' in '" + input_ + "' is " +
-                                    std::to_string(points.dims.size()) + "-D; it must be 2-D [points, dims]");
+                                    std::to_string(points_in_.dims.size()) + "-D; it must be 2-D [points, dims]");
         }
-        points_ = points.dims[0];
-        dims_ = points.dims[1];
+        points_ = points_in_.items;
+        dims_ = points_in_.dims[1];
         if (dims_ == 0) throw pel::Error::Usage("kmeans: the points in '" + input_ + "' have 0 coordinates");
         const auto k = static_cast<std::uint64_t>(k_);
         if (points_ < k) {
@@ -71,18 +75,12 @@ class KMeans final : public pel::Job<ClusterSums> {
                                     " clusters need at least as many points, but '" + input_ + "' has " +
                                     std::to_string(points_));
         }
-        for (std::size_t i = 0; i < points.data.size(); ++i) {
-            if (!std::isfinite(points.data[i])) {
-                throw pel::Error::Io("kmeans: point " + std::to_string(i / dims_) + " in '" + input_ +
-                                     "' has a coordinate that is not a finite number");
-            }
-        }
-        coords_ = std::move(points.data);
+        ctx.total_on_every_rank();  // every rank's kernel needs the new centroids
         assignments_ = ctx.item_output<std::int32_t>("assignments", points_, 1, "cluster of each point, 0 .. k-1");
         ctx.result_dataset("centroids");
         ctx.result_dataset("cluster_sizes");
         for (const char* name : {"iterations", "converged", "inertia", "last_move"}) ctx.result_attribute(name);
-        initial_centroids();
+        initial_centroids(ctx);
         if (ctx.rank() == 0) {
             ctx.log("kmeans: " + std::to_string(points_) + " points in " + std::to_string(dims_) +
                     " dims, k = " + std::to_string(k));
@@ -108,12 +106,17 @@ class KMeans final : public pel::Job<ClusterSums> {
         return s;
     }
 
-    void process(pel::ItemRange items, ClusterSums& sums, pel::ItemSink& out,
-                 const pel::Context& /*ctx*/) const override {
+    void process(pel::ItemRange items, ClusterSums& sums, pel::ItemSink& out, const pel::Context& ctx) const override {
         const auto k = static_cast<std::size_t>(k_);
         const auto d = static_cast<std::size_t>(dims_);
         for (std::uint64_t i = items.begin; i < items.end; ++i) {
-            const double* x = coords_.data() + i * d;
+            const double* x = ctx.input(points_in_, i).data();
+            for (std::size_t j = 0; j < d; ++j) {
+                if (!std::isfinite(x[j])) {
+                    throw pel::Error::Io("kmeans: point " + std::to_string(i) + " in '" + input_ +
+                                         "' has a coordinate that is not a finite number");
+                }
+            }
             std::size_t best = 0;
             double best_dist = std::numeric_limits<double>::infinity();
             for (std::size_t c = 0; c < k; ++c) {
@@ -225,19 +228,23 @@ class KMeans final : public pel::Job<ClusterSums> {
     }
 
     /// Picks k distinct points as the first centroids: point Rng(seed, j) mod points for j = 0, 1, ..., skipping
-    /// points already picked.
-    void initial_centroids() {
+    /// points already picked; reads only those. \note collective
+    void initial_centroids(pel::SetupContext& ctx) {
         const auto k = static_cast<std::size_t>(k_);
-        const auto d = static_cast<std::size_t>(dims_);
-        std::vector<bool> taken(points_, false);
+        std::unordered_set<std::uint64_t> taken;
         centroids_.clear();
-        centroids_.reserve(k * d);
-        for (std::uint64_t j = 0; centroids_.size() < k * d; ++j) {
+        centroids_.reserve(k * static_cast<std::size_t>(dims_));
+        for (std::uint64_t j = 0; taken.size() < k; ++j) {
             const std::uint64_t p = pel::Rng(static_cast<std::uint64_t>(seed_), j).next_u64() % points_;
-            if (taken[p]) continue;
-            taken[p] = true;
-            centroids_.insert(centroids_.end(), coords_.begin() + static_cast<std::ptrdiff_t>(p * d),
-                              coords_.begin() + static_cast<std::ptrdiff_t>((p + 1) * d));
+            if (!taken.insert(p).second) continue;
+            const std::vector<double> point = ctx.read_items(points_in_, {p, p + 1});
+            for (double x : point) {
+                if (!std::isfinite(x)) {
+                    throw pel::Error::Io("kmeans: point " + std::to_string(p) + " in '" + input_ +
+                                         "' has a coordinate that is not a finite number");
+                }
+            }
+            centroids_.insert(centroids_.end(), point.begin(), point.end());
         }
     }
 
@@ -254,6 +261,7 @@ class KMeans final : public pel::Job<ClusterSums> {
     std::int64_t max_iterations_ = 50;
     double tolerance_ = 1e-6;
     std::int64_t seed_ = 7;
+    std::int64_t points_wanted_ = 0;
     std::int64_t generate_ = 0;
     std::int64_t generate_dims_ = 2;
     std::int64_t generate_clusters_ = 8;
@@ -261,7 +269,7 @@ class KMeans final : public pel::Job<ClusterSums> {
     // Set up once.
     std::uint64_t points_ = 0;
     std::uint64_t dims_ = 0;
-    std::vector<double> coords_;  ///< [points * dims], row-major
+    pel::ItemInput<double> points_in_;  ///< the points, read batch by batch
     pel::ItemColumn<std::int32_t> assignments_;
 
     // Carried between phases (saved by save_state).

@@ -65,6 +65,7 @@ class Synthetic final : public pel::Job<Totals> {
     }
 
     void setup(pel::SetupContext& ctx) override {
+        ctx.total_on_every_rank();  // end_phase checks the item count on every rank
         kind_ = pel::synthetic::distribution_named(distribution_).value_or(Distribution::uniform);
         spend_ = mode_ == "sleep" ? Spend::sleep : mode_ == "work" ? Spend::work : Spend::spin;
         if (spend_ == Spend::work) {

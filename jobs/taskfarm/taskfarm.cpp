@@ -198,6 +198,7 @@ class TaskFarm final : public pel::Job<Farmed> {
     }
 
     void setup(pel::SetupContext& ctx) override {
+        ctx.total_on_every_rank();  // the records' count shapes the results' datasets, created by every rank
         if (!command_.empty() || !args_path_.empty()) {
             if (command_.empty() || args_path_.empty() || !tasks_path_.empty()) {
                 throw pel::Error::Usage("taskfarm: --command TEMPLATE and --args FILE go together, without --tasks");

@@ -24,10 +24,10 @@ cmake -S "$TMP/roots" -B "$TMP/roots/build" -DCMAKE_PREFIX_PATH="$TMP/prefix" >"
 expect_ok 2 run roots --job-path "$TMP/roots/build" --n 100000 --output "$TMP/roots.h5"
 h5dump -d /roots -s 99999 -c 1 "$TMP/roots.h5" | grep -q "(99999): 316.226" && pass || fail "README example's output is wrong"
 
-# The README's dynamic-items example (its second C++ block), built the same way, counts the 14200 placements of 12
+# The README's dynamic-items example (the C++ block under its heading), built the same way, counts the 14200 placements of 12
 # queens on any layout.
 mkdir -p "$TMP/nqueens"
-awk '/^```cpp$/{n++; if (n == 2) {on=1; next}} /^```$/{if (on) exit} on' "$REPO/README.md" > "$TMP/nqueens/nqueens.cpp"
+awk '/^### Dynamic items/{on=1} on && /^```cpp$/{c=1; next} c && /^```$/{exit} c' "$REPO/README.md" > "$TMP/nqueens/nqueens.cpp"
 sed 's/roots/nqueens/g' "$TMP/roots/CMakeLists.txt" > "$TMP/nqueens/CMakeLists.txt"
 grep -q 'PEL_JOB(NQueens' "$TMP/nqueens/nqueens.cpp" && pass || fail "README's dynamic-items example not found"
 cmake -S "$TMP/nqueens" -B "$TMP/nqueens/build" -DCMAKE_PREFIX_PATH="$TMP/prefix" >"$TMP/cfg3.log" 2>&1 &&
@@ -38,4 +38,28 @@ for layout in 1x1 3x2; do
     --output "$TMP/nq-$layout.h5"
   h5dump -a /solutions "$TMP/nq-$layout.h5" | grep -q "(0): 14200" && pass || fail "nqueens 12 on $layout is not 14200"
 done
+# The README's item-input example (its second C++ block) builds the same way and, under a memory cap far below its
+# input, gives the norms numpy gives, the same bits on 1 rank and on 3 ranks x 2 threads.
+mkdir -p "$TMP/norms"
+awk '/^### Item inputs/{on=1} on && /^```cpp$/{c=1; next} c && /^```$/{exit} c' "$REPO/README.md" > "$TMP/norms/norms.cpp"
+printf 'cmake_minimum_required(VERSION 3.20)\nproject(norms LANGUAGES CXX)\nfind_package(pel REQUIRED)\npel_add_job(rownorms norms.cpp)\n' \
+  > "$TMP/norms/CMakeLists.txt"
+grep -q 'PEL_JOB(RowNorms' "$TMP/norms/norms.cpp" && pass || fail "README item-input example not found"
+cmake -S "$TMP/norms" -B "$TMP/norms/build" -DCMAKE_PREFIX_PATH="$TMP/prefix" >"$TMP/cfg4.log" 2>&1 &&
+  cmake --build "$TMP/norms/build" >"$TMP/build4.log" 2>&1 && pass || fail "README item-input example does not build: $(tail -20 "$TMP/build4.log")"
+/usr/bin/python3 -c "
+import sys, h5py, numpy as np
+h5py.File(sys.argv[1], 'w')['rows'] = np.random.default_rng(1).normal(size=(50000, 5))" "$TMP/rows.h5"
+expect_ok 1 run rownorms --job-path "$TMP/norms/build" --input "$TMP/rows.h5" --output "$TMP/norms1.h5"
+expect_ok 3 run rownorms --job-path "$TMP/norms/build" --input "$TMP/rows.h5" --threads 2 --max-rank-memory 64K \
+  --output "$TMP/norms3.h5"
+"$H5SAME" "$TMP/norms1.h5" "$TMP/norms3.h5" --attr sum_of_norms --ignore /stats >/dev/null && pass ||
+  fail "README item-input example differs between layouts"
+check_py "README item-input example's norms" "$TMP/rows.h5" "$TMP/norms3.h5" <<'PY'
+import sys, h5py, numpy as np
+rows = h5py.File(sys.argv[1], "r")["rows"][()]
+out = h5py.File(sys.argv[2], "r")
+assert np.allclose(out["norms"][()], np.linalg.norm(rows, axis=1), rtol=1e-15, atol=0)
+assert max(out["stats/input_peak_bytes"][()]) <= 65536
+PY
 finish

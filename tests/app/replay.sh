@@ -10,6 +10,7 @@ declare -A given=(
   [job-path]="$PEL_TEST_PLUGIN_DIR" [progress]=log [progress-every]=7 [log-level]=info [verbose]=true
   [log-all-ranks]=true [checkpoint-dir]="$TMP/ck" [checkpoint-every]=auto [mtbf]=1234.5 [keep]=3 [max-retries]=2
   [on-error]=skip [fail-on-skip]=true [check-merge]=true [heartbeat-timeout]=99 [time-limit]=3600 [time-margin]=12
+  [max-rank-memory]=1048576
 )
 per_invocation=(resume auto-resume force-resume fresh)
 

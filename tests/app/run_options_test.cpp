@@ -69,6 +69,8 @@ const std::vector<std::string> kEveryOption = {"--job",
                                                "t.json",
                                                "--trace-events",
                                                "123",
+                                               "--max-rank-memory",
+                                               "1.5M",
                                                "--job-path",
                                                "/opt/jobs:/more",
                                                "--check-merge",
@@ -137,6 +139,10 @@ TEST_CASE("the command line sets typed settings", "[app][options]") {
     CHECK(parse_args({"--checkpoint-every", "90.5"}).checkpoint_every_s == 90.5);
     CHECK(!parse_args({"--checkpoint-every", "90.5"}).checkpoint_auto);
     CHECK(parse_args({"--prefetch", "auto"}).prefetch == -1);
+    CHECK(s.max_rank_memory == 1572864);
+    CHECK(parse_args({"--max-rank-memory", "4096"}).max_rank_memory == 4096);
+    CHECK(parse_args({"--max-rank-memory", "2G"}).max_rank_memory == 2147483648ULL);
+    CHECK(parse_args({"--max-rank-memory", "none"}).max_rank_memory == 0);
 }
 
 TEST_CASE("the effective config keeps every option but the resume flags, and replays to the same settings",

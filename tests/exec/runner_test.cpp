@@ -41,9 +41,13 @@ struct Tally {
 /// Phase k has items(k) items; phase 0 also writes a row [item * 7 + 1, item % 5] per item.
 class TallyJob final : public pel::Job<Tally> {
   public:
-    TallyJob(std::uint64_t items, int phases, bool jitter) : items_(items), phases_(phases), jitter_(jitter) {}
+    TallyJob(std::uint64_t items, int phases, bool jitter, bool everywhere = true)
+        : items_(items), phases_(phases), jitter_(jitter), everywhere_(everywhere) {}
 
-    void setup(pel::SetupContext& ctx) override { rows_ = ctx.item_output<std::uint64_t>("rows", items_, 2); }
+    void setup(pel::SetupContext& ctx) override {
+        if (everywhere_) ctx.total_on_every_rank();  // the tests compare every rank's totals
+        rows_ = ctx.item_output<std::uint64_t>("rows", items_, 2);
+    }
 
     std::optional<pel::Phase> next_phase(const pel::Context& /*ctx*/) override {
         if (static_cast<int>(totals.size()) == phases_) return std::nullopt;
@@ -79,6 +83,7 @@ class TallyJob final : public pel::Job<Tally> {
     std::uint64_t items_;
     int phases_;
     bool jitter_;
+    bool everywhere_;
     pel::ItemColumn<std::uint64_t> rows_;
 };
 
@@ -106,8 +111,8 @@ pel::exec::Checkpointer checkpointer(const pel::mpi::Comm& comm, const std::stri
 }
 
 std::vector<Tally> run_tally(const pel::mpi::Comm& comm, const std::string& path, const Layout& layout,
-                             std::uint64_t items, bool jitter) {
-    TallyJob job(items, 3, jitter);
+                             std::uint64_t items, bool jitter, bool everywhere = true) {
+    TallyJob job(items, 3, jitter, everywhere);
     pel::io::ResultsFile out(comm, path);
     const pel::exec::Log log(comm.rank(), false);
     pel::exec::RunConfig config;
@@ -125,6 +130,23 @@ std::vector<Tally> run_tally(const pel::mpi::Comm& comm, const std::string& path
 }
 
 }  // namespace
+
+TEST_CASE("a phase's total reaches rank 0 only, unless the job asks for it on every rank", "[exec]") {
+    const pel::mpi::Comm comm;
+    const pel::test::ScratchDir dir(comm);
+    const std::uint64_t items = 600;
+    for (const bool everywhere : {false, true}) {
+        const auto totals = run_tally(comm, dir.file(everywhere ? "all.h5" : "root.h5"),
+                                      {2, pel::sched::Technique::gss, 1}, items, false, everywhere);
+        REQUIRE(totals.size() == 3);
+        for (int k = 0; k < 3; ++k) {
+            const std::uint64_t n = k == 0 ? items : items / 2 + 3 * static_cast<std::uint64_t>(k);
+            const bool has_total = everywhere || comm.rank() == 0;
+            CHECK(totals[static_cast<std::size_t>(k)].count == (has_total ? n : 0));
+            CHECK(totals[static_cast<std::size_t>(k)].mixed == (has_total ? expected_mixed(n, k) : 0));
+        }
+    }
+}
 
 TEST_CASE("every item of every phase is processed once, with the same totals on any layout", "[exec]") {
     const pel::mpi::Comm comm;

@@ -7,7 +7,9 @@
 //                               (collective)
 //   while (phase = next_phase(ctx)):
 //     process(range, partial, out, ctx)   many times, concurrently on every rank and thread, over disjoint ranges
-//     end_phase(total, ctx)               on every rank, with the partials of all items merged
+//     end_phase(total, ctx)               on every rank: on rank 0 with the partials of all items merged; on the
+//                                         others with the partial of no items, unless setup asked for the total
+//                                         on every rank (SetupContext::total_on_every_rank)
 //   write_results(sink, ctx)    once, on every rank with the same arguments (collective)
 // A dynamic phase (Phase::spawn_bytes > 0) has no fixed item range: seed() spawns its first items on rank 0, and
 // expand(payload, partial, spawner, ctx) runs each item, which may spawn more; the phase ends when none is left.
@@ -64,6 +66,9 @@ class Spawner {
     }
 };
 
+template <Scalar T>
+struct ItemInput;
+
 /// What a job sees of the run: where it is, and how to say something. A narrow, read-only view.
 class Context {
   public:
@@ -86,6 +91,16 @@ class Context {
     virtual void log(const std::string& line) const = 0;
     /// A warning, always printed, tagged with the rank.
     virtual void warn(const std::string& line) const = 0;
+
+    /// The values of item input `input` (see SetupContext::item_input) that belong to `item`, which must be one of
+    /// the items process() was given: pel read them, for those items only, before it called process(). The span
+    /// lasts until process() returns.
+    template <Scalar T>
+    [[nodiscard]] std::span<const T> input(const ItemInput<T>& input, std::uint64_t item) const;
+
+  protected:
+    /// The bytes of `input`'s values for `item`. Default: a context that holds no item inputs (throws).
+    [[nodiscard]] virtual const std::byte* input_bytes(int input, std::uint64_t item) const;
 };
 
 /// A dense n-dimensional array read from an input file.
@@ -94,6 +109,27 @@ struct Array {
     std::vector<std::uint64_t> dims;  ///< extent of each dimension, slowest first
     std::vector<T> data;              ///< row-major elements
 };
+
+/// A handle to an item input: a dataset of an input file whose rows belong to items (row i to item i, or a fixed
+/// number of rows per item). Declared in setup (SetupContext::item_input); process() reads its items' values with
+/// Context::input. pel reads each batch's rows as it runs it, so no rank holds more of the dataset than its threads
+/// have in hand (bounded by --max-rank-memory).
+template <Scalar T>
+struct ItemInput {
+    int id = -1;
+    std::vector<std::uint64_t> dims;  ///< the dataset's extent, slowest first (dims[0]: rows)
+    std::uint64_t items = 0;          ///< items that have rows: dims[0] / rows per item (or as many as asked for)
+    std::uint64_t width = 0;          ///< values per item: rows per item x the values of one row
+};
+
+template <Scalar T>
+std::span<const T> Context::input(const ItemInput<T>& input, std::uint64_t item) const {
+    return {reinterpret_cast<const T*>(input_bytes(input.id, item)), static_cast<std::size_t>(input.width)};
+}
+
+inline const std::byte* Context::input_bytes(int /*input*/, std::uint64_t /*item*/) const {
+    throw Error::Failure("this context holds no item inputs");
+}
 
 /// A handle to a per-item output: each item of a phase owns one row of `width` values of type T.
 template <Scalar T>
@@ -128,6 +164,35 @@ class SetupContext : public Context {
         write_raw(file, dataset, scalar_type_of<T>::value, dims, std::as_bytes(data));
     }
 
+    /// Declares an item input: dataset `dataset` of HDF5 file `file`, `rows_per_item` rows per item (row i holds item
+    /// i by default), read as T (converted if stored otherwise). `items` > 0: the job's phases have that many items,
+    /// and the dataset must have rows for them (0: as many items as it has rows for). Nothing is read yet: each rank
+    /// reads the rows of the items it runs, batch by batch. A dataset that is missing, is not numbers, is a scalar, or
+    /// has too few rows is an error naming it. Collective.
+    template <Scalar T>
+    ItemInput<T> item_input(const std::string& file, const std::string& dataset, std::uint64_t rows_per_item = 1,
+                            std::uint64_t items = 0) {
+        ItemInput<T> in;
+        in.id =
+            declare_input(file, dataset, scalar_type_of<T>::value, rows_per_item, items, in.dims, in.items, in.width);
+        return in;
+    }
+
+    /// Reads the values of the items `range` of `input`, on every rank, for the few items setup itself needs (such as
+    /// the first centroids); memory: range.size() x width values. Collective.
+    template <Scalar T>
+    std::vector<T> read_items(const ItemInput<T>& input, ItemRange range) {
+        std::vector<T> values(static_cast<std::size_t>(range.size() * input.width));
+        read_input_items(input.id, range, std::as_writable_bytes(std::span(values)));
+        return values;
+    }
+
+    /// Asks for each phase's total on every rank: end_phase() then gets it everywhere (a broadcast from rank 0 of the
+    /// total's size). Without this, only rank 0 gets the total and the others get the partial of no items: enough
+    /// for a job whose results come from rank 0 (ResultSink stores rank 0's values), not for one whose next_phase()
+    /// or outputs' shapes depend on the total.
+    void total_on_every_rank() { want_total_on_every_rank(); }
+
     /// True if `path` names an existing file (as rank 0 sees it; every rank gets the same answer). Collective.
     [[nodiscard]] virtual bool file_exists(const std::string& path) = 0;
 
@@ -158,6 +223,17 @@ class SetupContext : public Context {
     virtual int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                                const std::string& description) = 0;
     virtual void declare_result(const std::string& name, ResultKind kind) = 0;
+    /// Item inputs (defaults: a context that has none, for authors' test contexts).
+    virtual int declare_input(const std::string& file, const std::string& /*dataset*/, ScalarType /*type*/,
+                              std::uint64_t /*rows_per_item*/, std::uint64_t /*items*/,
+                              std::vector<std::uint64_t>& /*dims*/, std::uint64_t& /*input_items*/,
+                              std::uint64_t& /*width*/) {
+        throw Error::Failure("this context cannot read item inputs (of '" + file + "')");
+    }
+    virtual void read_input_items(int /*input*/, ItemRange /*range*/, std::span<std::byte> /*into*/) {
+        throw Error::Failure("this context holds no item inputs");
+    }
+    virtual void want_total_on_every_rank() {}
 };
 
 /// Where process() writes its items' rows of per-item outputs.
@@ -290,7 +366,8 @@ class Job : public JobBase {
                         const Context& /*ctx*/) const {
         throw Error::Plugin("the job gave a dynamic phase but defines no expand()");
     }
-    /// Receives the merged partial of every item of the phase, on every rank.
+    /// Receives the merged partial of every item of the phase: on rank 0; on the others too if setup asked for it
+    /// (SetupContext::total_on_every_rank), else they get the partial of no items.
     virtual void end_phase(const P& /*total*/, const Context& /*ctx*/) {}
 
   private:
