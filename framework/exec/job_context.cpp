@@ -76,6 +76,13 @@ int RunContext::declare_column(const std::string& name, ScalarType type, std::ui
     return static_cast<int>(columns_.size()) - 1;
 }
 
+int RunContext::declare_ragged(const std::string& name, ScalarType type, std::uint64_t items,
+                               const std::string& description) {
+    names_.item_output(name);  // checked as item outputs are; its datasets are written at the end (their size)
+    ragged_.push_back({name, type, items, scalar_size(type), description});
+    return static_cast<int>(ragged_.size()) - 1;
+}
+
 void RunContext::declare_result(const std::string& name, ResultKind kind) {
     if (kind == ResultKind::dataset) {
         names_.declare_dataset(name);

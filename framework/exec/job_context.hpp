@@ -24,6 +24,15 @@ struct Column {
     std::size_t row_bytes;
 };
 
+/// A ragged per-item output the job declared (any number of values per item; see exec/ragged_rows.hpp).
+struct RaggedOutput {
+    std::string name;
+    ScalarType type;
+    std::uint64_t items;
+    std::size_t value_bytes;
+    std::string description;
+};
+
 /// The Context and SetupContext a job sees. Reading and writing arrays, file_exists and declaring outputs are
 /// collective, as the job API says.
 class RunContext final : public SetupContext {
@@ -46,6 +55,8 @@ class RunContext final : public SetupContext {
 
     /// The per-item outputs declared so far, by id.
     [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
+    /// The ragged per-item outputs declared so far, by id.
+    [[nodiscard]] const std::vector<RaggedOutput>& ragged() const noexcept { return ragged_; }
     /// The names of the job's outputs so far, for the ResultSink to check what write_results() stores.
     [[nodiscard]] ResultNames& names() noexcept { return names_; }
     void set_phase(int phase) noexcept { phase_ = phase; }
@@ -60,6 +71,8 @@ class RunContext final : public SetupContext {
     int declare_column(const std::string& name, ScalarType type, std::uint64_t items, std::uint64_t width,
                        const std::string& description) override;
     void declare_result(const std::string& name, ResultKind kind) override;
+    int declare_ragged(const std::string& name, ScalarType type, std::uint64_t items,
+                       const std::string& description) override;
 
   private:
     const mpi::Comm& comm_;
@@ -69,6 +82,7 @@ class RunContext final : public SetupContext {
     const Log& log_;
     int phase_ = -1;
     std::vector<Column> columns_;
+    std::vector<RaggedOutput> ragged_;
     ResultNames names_;
 };
 

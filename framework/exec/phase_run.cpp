@@ -8,7 +8,7 @@ namespace pel::exec {
 PhaseRun::PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const RunConfig& config, const Phase& phase,
                    int phase_index, std::vector<ItemRange> todo, double pause_at, const std::vector<std::string>& hosts,
                    const sched::CostProfile* profile)
-    : config_(config), chunks_(ctx.columns()), team_(job, ctx, config, phase, phase_index, chunks_) {
+    : config_(config), chunks_(ctx.columns(), ctx.ragged()), team_(job, ctx, config, phase, phase_index, chunks_) {
     if (comm.rank() == 0) {
         root_ = std::make_unique<RootLink>(comm, config, team_, phase, phase_index, std::move(todo), pause_at, hosts);
         if (profile != nullptr) root_->use_profile(*profile);

@@ -14,6 +14,7 @@
 #include "exec/job_context.hpp"
 #include "exec/phase_agreement.hpp"
 #include "exec/phase_run.hpp"
+#include "exec/ragged_rows.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
 #include "pel/host.hpp"
@@ -175,10 +176,12 @@ class Run {
   private:
     /// Where to start: the first phase, or where a checkpoint left off.
     void resume() {
+        // Item outputs in checkpoints: the fixed-width ones, then the ragged ones.
         const auto& columns = ctx_.columns();
-        point_.written_in.assign(columns.size(), 0);
-        progress_.columns.resize(columns.size());
-        resumed_ = checkpoints_.resume(columns.size());
+        const std::size_t outputs = columns.size() + ctx_.ragged().size();
+        point_.written_in.assign(outputs, 0);
+        progress_.columns.resize(outputs);
+        resumed_ = checkpoints_.resume(outputs);
         if (!resumed_) return;
         point_ = resumed_->point;
         mpi::agree(comm_, [&] {
@@ -190,6 +193,11 @@ class Run {
             if (point_.written_in[c] == 0) continue;
             progress_.columns[c].finished.assign(
                 1, mpi::agree(comm_, [&] { return out_.write_rows(columns[c].name, progress_.columns[c].finished); }));
+        }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            RankProgress::Column& column = progress_.columns[columns.size() + k];
+            (void)ragged_rows_of(k, column.current);  // checked now, not when the phase ends
+            if (point_.written_in[columns.size() + k] != 0) column.finished = ragged_owned(k, column.finished);
         }
         if (comm_.rank() == 0) {
             log_.info("resuming from " + resumed_->path + ": phase " + std::to_string(point_.phase) + ", " +
@@ -320,6 +328,11 @@ class Run {
                 progress_.columns[c].current.push_back(std::move(block));
             }
         }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            RankProgress::Column& column = progress_.columns[columns.size() + k];
+            column.wrote = column.wrote || round->ragged_wrote(k);
+            if (RaggedRows rows = round->ragged_rows(k); !rows.empty()) column.current.push_back(to_block(rows));
+        }
         partial.merge(*round->take_partial());
         const std::vector<double> bins = round->measured_bins();
         if (tally.measured.empty()) tally.measured.assign(bins.size(), 0.0);
@@ -355,6 +368,13 @@ class Run {
                                        return out_.write_rows(columns[c].name, std::exchange(column.current, {}));
                                    }));
         }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            RankProgress::Column& column = progress_.columns[columns.size() + k];
+            if (comm_.allreduce_max(std::int64_t{column.wrote ? 1 : 0}) == 0) continue;
+            point_.written_in[columns.size() + k] = static_cast<std::uint64_t>(index) + 1;
+            // Written at the end, when every phase has had its say: until then each rank holds its owned block.
+            column.finished = ragged_owned(k, column.current);
+        }
         for (auto& column : progress_.columns) {
             column.current.clear();
             column.wrote = false;
@@ -382,6 +402,24 @@ class Run {
             }
         }
         return true;
+    }
+
+    /// The ragged rows of output `k` in checkpoint row blocks `blocks`, checked. \note collective
+    [[nodiscard]] RaggedRows ragged_rows_of(std::size_t k, const std::vector<io::RowBlock>& blocks) const {
+        const RaggedOutput& o = ctx_.ragged()[k];
+        return mpi::agree(comm_, [&] {
+            std::vector<RaggedRows> pieces;
+            for (const io::RowBlock& b : blocks) pieces.push_back(from_block(b, o.value_bytes, o.items));
+            return merged_rows(std::move(pieces));
+        });
+    }
+
+    /// Every rank's rows of ragged output `k` (as checkpoint row blocks) sent to their owners: this rank's share,
+    /// as row blocks again (none when it owns no rows). \note collective
+    [[nodiscard]] std::vector<io::RowBlock> ragged_owned(std::size_t k, const std::vector<io::RowBlock>& blocks) const {
+        const RaggedRows mine = ragged_rows_of(k, blocks);
+        const RaggedRows owned = mpi::agree(comm_, [&] { return to_owners(comm_, ctx_.ragged()[k].items, {mine}); });
+        return owned.empty() ? std::vector<io::RowBlock>{} : std::vector<io::RowBlock>{to_block(owned)};
     }
 
     /// "job 'J', phase I 'NAME'", for messages.
@@ -465,6 +503,11 @@ class Run {
     /// After the last phase: the cost profile saved, the job's results written, the statistics gathered.
     void finish() {
         profiles_.save();
+        const std::size_t fixed = ctx_.columns().size();
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            const RaggedRows owned = ragged_rows_of(k, progress_.columns[fixed + k].finished);
+            mpi::agree(comm_, [&] { write_ragged(out_, comm_, ctx_.ragged()[k], owned); });
+        }
         FileSink sink(out_, ctx_.names());
         mpi::agree(comm_, [&] { job_.write_results(sink, ctx_); });
         summary_.outcome = job_outcome();
@@ -505,6 +548,10 @@ class Run {
         for (std::size_t c = 0; c < ctx_.columns().size(); ++c) {
             summary_.outputs.push_back(
                 {ctx_.columns()[c].name, ctx_.columns()[c].items, static_cast<std::int64_t>(point_.written_in[c]) - 1});
+        }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            summary_.outputs.push_back({ctx_.ragged()[k].name, ctx_.ragged()[k].items,
+                                        static_cast<std::int64_t>(point_.written_in[fixed + k]) - 1});
         }
         summary_.lower_bound_s = busy_total / static_cast<double>(comm_.size() * config_.threads);
         summary_.imbalance = busy_total > 0 ? busy_max / (busy_total / static_cast<double>(comm_.size())) : 1.0;

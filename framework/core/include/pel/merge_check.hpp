@@ -48,6 +48,7 @@ class ScratchSink final : public ItemSink {
         row.resize(row_bytes_[static_cast<std::size_t>(column)]);
         return row.data();
     }
+    void append_bytes(int /*column*/, std::uint64_t /*item*/, std::span<const std::byte> /*values*/) override {}
 
   private:
     std::vector<std::size_t> row_bytes_;
