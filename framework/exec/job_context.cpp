@@ -20,7 +20,15 @@ thread_local int team_thread_index = -1;
 
 int RunContext::thread() const { return team_thread_index < 0 ? 0 : team_thread_index; }
 
-bool RunContext::stop_requested() const { return stop_signal() != 0; }
+bool RunContext::stop_requested() const { return stop_signal() != 0 && stop_signal() != kJobStop; }
+
+void RunContext::request_stop(std::uint64_t item) const {
+    if (ignore_stops_) return;
+    std::uint64_t seen = stop_item_.load();
+    while (item < seen && !stop_item_.compare_exchange_weak(seen, item)) {
+    }
+    exec::request_stop(kJobStop);  // rank 0 pauses the phase at the next chunk boundary, as for a signal
+}
 
 void RunContext::set_thread_index(int index) noexcept { team_thread_index = index; }
 

@@ -2,6 +2,7 @@
 // (pel::ResultSink): the narrow views of the run that the job API promises, over the communicator and results file.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -47,6 +48,7 @@ class RunContext final : public SetupContext {
     [[nodiscard]] int phase() const override { return phase_; }
     [[nodiscard]] int thread() const override;
     [[nodiscard]] bool stop_requested() const override;
+    void request_stop(std::uint64_t item) const override;
     [[nodiscard]] std::string output_path() const override { return out_.path(); }
     [[nodiscard]] std::string run_dir() const override { return run_dir_; }
     void log(const std::string& line) const override { log_.info(line); }
@@ -60,6 +62,10 @@ class RunContext final : public SetupContext {
     /// The names of the job's outputs so far, for the ResultSink to check what write_results() stores.
     [[nodiscard]] ResultNames& names() noexcept { return names_; }
     void set_phase(int phase) noexcept { phase_ = phase; }
+    /// The smallest item whose kernel asked to stop here since the last take_stop_item() (UINT64_MAX: none), and
+    /// forgets it. While `ignore` is set (pel runs the kernel again itself), requests are not noted.
+    std::uint64_t take_stop_item() noexcept { return stop_item_.exchange(UINT64_MAX); }
+    void ignore_stop_requests(bool ignore) noexcept { ignore_stops_ = ignore; }
     /// Makes thread() answer `index` on the calling thread (a team's thread as it starts; -1 when it ends).
     static void set_thread_index(int index) noexcept;
 
@@ -81,6 +87,8 @@ class RunContext final : public SetupContext {
     std::string run_dir_;
     const Log& log_;
     int phase_ = -1;
+    mutable std::atomic<std::uint64_t> stop_item_{UINT64_MAX};
+    bool ignore_stops_ = false;
     std::vector<Column> columns_;
     std::vector<RaggedOutput> ragged_;
     ResultNames names_;

@@ -157,6 +157,21 @@ RaggedRows to_owners(const mpi::Comm& comm, std::uint64_t items, const std::vect
     return merged_rows(std::move(pieces));
 }
 
+RaggedRows rows_of_blocks(const mpi::Comm& comm, const RaggedOutput& output, const std::vector<io::RowBlock>& blocks) {
+    return mpi::agree(comm, [&] {
+        std::vector<RaggedRows> pieces;
+        for (const io::RowBlock& b : blocks) pieces.push_back(from_block(b, output.value_bytes, output.items));
+        return merged_rows(std::move(pieces));
+    });
+}
+
+std::vector<io::RowBlock> owned_blocks(const mpi::Comm& comm, const RaggedOutput& output,
+                                       const std::vector<io::RowBlock>& blocks) {
+    const RaggedRows mine = rows_of_blocks(comm, output, blocks);
+    const RaggedRows owned = mpi::agree(comm, [&] { return to_owners(comm, output.items, {mine}); });
+    return owned.empty() ? std::vector<io::RowBlock>{} : std::vector<io::RowBlock>{to_block(owned)};
+}
+
 void write_ragged(io::ResultsFile& out, const mpi::Comm& comm, const RaggedOutput& output, const RaggedRows& owned) {
     const auto ranks = static_cast<std::uint64_t>(comm.size());
     const auto me = static_cast<std::uint64_t>(comm.rank());

@@ -45,6 +45,14 @@ RaggedRows from_block(const io::RowBlock& block, std::size_t value_bytes, std::u
 /// `items`, as write_ragged writes them); returns this rank's, sorted. \note collective
 RaggedRows to_owners(const mpi::Comm& comm, std::uint64_t items, const std::vector<RaggedRows>& mine);
 
+/// The rows of `output` in checkpoint row blocks `blocks` (to_block), checked. \note collective
+RaggedRows rows_of_blocks(const mpi::Comm& comm, const RaggedOutput& output, const std::vector<io::RowBlock>& blocks);
+
+/// Every rank's rows of `output` in row blocks `blocks` sent to their owners: this rank's share, as row blocks again
+/// (none when it owns no rows). \note collective
+std::vector<io::RowBlock> owned_blocks(const mpi::Comm& comm, const RaggedOutput& output,
+                                       const std::vector<io::RowBlock>& blocks);
+
 /// Writes `output` as NAME/values and NAME/offsets from every rank's owned rows (to_owners). \note collective
 void write_ragged(io::ResultsFile& out, const mpi::Comm& comm, const RaggedOutput& output, const RaggedRows& owned);
 

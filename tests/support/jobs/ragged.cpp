@@ -2,6 +2,8 @@
 // Rng(seed, i, p) % (max-values + 1) values to `divisors` (i64: item * 1000 + k + p, several appends per item) and
 // its count to `sizes` (f32: one append); a fixed `count` output holds the same count, for comparing against the
 // offsets. --spin-us makes items slow enough for checkpoints mid-phase; every phase rewrites both outputs.
+// --stop-one-in N: item i asks to end its phase (Context::request_stop) when Rng(seed, i, 99) % N == 0 and i is at
+// least --stop-from, so the first item that asks does not depend on the layout.
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -27,6 +29,8 @@ class Ragged final : public pel::Job<Count> {
         o.add("max-values", max_values_, "at most this many values per item").range(0, 1000);
         o.add("seed", seed_, "seed of the counts");
         o.add("spin-us", spin_us_, "microseconds each item spins").range(0, 1e6);
+        o.add("stop-one-in", stop_one_in_, "about one item in this many asks to stop (0: none)").min(0);
+        o.add("stop-from", stop_from_, "no item below this asks to stop").min(0);
     }
     void setup(pel::SetupContext& ctx) override {
         const auto n = static_cast<std::uint64_t>(items_);
@@ -53,6 +57,11 @@ class Ragged final : public pel::Job<Count> {
             if (n > 0) out.append(sizes_, i, static_cast<float>(n));
             out.row(count_, i)[0] = static_cast<std::uint32_t>(n);
             c.values += n;
+            if (stop_one_in_ > 0 && i >= static_cast<std::uint64_t>(stop_from_) &&
+                pel::Rng(static_cast<std::uint64_t>(seed_), i, 99).next_u64() % static_cast<std::uint64_t>(stop_one_in_) == 0) {
+                ctx.request_stop(i);
+                return;  // the items after it are not needed
+            }
             const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double, std::micro>(spin_us_);
             while (spin_us_ > 0 && std::chrono::steady_clock::now() < until) {
             }
@@ -74,6 +83,8 @@ class Ragged final : public pel::Job<Count> {
     std::int64_t max_values_ = 5;
     std::int64_t seed_ = 7;
     double spin_us_ = 0;
+    std::int64_t stop_one_in_ = 0;
+    std::int64_t stop_from_ = 0;
     std::int64_t phase_ = 0;
     std::uint64_t total_ = 0;
     pel::RaggedColumn<std::int64_t> values_;

@@ -59,6 +59,14 @@ class Context {
     /// True once this rank has been asked to stop (SIGUSR1, SIGTERM, the allocation's time limit): the run writes a
     /// checkpoint when the batches in progress end. A kernel that can end early without losing work may look.
     [[nodiscard]] virtual bool stop_requested() const = 0;
+    /// From process(): asks to end the phase early at `item` (one of the items being processed). pel stops granting
+    /// items after it at the next chunk boundary (agreed across ranks), finishes every item up to it, and drops what
+    /// items after it gave: their rows (fill, or empty ragged rows) and their share of the partial, which each rank
+    /// that went past the stop rebuilds by running the kernel again over its items up to it (so a stoppable kernel
+    /// must have no effects outside its rows and partial). With several requests the smallest item wins. So when
+    /// whether item i asks depends only on item i, the phase's results are the same on any layout: every item up to
+    /// the first that asks, and none after. The items after it also count as done (they are not run again).
+    virtual void request_stop(std::uint64_t item) const = 0;
     /// A progress line, printed with --verbose, tagged with the rank.
     virtual void log(const std::string& line) const = 0;
     /// A warning, always printed, tagged with the rank.

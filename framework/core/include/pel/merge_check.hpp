@@ -28,6 +28,7 @@ class LoneContext final : public Context {
     [[nodiscard]] int phase() const override { return 0; }
     [[nodiscard]] int thread() const override { return 0; }
     [[nodiscard]] bool stop_requested() const override { return false; }
+    void request_stop(std::uint64_t /*item*/) const override {}
     void log(const std::string& /*line*/) const override {}
     void warn(const std::string& /*line*/) const override {}
 };

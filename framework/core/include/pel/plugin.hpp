@@ -16,7 +16,7 @@
 
 /// Bumped whenever the layout of pel::JobBase, the contexts, the sinks, pel::OptionSpec or PelJobInfo changes (2:
 /// OptionSpec::allow_non_finite; 3: SetupContext::declare_result, output_path and run_dir, Context::thread and
-/// stop_requested, JobBase::outcome; 4: ragged outputs, SetupContext::declare_ragged and ItemSink::append_bytes).
+/// stop_requested, JobBase::outcome; 4: ragged outputs, SetupContext::declare_ragged and ItemSink::append_bytes; Context::request_stop).
 #define PEL_ABI_VERSION 4u
 
 extern "C" {
