@@ -79,7 +79,10 @@ std::byte* Chunk::rows_of(std::size_t c, std::size_t row_bytes, const LateRows& 
 }
 
 Chunks::Chunks(const std::vector<Column>& columns, const std::vector<RaggedOutput>& ragged)
-    : columns_(columns), ragged_(ragged), ragged_rows_(ragged.size()), written_(std::make_unique<std::atomic<bool>[]>(columns.size())) {}
+    : columns_(columns),
+      ragged_(ragged),
+      ragged_rows_(ragged.size()),
+      written_(std::make_unique<std::atomic<bool>[]>(columns.size())) {}
 
 Chunk& Chunks::add(ItemRange range) {
     if (columns_.empty()) return chunks_.emplace_back(range, nullptr);

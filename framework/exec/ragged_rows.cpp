@@ -39,7 +39,8 @@ RaggedRows decode(std::span<const std::byte> bytes, std::size_t value_bytes, std
     const auto bad = [&](const std::string& why) { return Error::Io(what + ": ragged rows are corrupt: " + why); };
     if (bytes.size() < 8) throw bad("fewer than 8 bytes");
     const std::uint64_t n = get(bytes, 0);
-    if (n > (bytes.size() - 8) / 16) throw bad(std::to_string(n) + " items in " + std::to_string(bytes.size()) + " bytes");
+    if (n > (bytes.size() - 8) / 16)
+        throw bad(std::to_string(n) + " items in " + std::to_string(bytes.size()) + " bytes");
     RaggedRows rows;
     rows.items.resize(n);
     rows.sizes.resize(n);
@@ -82,7 +83,8 @@ RaggedRows merged_rows(std::vector<RaggedRows> pieces) {
     std::sort(pieces.begin(), pieces.end(),
               [](const RaggedRows& a, const RaggedRows& b) { return a.items.front() < b.items.front(); });
     bool disjoint = true;
-    for (std::size_t p = 1; p < pieces.size(); ++p) disjoint = disjoint && pieces[p - 1].items.back() < pieces[p].items.front();
+    for (std::size_t p = 1; p < pieces.size(); ++p)
+        disjoint = disjoint && pieces[p - 1].items.back() < pieces[p].items.front();
     RaggedRows out;
     if (disjoint) {
         for (const RaggedRows& p : pieces) append_rows(out, p, 0, p.items.size(), 0);
@@ -112,12 +114,11 @@ RaggedRows merged_rows(std::vector<RaggedRows> pieces) {
     return out;
 }
 
-io::RowBlock to_block(const RaggedRows& rows) {
-    return {rows.items.empty() ? 0 : rows.items.front(), 1, encode(rows)};
-}
+io::RowBlock to_block(const RaggedRows& rows) { return {rows.items.empty() ? 0 : rows.items.front(), 1, encode(rows)}; }
 
 RaggedRows from_block(const io::RowBlock& block, std::size_t value_bytes, std::uint64_t items) {
-    if (block.count != 1) throw Error::Io("a checkpoint's ragged row block holds " + std::to_string(block.count) + " rows, not 1");
+    if (block.count != 1)
+        throw Error::Io("a checkpoint's ragged row block holds " + std::to_string(block.count) + " rows, not 1");
     return decode(block.bytes, value_bytes, items, "a checkpoint");
 }
 
@@ -178,8 +179,8 @@ void write_ragged(io::ResultsFile& out, const mpi::Comm& comm, const RaggedOutpu
     const std::uint64_t lo = block_start(me, output.items, ranks);
     const std::uint64_t hi = block_start(me + 1, output.items, ranks);
     // Values before this rank's block: every rank's total, from every rank.
-    const std::uint64_t mine = std::accumulate(owned.sizes.begin(), owned.sizes.end(), std::uint64_t{0}) /
-                               output.value_bytes;
+    const std::uint64_t mine =
+        std::accumulate(owned.sizes.begin(), owned.sizes.end(), std::uint64_t{0}) / output.value_bytes;
     std::vector<std::byte> total_bytes(sizeof mine);
     std::memcpy(total_bytes.data(), &mine, sizeof mine);
     const auto totals = comm.alltoall_bytes(std::vector<std::vector<std::byte>>(ranks, total_bytes));

@@ -198,7 +198,8 @@ class Run {
         for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
             RankProgress::Column& column = progress_.columns[columns.size() + k];
             (void)rows_of_blocks(comm_, ctx_.ragged()[k], column.current);  // checked now, not when the phase ends
-            if (point_.written_in[columns.size() + k] != 0) column.finished = owned_blocks(comm_, ctx_.ragged()[k], column.finished);
+            if (point_.written_in[columns.size() + k] != 0)
+                column.finished = owned_blocks(comm_, ctx_.ragged()[k], column.finished);
         }
         if (comm_.rank() == 0) {
             log_.info("resuming from " + resumed_->path + ": phase " + std::to_string(point_.phase) + ", " +
@@ -357,10 +358,9 @@ class Run {
         std::uint64_t skipped_here = 0;  // on rank 0, this run's and the checkpoint's
         for (const SkippedItem& s : summary_.skipped) skipped_here += s.phase == static_cast<std::uint64_t>(index);
         // After a kernel's stop, items past it were processed and dropped: count what each rank holds as done.
-        const std::uint64_t all_processed =
-            (stopped_here_ ? comm_.allreduce_sum(count(progress_.done))
-                           : comm_.allreduce_sum(tally.processed) + done_before) +
-            comm_.allreduce_sum(comm_.rank() == 0 ? skipped_here : 0);
+        const std::uint64_t all_processed = (stopped_here_ ? comm_.allreduce_sum(count(progress_.done))
+                                                           : comm_.allreduce_sum(tally.processed) + done_before) +
+                                            comm_.allreduce_sum(comm_.rank() == 0 ? skipped_here : 0);
         if (all_processed != phase.items) {  // the same verdict on every rank, so no agreement is needed
             throw mpi::AgreedError(ExitCode::internal,
                                    "internal error: phase '" + phase.name + "' processed " +

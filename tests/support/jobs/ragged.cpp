@@ -46,8 +46,9 @@ class Ragged final : public pel::Job<Count> {
     void process(pel::ItemRange items, Count& c, pel::ItemSink& out, const pel::Context& ctx) const override {
         const auto p = static_cast<std::uint64_t>(ctx.phase());
         for (auto i = items.begin; i < items.end; ++i) {
-            const std::uint64_t n = pel::Rng(static_cast<std::uint64_t>(seed_), i, static_cast<std::uint32_t>(p))
-                                        .next_u64() % static_cast<std::uint64_t>(max_values_ + 1);
+            const std::uint64_t n =
+                pel::Rng(static_cast<std::uint64_t>(seed_), i, static_cast<std::uint32_t>(p)).next_u64() %
+                static_cast<std::uint64_t>(max_values_ + 1);
             // Two appends, of the first half and the rest, to check that appends to an item keep their order.
             std::vector<std::int64_t> values;
             for (std::uint64_t k = 0; k < n; ++k) values.push_back(static_cast<std::int64_t>(i * 1000 + k + p));
@@ -58,7 +59,9 @@ class Ragged final : public pel::Job<Count> {
             out.row(count_, i)[0] = static_cast<std::uint32_t>(n);
             c.values += n;
             if (stop_one_in_ > 0 && i >= static_cast<std::uint64_t>(stop_from_) &&
-                pel::Rng(static_cast<std::uint64_t>(seed_), i, 99).next_u64() % static_cast<std::uint64_t>(stop_one_in_) == 0) {
+                pel::Rng(static_cast<std::uint64_t>(seed_), i, 99).next_u64() %
+                        static_cast<std::uint64_t>(stop_one_in_) ==
+                    0) {
                 ctx.request_stop(i);
                 return;  // the items after it are not needed
             }
