@@ -218,13 +218,29 @@ void write_ragged(io::ResultsFile& out, const mpi::Comm& comm, const RaggedOutpu
 }
 
 RaggedRows RaggedBatch::take(std::size_t output) {
-    RaggedRows rows;
-    for (auto& [item, bytes] : rows_[output]) {
-        rows.items.push_back(item);
-        rows.sizes.push_back(bytes.size());
-        rows.values.insert(rows.values.end(), bytes.begin(), bytes.end());
+    Output& o = outputs_[output];
+    if (!o.sorted) {
+        std::stable_sort(o.pieces.begin(), o.pieces.end(),
+                         [](const Piece& a, const Piece& b) { return a.item < b.item; });
     }
-    rows_[output].clear();
+    RaggedRows rows;
+    if (o.sorted) {
+        rows.values = std::move(o.bytes);  // already in item order
+    } else {
+        rows.values.reserve(o.bytes.size());
+    }
+    for (const Piece& p : o.pieces) {
+        if (rows.items.empty() || rows.items.back() != p.item) {
+            rows.items.push_back(p.item);
+            rows.sizes.push_back(0);
+        }
+        rows.sizes.back() += p.size;
+        if (!o.sorted) {
+            const auto from = o.bytes.begin() + static_cast<std::ptrdiff_t>(p.at);
+            rows.values.insert(rows.values.end(), from, from + static_cast<std::ptrdiff_t>(p.size));
+        }
+    }
+    o = Output{};
     return rows;
 }
 

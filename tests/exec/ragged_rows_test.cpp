@@ -54,6 +54,26 @@ TEST_CASE("ragged rows keep their items' values through a row block and a merge"
     CHECK(values == std::vector<std::int32_t>{10, 20, 21, 30, 31, 32, 70, 71, 72, 90});
 }
 
+TEST_CASE("appends to one item keep their order, whatever came between them", "[exec][ragged]") {
+    RaggedBatch batch(2);
+    const auto add = [&](std::uint64_t item, std::int32_t value) {
+        batch.append(1, item, std::as_bytes(std::span(&value, 1)));
+    };
+    add(5, 50);
+    add(2, 20);
+    add(5, 51);
+    add(2, 21);
+    add(5, 52);
+    CHECK_FALSE(batch.touched(0));
+    const RaggedRows rows = batch.take(1);
+    CHECK(rows.items == std::vector<std::uint64_t>{2, 5});
+    CHECK(rows.sizes == std::vector<std::uint64_t>{8, 12});
+    std::vector<std::int32_t> values(rows.values.size() / 4);
+    std::memcpy(values.data(), rows.values.data(), rows.values.size());
+    CHECK(values == std::vector<std::int32_t>{20, 21, 50, 51, 52});
+    CHECK_FALSE(batch.touched(1));  // taken
+}
+
 TEST_CASE("damaged ragged row blocks are an I/O error, never a crash", "[exec][ragged]") {
     pel::io::RowBlock block = to_block(rows_of({1, 2, 3}));
     SECTION("an item past the output") { CHECK_THROWS_WITH(from_block(block, 4, 3), Catch::Contains("item 3 of 3")); }
