@@ -99,4 +99,29 @@ for target in 0 1; do
   [ "$resumed" = yes ] && pass || fail "no stop fell inside phase $target (last: exit $RC, checkpoint at ${phase:-?} ${done_items:-?})"
 done
 
+# --- SIGKILL of one rank once the second phase has a checkpoint, then --auto-resume on 2 x 2: the same bits.
+rm -rf "$TMP/run.h5" "$TMP/run.ckpt"
+timeout 120 "$MPIRUN" -np 3 "$PEL" run ragged $J "${ARGS[@]}" "${SLOW[@]}" --output "$TMP/run.h5" \
+  >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for _ in $(seq 600); do
+  kill -0 "$pid" 2>/dev/null || break
+  point=$(ckpt_point)
+  [ "${point%% *}" = 1 ] && break
+  sleep 0.05
+done
+launcher=$(pgrep -P "$pid" | head -1)
+victim=$(pgrep -P "$launcher" -x pel | head -1)
+if [ -n "$victim" ]; then
+  kill -KILL "$victim"
+  wait "$pid"
+  [ "$(ckpt_point | cut -d' ' -f1)" = 1 ] && pass || fail "no checkpoint of phase 1 before the kill"
+  expect_ok 2 run ragged $J "${ARGS[@]}" "${SLOW[@]}" --threads 2 --output "$TMP/run.h5" --auto-resume
+  expect_contains "$TMP/err" "resuming"
+  same_as "$TMP/ref.h5" "$TMP/run.h5" && pass || fail "killed and resumed: differs: $(cat "$TMP/same")"
+else
+  wait "$pid"
+  fail "the run ended before a rank could be killed (exit $?)"
+fi
+
 finish
