@@ -85,8 +85,11 @@ std::byte* Chunk::rows_of(std::size_t c, std::size_t row_bytes, const LateRows& 
     return mine;  // another thread was first: `fresh` stays unused until the phase ends
 }
 
-Chunks::Chunks(const std::vector<Column>& columns)
-    : columns_(columns), written_(std::make_unique<std::atomic<bool>[]>(columns.size())) {}
+Chunks::Chunks(const std::vector<Column>& columns, const std::vector<RaggedOutput>& ragged)
+    : columns_(columns),
+      ragged_(ragged),
+      ragged_rows_(ragged.size()),
+      written_(std::make_unique<std::atomic<bool>[]>(columns.size())) {}
 
 Chunk& Chunks::add(ItemRange range) {
     if (columns_.empty()) return chunks_.emplace_back(range, nullptr);
@@ -163,6 +166,27 @@ std::byte* BatchSink::row_bytes(int column, std::uint64_t item) {
     const auto col = static_cast<std::size_t>(column);
     chunks_.mark_written(col);
     return chunk_.rows_of(col, c.row_bytes, chunks_.late()) + (item - chunk_.range.begin) * c.row_bytes;
+}
+
+}  // namespace pel::exec
+
+namespace pel::exec {
+
+void BatchSink::append_bytes(int column, std::uint64_t item, std::span<const std::byte> values) {
+    const auto& outputs = chunks_.ragged();
+    if (column < 0 || static_cast<std::size_t>(column) >= outputs.size()) {
+        throw Error::Failure("the job appended to a ragged output it did not declare");
+    }
+    const RaggedOutput& o = outputs[static_cast<std::size_t>(column)];
+    if (o.items != phase_.items) {
+        throw Error::Failure("ragged output '" + o.name + "' has " + std::to_string(o.items) + " rows but phase '" +
+                             phase_.name + "' has " + std::to_string(phase_.items) + " items");
+    }
+    if (item < batch_.begin || item >= batch_.end) {
+        throw Error::Failure("the job appended to row " + std::to_string(item) + " of '" + o.name +
+                             "' outside the items it was given");
+    }
+    ragged_.append(static_cast<std::size_t>(column), item, values);
 }
 
 }  // namespace pel::exec

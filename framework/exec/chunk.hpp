@@ -14,6 +14,7 @@
 
 #include "exec/arena.hpp"
 #include "exec/job_context.hpp"
+#include "exec/ragged_rows.hpp"
 #include "io/results_file.hpp"
 #include "pel/job.hpp"
 
@@ -82,7 +83,7 @@ class Chunk {
 /// A rank's chunks of one phase and their rows.
 class Chunks {
   public:
-    explicit Chunks(const std::vector<Column>& columns);
+    Chunks(const std::vector<Column>& columns, const std::vector<RaggedOutput>& ragged);
 
     /// A chunk for `range`, with rows for the item outputs written so far in the phase (the others come on first
     /// use), all in one piece of the arena. One thread at a time (the team's lock).
@@ -97,6 +98,9 @@ class Chunks {
     /// True if a row of column `c` was written on this rank.
     [[nodiscard]] bool wrote(std::size_t c) const { return written_[c].load(); }
     [[nodiscard]] const LateRows& late() const noexcept { return late_; }
+    /// The ragged outputs, and the rows batches appended to them here.
+    [[nodiscard]] const std::vector<RaggedOutput>& ragged() const noexcept { return ragged_; }
+    [[nodiscard]] RaggedStore& ragged_rows() noexcept { return ragged_rows_; }
 
     /// The rows of column `c` for the items processed here (every chunk's, less what was stolen or left unclaimed
     /// by a pause), zeros where the kernel wrote none. Once, after the phase.
@@ -106,6 +110,8 @@ class Chunks {
 
   private:
     const std::vector<Column>& columns_;
+    const std::vector<RaggedOutput>& ragged_;
+    RaggedStore ragged_rows_;
     std::deque<Chunk> chunks_;
     Arena arena_;  ///< the chunks' column pointers and the rows they come with
     std::mutex late_rows_mutex_;
@@ -119,10 +125,19 @@ class Chunks {
 class BatchSink final : public ItemSink {
   public:
     BatchSink(Chunk& chunk, ItemRange batch, const std::vector<Column>& columns, const Phase& phase, Chunks& chunks)
-        : chunk_(chunk), batch_(batch), columns_(columns), phase_(phase), chunks_(chunks) {}
+        : chunk_(chunk),
+          batch_(batch),
+          columns_(columns),
+          phase_(phase),
+          chunks_(chunks),
+          ragged_(chunks.ragged().size()) {}
+
+    /// Keeps what the batch appended to ragged outputs: once its kernel returned (a batch that throws keeps none).
+    void commit() { chunks_.ragged_rows().keep(ragged_); }
 
   protected:
     std::byte* row_bytes(int column, std::uint64_t item) override;
+    void append_bytes(int column, std::uint64_t item, std::span<const std::byte> values) override;
 
   private:
     Chunk& chunk_;
@@ -130,6 +145,7 @@ class BatchSink final : public ItemSink {
     const std::vector<Column>& columns_;
     const Phase& phase_;
     Chunks& chunks_;
+    RaggedBatch ragged_;
 };
 
 }  // namespace pel::exec

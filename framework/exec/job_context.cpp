@@ -20,7 +20,15 @@ thread_local int team_thread_index = -1;
 
 int RunContext::thread() const { return team_thread_index < 0 ? 0 : team_thread_index; }
 
-bool RunContext::stop_requested() const { return stop_signal() != 0; }
+bool RunContext::stop_requested() const { return stop_signal() != 0 && stop_signal() != kJobStop; }
+
+void RunContext::request_stop(std::uint64_t item) const {
+    if (ignore_stops_) return;
+    std::uint64_t seen = stop_item_.load();
+    while (item < seen && !stop_item_.compare_exchange_weak(seen, item)) {
+    }
+    exec::request_stop(kJobStop);  // rank 0 pauses the phase at the next chunk boundary, as for a signal
+}
 
 void RunContext::set_thread_index(int index) noexcept { team_thread_index = index; }
 
@@ -91,6 +99,13 @@ int RunContext::declare_column(const std::string& name, ScalarType type, std::ui
     });
     columns_.push_back({name, type, items, width, static_cast<std::size_t>(width) * scalar_size(type)});
     return static_cast<int>(columns_.size()) - 1;
+}
+
+int RunContext::declare_ragged(const std::string& name, ScalarType type, std::uint64_t items,
+                               const std::string& description) {
+    names_.item_output(name);  // checked as item outputs are; its datasets are written at the end (their size)
+    ragged_.push_back({name, type, items, scalar_size(type), description});
+    return static_cast<int>(ragged_.size()) - 1;
 }
 
 void RunContext::declare_result(const std::string& name, ResultKind kind) {

@@ -2,6 +2,7 @@
 // (pel::ResultSink): the narrow views of the run that the job API promises, over the communicator and results file.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -25,6 +26,15 @@ struct Column {
     std::size_t row_bytes;
 };
 
+/// A ragged per-item output the job declared (any number of values per item; see exec/ragged_rows.hpp).
+struct RaggedOutput {
+    std::string name;
+    ScalarType type;
+    std::uint64_t items;
+    std::size_t value_bytes;
+    std::string description;
+};
+
 /// The Context and SetupContext a job sees. Reading and writing arrays, file_exists and declaring outputs are
 /// collective, as the job API says.
 class RunContext final : public SetupContext {
@@ -39,6 +49,7 @@ class RunContext final : public SetupContext {
     [[nodiscard]] int phase() const override { return phase_; }
     [[nodiscard]] int thread() const override;
     [[nodiscard]] bool stop_requested() const override;
+    void request_stop(std::uint64_t item) const override;
     [[nodiscard]] std::string output_path() const override { return out_.path(); }
     [[nodiscard]] std::string run_dir() const override { return run_dir_; }
     void log(const std::string& line) const override { log_.info(line); }
@@ -51,9 +62,15 @@ class RunContext final : public SetupContext {
     [[nodiscard]] ItemInputs& inputs() noexcept { return inputs_; }
     /// True if the job asked for each phase's total on every rank (else rank 0 only gets it).
     [[nodiscard]] bool total_wanted_everywhere() const noexcept { return total_everywhere_; }
+    /// The ragged per-item outputs declared so far, by id.
+    [[nodiscard]] const std::vector<RaggedOutput>& ragged() const noexcept { return ragged_; }
     /// The names of the job's outputs so far, for the ResultSink to check what write_results() stores.
     [[nodiscard]] ResultNames& names() noexcept { return names_; }
     void set_phase(int phase) noexcept { phase_ = phase; }
+    /// The smallest item whose kernel asked to stop here since the last take_stop_item() (UINT64_MAX: none), and
+    /// forgets it. While `ignore` is set (pel runs the kernel again itself), requests are not noted.
+    std::uint64_t take_stop_item() noexcept { return stop_item_.exchange(UINT64_MAX); }
+    void ignore_stop_requests(bool ignore) noexcept { ignore_stops_ = ignore; }
     /// Makes thread() answer `index` on the calling thread (a team's thread as it starts; -1 when it ends).
     static void set_thread_index(int index) noexcept;
 
@@ -73,6 +90,8 @@ class RunContext final : public SetupContext {
     [[nodiscard]] const std::byte* input_bytes(int input, std::uint64_t item) const override {
         return ItemInputs::values_of(input, item);
     }
+    int declare_ragged(const std::string& name, ScalarType type, std::uint64_t items,
+                       const std::string& description) override;
 
   private:
     const mpi::Comm& comm_;
@@ -81,7 +100,10 @@ class RunContext final : public SetupContext {
     std::string run_dir_;
     const Log& log_;
     int phase_ = -1;
+    mutable std::atomic<std::uint64_t> stop_item_{UINT64_MAX};
+    bool ignore_stops_ = false;
     std::vector<Column> columns_;
+    std::vector<RaggedOutput> ragged_;
     ResultNames names_;
     ItemInputs inputs_;
     bool total_everywhere_ = false;

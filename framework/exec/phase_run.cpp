@@ -15,7 +15,7 @@ PhaseRun::PhaseRun(JobBase& job, RunContext& ctx, const mpi::Comm& comm, const R
                    const sched::CostProfile* profile, const Levels& levels)
     : config_(config),
       root_config_(config),
-      chunks_(ctx.columns()),
+      chunks_(ctx.columns(), ctx.ragged()),
       team_(job, ctx, config, phase, phase_index, chunks_) {
     if (levels.two()) {
         if (comm.rank() == 0) {  // the top level: rank 0's team and the leaders

@@ -39,6 +39,10 @@ class PhaseRun {
     [[nodiscard]] std::vector<io::RowBlock> rows(std::size_t c, std::size_t row_bytes) {
         return chunks_.rows(c, row_bytes);
     }
+    /// This rank's rows of ragged output `o` for the items it processed. Once, after execute().
+    [[nodiscard]] RaggedRows ragged_rows(std::size_t o) { return chunks_.ragged_rows().take(o); }
+    /// True if the kernel appended to ragged output `o` on this rank.
+    [[nodiscard]] bool ragged_wrote(std::size_t o) { return chunks_.ragged_rows().wrote(o); }
     /// The items this rank processed, by chunk.
     [[nodiscard]] std::vector<ItemRange> done_ranges() { return chunks_.done_ranges(); }
     /// True if the kernel wrote a row of column `c` on this rank.

@@ -11,11 +11,13 @@
 #include "exec/clock.hpp"
 #include "exec/cost_profiles.hpp"
 #include "exec/dynamic_phase.hpp"
+#include "exec/early_stop.hpp"
 #include "exec/exit_guard.hpp"
 #include "exec/job_context.hpp"
 #include "exec/levels.hpp"
 #include "exec/phase_agreement.hpp"
 #include "exec/phase_run.hpp"
+#include "exec/ragged_rows.hpp"
 #include "exec/reduce.hpp"
 #include "exec/runner.hpp"
 #include "exec/signals.hpp"
@@ -189,10 +191,12 @@ class Run {
   private:
     /// Where to start: the first phase, or where a checkpoint left off.
     void resume() {
+        // Item outputs in checkpoints: the fixed-width ones, then the ragged ones.
         const auto& columns = ctx_.columns();
-        point_.written_in.assign(columns.size(), 0);
-        progress_.columns.resize(columns.size());
-        resumed_ = checkpoints_.resume(columns.size());
+        const std::size_t outputs = columns.size() + ctx_.ragged().size();
+        point_.written_in.assign(outputs, 0);
+        progress_.columns.resize(outputs);
+        resumed_ = checkpoints_.resume(outputs);
         if (!resumed_) return;
         point_ = resumed_->point;
         mpi::agree(comm_, [&] {
@@ -204,6 +208,12 @@ class Run {
             if (point_.written_in[c] == 0) continue;
             progress_.columns[c].finished.assign(
                 1, mpi::agree(comm_, [&] { return out_.write_rows(columns[c].name, progress_.columns[c].finished); }));
+        }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            RankProgress::Column& column = progress_.columns[columns.size() + k];
+            (void)rows_of_blocks(comm_, ctx_.ragged()[k], column.current);  // checked now, not when the phase ends
+            if (point_.written_in[columns.size() + k] != 0)
+                column.finished = owned_blocks(comm_, ctx_.ragged()[k], column.finished);
         }
         if (comm_.rank() == 0) {
             log_.info("resuming from " + resumed_->path + ": phase " + std::to_string(point_.phase) + ", " +
@@ -265,8 +275,11 @@ class Run {
 
         // Rounds: the phase runs until done, pausing for each checkpoint that falls due.
         PhaseTally tally;
+        phase_stop_ = kNoStop;
+        stopped_here_ = false;
         while (true) {
             const bool paused = run_round(index, phase, done_all, *partial, tally);
+            const bool stopped_now = apply_job_stop(phase, partial);
             if (comm_.allreduce_max(std::int64_t{paused ? 1 : 0}) == 0) break;
             done_all = gather_done(comm_, progress_.done);
             const std::uint64_t done_items =
@@ -274,6 +287,12 @@ class Run {
             const std::uint64_t settled_items =
                 comm_.allreduce_sum(std::uint64_t{comm_.rank() == 0 ? count(settled(index, done_all)) : 0});
             if (settled_items == phase.items) break;  // the pause came when nothing was left to do
+            // A pause for a kernel's stop request writes no checkpoint unless one is due or a real stop came.
+            if (stopped_now && stop_requested() == 0 &&
+                comm_.allreduce_max(std::int64_t{
+                    comm_.rank() == 0 && now_s() >= next_checkpoint_at(checkpoints_, last_checkpoint_) ? 1 : 0}) == 0) {
+                continue;
+            }
             point_.skipped = summary_.skipped;
             checkpoint(&partial, done_items);
             if (const int stop = stop_requested(); stop != 0) {
@@ -406,6 +425,11 @@ class Run {
                 progress_.columns[c].current.push_back(std::move(block));
             }
         }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            RankProgress::Column& column = progress_.columns[columns.size() + k];
+            column.wrote = column.wrote || round->ragged_wrote(k);
+            if (RaggedRows rows = round->ragged_rows(k); !rows.empty()) column.current.push_back(to_block(rows));
+        }
         partial.merge(*round->take_partial());
         const std::vector<double> bins = round->measured_bins();
         if (tally.measured.empty()) tally.measured.assign(bins.size(), 0.0);
@@ -419,7 +443,9 @@ class Run {
     bool end_phase(int index, const Phase& phase, AnyPartial& partial, PhaseTally& tally, std::uint64_t done_before) {
         std::uint64_t skipped_here = 0;  // on rank 0, this run's and the checkpoint's
         for (const SkippedItem& s : summary_.skipped) skipped_here += s.phase == static_cast<std::uint64_t>(index);
-        const std::uint64_t all_processed = comm_.allreduce_sum(tally.processed) + done_before +
+        // After a kernel's stop, items past it were processed and dropped: count what each rank holds as done.
+        const std::uint64_t all_processed = (stopped_here_ ? comm_.allreduce_sum(count(progress_.done))
+                                                           : comm_.allreduce_sum(tally.processed) + done_before) +
                                             comm_.allreduce_sum(comm_.rank() == 0 ? skipped_here : 0);
         if (phase.spawn_bytes == 0 && all_processed != phase.items) {  // the same verdict on every rank
             throw mpi::AgreedError(ExitCode::internal,
@@ -456,6 +482,13 @@ class Run {
                                        return out_.write_rows(columns[c].name, std::exchange(column.current, {}));
                                    }));
         }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            RankProgress::Column& column = progress_.columns[columns.size() + k];
+            if (comm_.allreduce_max(std::int64_t{column.wrote ? 1 : 0}) == 0) continue;
+            point_.written_in[columns.size() + k] = static_cast<std::uint64_t>(index) + 1;
+            // Written at the end, when every phase has had its say: until then each rank holds its owned block.
+            column.finished = owned_blocks(comm_, ctx_.ragged()[k], column.current);
+        }
         for (auto& column : progress_.columns) {
             column.current.clear();
             column.wrote = false;
@@ -481,6 +514,36 @@ class Run {
                 summary_.stopped_by = stop;
                 return false;
             }
+        }
+        return true;
+    }
+
+    /// After a round: agrees on the smallest item whose kernel asked to stop (Context::request_stop). Below the
+    /// phase's stop so far, it becomes the stop: items after it are dropped here (done items, rows, and their share
+    /// of the partial, rebuilt by running the kernel again over this rank's items up to it) and counted as done on
+    /// rank 0, so no round grants them and a checkpoint keeps the stop. True if the stop moved. \note collective
+    bool apply_job_stop(const Phase& phase, std::unique_ptr<AnyPartial>& partial) {
+        const std::uint64_t mine = std::min<std::uint64_t>(ctx_.take_stop_item(), kNoStop);
+        forget_job_stop();
+        const auto agreed = static_cast<std::uint64_t>(comm_.allreduce_min(static_cast<std::int64_t>(mine)));
+        if (agreed >= phase_stop_ || agreed >= phase.items) return false;
+        phase_stop_ = agreed;
+        stopped_here_ = true;
+        const std::uint64_t end = agreed + 1;  // items [0, end) stay
+        const bool past = !progress_.done.empty() && progress_.done.back().end > end;
+        std::erase_if(progress_.done, [&](const ItemRange& r) { return r.begin >= end; });
+        if (!progress_.done.empty()) progress_.done.back().end = std::min(progress_.done.back().end, end);
+        mpi::agree(comm_, [&] {  // on every rank: a rank that fails here fails the run, the others say so too
+            if (past) partial = rebuilt_partial(job_, ctx_, progress_.done);
+        });
+        drop_rows_from(progress_, end, ctx_.columns(), ctx_.ragged());
+        if (comm_.rank() == 0) {
+            progress_.done.push_back({end, phase.items});
+            std::erase_if(summary_.skipped, [&](const SkippedItem& k) {
+                return k.phase == static_cast<std::uint64_t>(ctx_.phase()) && k.item >= end;
+            });
+            log_.info("phase " + std::to_string(ctx_.phase()) + " stops after item " + std::to_string(agreed) +
+                      " (a kernel asked)");
         }
         return true;
     }
@@ -562,11 +625,19 @@ class Run {
     }
 
     /// The stop signal any rank has noted (0: none).
-    int stop_requested() { return static_cast<int>(comm_.allreduce_max(std::int64_t{stop_signal()})); }
+    int stop_requested() {
+        const int mine = stop_signal() == kJobStop ? 0 : stop_signal();  // a kernel's request is no stop of the run
+        return static_cast<int>(comm_.allreduce_max(std::int64_t{mine}));
+    }
 
     /// After the last phase: the cost profile saved, the job's results written, the statistics gathered.
     void finish() {
         profiles_.save();
+        const std::size_t fixed = ctx_.columns().size();
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            const RaggedRows owned = rows_of_blocks(comm_, ctx_.ragged()[k], progress_.columns[fixed + k].finished);
+            mpi::agree(comm_, [&] { write_ragged(out_, comm_, ctx_.ragged()[k], owned); });
+        }
         FileSink sink(comm_, out_, ctx_.names());
         mpi::agree(comm_, [&] { job_.write_results(sink, ctx_); });
         summary_.outcome = job_outcome();
@@ -617,6 +688,10 @@ class Run {
             summary_.outputs.push_back(
                 {ctx_.columns()[c].name, ctx_.columns()[c].items, static_cast<std::int64_t>(point_.written_in[c]) - 1});
         }
+        for (std::size_t k = 0; k < ctx_.ragged().size(); ++k) {
+            summary_.outputs.push_back({ctx_.ragged()[k].name, ctx_.ragged()[k].items,
+                                        static_cast<std::int64_t>(point_.written_in[fixed + k]) - 1});
+        }
         summary_.lower_bound_s = busy_total / static_cast<double>(comm_.size() * config_.threads);
         summary_.imbalance = busy_total > 0 ? busy_max / (busy_total / static_cast<double>(comm_.size())) : 1.0;
     }
@@ -631,6 +706,9 @@ class Run {
     const std::vector<std::string> hosts_;  ///< every rank's, on rank 0, for messages naming a rank
     CostProfiles profiles_;
     const Levels levels_;  ///< one or two scheduling levels, and the communicators of two
+    static constexpr std::uint64_t kNoStop = INT64_MAX;
+    std::uint64_t phase_stop_ = kNoStop;  ///< the item after which the phase in progress stops (kNoStop: none yet)
+    bool stopped_here_ = false;           ///< this run moved the phase's stop (items past it were dropped)
     RunPoint point_;
     RankProgress progress_;  ///< this rank's part of the phase in progress, and the rows finished phases wrote
     std::optional<Resumed> resumed_;

@@ -68,6 +68,11 @@ void request_stop(int reason) noexcept {
     g_signal.compare_exchange_strong(none, reason);
 }
 
+void forget_job_stop() noexcept {
+    int job = kJobStop;
+    g_signal.compare_exchange_strong(job, 0);
+}
+
 void clear_stop_signal() noexcept {
     g_signal.store(0);
     g_first_term_ms.store(0);

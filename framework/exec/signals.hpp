@@ -15,6 +15,13 @@ void install_stop_signals();
 /// What stop_signal() says when the run stops itself before its time limit (not a real signal number).
 constexpr int kTimeLimitStop = 1000;
 
+/// What stop_signal() says when a kernel asked to end its phase early (Context::request_stop): rank 0 pauses the
+/// phase as for a signal, and the run then forgets it (forget_job_stop) instead of stopping.
+constexpr int kJobStop = 1001;
+
+/// Forgets kJobStop, and nothing else: a real signal that came since stays noted.
+void forget_job_stop() noexcept;
+
 /// Asks the run to checkpoint and stop as a signal would, with `reason` (kTimeLimitStop) unless a signal came first.
 void request_stop(int reason) noexcept;
 

@@ -90,6 +90,7 @@ void Team::thread_main(int tid, Link& link) {
                     try {
                         const KernelScope in_kernel(batch);
                         job_.process_any(batch, recover ? *scratch : partial, sink, ctx_);
+                        sink.commit();
                         if (recover) {
                             partial.merge(*scratch);
                             scratch = job_.new_partial(ctx_);

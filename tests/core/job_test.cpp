@@ -29,6 +29,7 @@ class VectorSink final : public pel::ItemSink {
         REQUIRE(column == 3);
         return reinterpret_cast<std::byte*>(values_.data() + item * width_);
     }
+    void append_bytes(int /*column*/, std::uint64_t /*item*/, std::span<const std::byte> /*values*/) override {}
 
   private:
     std::uint64_t width_;

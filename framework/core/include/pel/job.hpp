@@ -87,6 +87,14 @@ class Context {
     /// True once this rank has been asked to stop (SIGUSR1, SIGTERM, the allocation's time limit): the run writes a
     /// checkpoint when the batches in progress end. A kernel that can end early without losing work may look.
     [[nodiscard]] virtual bool stop_requested() const = 0;
+    /// From process(): asks to end the phase early at `item` (one of the items being processed). pel stops granting
+    /// items after it at the next chunk boundary (agreed across ranks), finishes every item up to it, and drops what
+    /// items after it gave: their rows (fill, or empty ragged rows) and their share of the partial, which each rank
+    /// that went past the stop rebuilds by running the kernel again over its items up to it (so a stoppable kernel
+    /// must have no effects outside its rows and partial). With several requests the smallest item wins. So when
+    /// whether item i asks depends only on item i, the phase's results are the same on any layout: every item up to
+    /// the first that asks, and none after. The items after it also count as done (they are not run again).
+    virtual void request_stop(std::uint64_t item) const = 0;
     /// A progress line, printed with --verbose, tagged with the rank.
     virtual void log(const std::string& line) const = 0;
     /// A warning, always printed, tagged with the rank.
@@ -136,6 +144,13 @@ template <Scalar T>
 struct ItemColumn {
     int id = -1;
     std::uint64_t width = 0;
+};
+
+/// A handle to a ragged per-item output: each item of a phase owns a row of any number of values of type T (zero
+/// or more), stored as NAME/values and NAME/offsets (see SetupContext::ragged_output).
+template <Scalar T>
+struct RaggedColumn {
+    int id = -1;
 };
 
 /// What setup() may do besides what Context offers: read inputs, write generated inputs, declare outputs.
@@ -204,6 +219,15 @@ class SetupContext : public Context {
         return {declare_column(name, scalar_type_of<T>::value, items, width, description), width};
     }
 
+    /// Declares a ragged per-item output `name`: process() appends any number of values to an item's row through
+    /// ItemSink::append. Stored as dataset `name/values` (every row's values, in item order) and `name/offsets`
+    /// (u64 [items + 1]): item i's values are values[offsets[i]:offsets[i + 1]]. Like item_output, a phase that
+    /// appends to any row rewrites the whole output (rows it did not append to are empty).
+    template <Scalar T>
+    RaggedColumn<T> ragged_output(const std::string& name, std::uint64_t items, const std::string& description = "") {
+        return {declare_ragged(name, scalar_type_of<T>::value, items, description)};
+    }
+
     /// Declares that write_results() stores dataset `name` ("a/b" in group "a"). pel checks each declaration here, in
     /// setup and so before any item runs: a name taken by an item output, by another result, or by pel itself
     /// (README, "Reserved names") is an error naming both uses. Once a job declares a result, every dataset and
@@ -234,6 +258,8 @@ class SetupContext : public Context {
         throw Error::Failure("this context holds no item inputs");
     }
     virtual void want_total_on_every_rank() {}
+    virtual int declare_ragged(const std::string& name, ScalarType type, std::uint64_t items,
+                               const std::string& description) = 0;
 };
 
 /// Where process() writes its items' rows of per-item outputs.
@@ -247,8 +273,21 @@ class ItemSink {
         return {reinterpret_cast<T*>(row_bytes(column.id, item)), column.width};
     }
 
+    /// Appends `values` to the row of ragged output `column` that belongs to `item` (one of the items being
+    /// processed). Appends to one item keep their order; a batch that throws leaves no values behind.
+    template <Scalar T>
+    void append(RaggedColumn<T> column, std::uint64_t item, std::span<const T> values) {
+        append_bytes(column.id, item, std::as_bytes(values));
+    }
+    /// Appends one value to the row of ragged output `column` that belongs to `item`.
+    template <Scalar T>
+    void append(RaggedColumn<T> column, std::uint64_t item, T value) {
+        append_bytes(column.id, item, std::as_bytes(std::span<const T>(&value, 1)));
+    }
+
   protected:
     virtual std::byte* row_bytes(int column, std::uint64_t item) = 0;
+    virtual void append_bytes(int column, std::uint64_t item, std::span<const std::byte> values) = 0;
 };
 
 /// Where write_results() puts the job's final results. Collective: every rank calls each function with the same

@@ -28,6 +28,7 @@ class LoneContext final : public Context {
     [[nodiscard]] int phase() const override { return 0; }
     [[nodiscard]] int thread() const override { return 0; }
     [[nodiscard]] bool stop_requested() const override { return false; }
+    void request_stop(std::uint64_t /*item*/) const override {}
     void log(const std::string& /*line*/) const override {}
     void warn(const std::string& /*line*/) const override {}
 };
@@ -48,6 +49,7 @@ class ScratchSink final : public ItemSink {
         row.resize(row_bytes_[static_cast<std::size_t>(column)]);
         return row.data();
     }
+    void append_bytes(int /*column*/, std::uint64_t /*item*/, std::span<const std::byte> /*values*/) override {}
 
   private:
     std::vector<std::size_t> row_bytes_;

@@ -17,7 +17,8 @@
 /// Bumped whenever the layout of pel::JobBase, the contexts, the sinks, pel::OptionSpec or PelJobInfo changes (2:
 /// OptionSpec::allow_non_finite; 3: SetupContext::declare_result, output_path and run_dir, Context::thread and
 /// stop_requested, JobBase::outcome; 4: Phase::spawn_bytes, pel::Spawner, JobBase::seed_any and expand_any; item
-/// inputs (Context::input_bytes, SetupContext::declare_input, read_input_items, want_total_on_every_rank)).
+/// inputs (Context::input_bytes, SetupContext::declare_input, read_input_items, want_total_on_every_rank);
+/// ragged outputs (SetupContext::declare_ragged, ItemSink::append_bytes); Context::request_stop).
 #define PEL_ABI_VERSION 4u
 
 extern "C" {
