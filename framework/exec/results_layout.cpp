@@ -50,7 +50,7 @@ constexpr const char* kImbalance = "imbalance";
 constexpr const char* kEfficiency = "efficiency";
 constexpr const char* kHosts = "hosts";
 constexpr const char* kScheduleChoice = "schedule_choice";  // on /stats, with --schedule auto
-constexpr const char* kLevels = "levels";  // on /stats: scheduling levels used, and why
+constexpr const char* kLevels = "levels";                   // on /stats: scheduling levels used, and why
 
 // /stats/chunk_log attribute.
 constexpr const char* kDropped = "dropped";

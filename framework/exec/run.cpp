@@ -312,8 +312,10 @@ class Run {
         if (phase.items != 0 || phase.spawn_bytes > kMaxSpawnBytes) {
             throw mpi::AgreedError(ExitCode::plugin,
                                    phase_named(index, phase) + ": a dynamic phase (spawn_bytes " +
-                                       std::to_string(phase.spawn_bytes) + ") must have 0 items (seed() gives its "
-                                       "first) and spawn_bytes of at most " + std::to_string(kMaxSpawnBytes),
+                                       std::to_string(phase.spawn_bytes) +
+                                       ") must have 0 items (seed() gives its "
+                                       "first) and spawn_bytes of at most " +
+                                       std::to_string(kMaxSpawnBytes),
                                    0);
         }
         ctx_.set_phase(index);

@@ -26,13 +26,7 @@ stop_after() {
   local delay=$1 np=$2; shift 2
   timeout 120 "$MPIRUN" -np "$np" "$PEL" "$@" >"$TMP/out" 2>"$TMP/err" &
   local pid=$!
-  for _ in $(seq 300); do
-    ls "$TMP/run.ckpt"/ckpt-*.h5 >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  sleep "$delay"
-  pkill -USR1 -P "$pid"  # timeout's one child: mpirun (or mpiexec)
+  usr1_after_checkpoint "$pid" "$TMP/run.ckpt" "$delay"
   wait "$pid"
   RC=$?
 }

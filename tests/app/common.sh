@@ -71,6 +71,19 @@ wait_for() {
   return 1
 }
 
+# usr1_after_checkpoint PID CKPT_DIR DELAY: once CKPT_DIR holds a checkpoint (or PID, `timeout` around mpirun, has
+# ended; at most 15 s), waits DELAY seconds and sends SIGUSR1 to PID's one child, mpirun, which forwards it.
+usr1_after_checkpoint() {
+  local pid=$1 dir=$2 delay=$3 i
+  for i in $(seq 300); do
+    ls "$dir"/ckpt-*.h5 >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  sleep "$delay"
+  pkill -USR1 -P "$pid"
+}
+
 finish() {
   echo "$CHECKS passed, $FAILURES failed"
   [ "$FAILURES" = 0 ]

@@ -49,13 +49,7 @@ for delay in 0.2 0.05 0; do
   timeout 120 "$MPIRUN" -np 2 "$PEL" run kmeans "${base[@]}" --k 200 --max-iterations 15 --max-rank-memory 128K \
     --output "$TMP/run.h5" --checkpoint-every 0.1 >"$TMP/out" 2>"$TMP/err" &
   pid=$!
-  for _ in $(seq 300); do
-    ls "$TMP/run.ckpt"/ckpt-*.h5 >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  sleep "$delay"
-  pkill -USR1 -P "$pid"  # timeout's one child: mpirun
+  usr1_after_checkpoint "$pid" "$TMP/run.ckpt" "$delay"
   wait "$pid"
   RC=$?
   if [ "$RC" = 75 ]; then stopped=yes; break; fi

@@ -43,13 +43,7 @@ for delay in 0.3 0.1 0; do
   timeout 120 "$MPIRUN" -np 3 "$PEL" run uts "${T1[@]}" --output "$TMP/run.h5" --checkpoint-every 0.2 \
     >"$TMP/out" 2>"$TMP/err" &
   pid=$!
-  for _ in $(seq 300); do
-    ls "$TMP/run.ckpt"/ckpt-*.h5 >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  sleep "$delay"
-  pkill -USR1 -P "$pid"  # timeout's one child: mpirun, which forwards it
+  usr1_after_checkpoint "$pid" "$TMP/run.ckpt" "$delay"
   wait "$pid"
   RC=$?
   if [ "$RC" = 75 ]; then stopped=yes; break; fi

@@ -60,10 +60,8 @@ class Spawner {
     virtual void spawn(std::span<const std::byte> payload) = 0;
     /// Adds an item whose payload is the bytes of `value`.
     template <class T>
-        requires std::is_trivially_copyable_v<T>
-    void spawn_value(const T& value) {
-        spawn(std::as_bytes(std::span{&value, 1}));
-    }
+    requires std::is_trivially_copyable_v<T>
+    void spawn_value(const T& value) { spawn(std::as_bytes(std::span{&value, 1})); }
 };
 
 template <Scalar T>
