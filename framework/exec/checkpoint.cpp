@@ -176,6 +176,39 @@ std::vector<ItemRange> merged(std::vector<ItemRange> ranges) {
     return out;
 }
 
+/// The items of [0, items) not in `done` (sorted, merged).
+std::vector<ItemRange> complement(const std::vector<ItemRange>& done, std::uint64_t items) {
+    std::vector<ItemRange> todo;
+    std::uint64_t next = 0;
+    for (const ItemRange& d : done) {
+        if (d.begin > next) todo.push_back({next, d.begin});
+        next = std::max(next, d.end);
+    }
+    if (next < items) todo.push_back({next, items});
+    return todo;
+}
+
+std::uint64_t count(const std::vector<ItemRange>& ranges) {
+    std::uint64_t n = 0;
+    for (const ItemRange& r : ranges) n += r.size();
+    return n;
+}
+
+/// Every rank's done ranges, merged, on rank 0 (empty elsewhere). \note collective
+std::vector<ItemRange> gather_done(const mpi::Comm& comm, const std::vector<ItemRange>& mine) {
+    OutArchive out;
+    out(mine);
+    const auto all = comm.gather_bytes(out.bytes(), 0);
+    std::vector<ItemRange> done;
+    for (const auto& bytes : all) {
+        std::vector<ItemRange> theirs;
+        InArchive in(bytes);
+        in(theirs);
+        done.insert(done.end(), theirs.begin(), theirs.end());
+    }
+    return merged(std::move(done));
+}
+
 Checkpointer::Checkpointer(const mpi::Comm& comm, CheckpointSettings settings, Identity identity, const Log& log)
     : comm_(comm), settings_(std::move(settings)), identity_(std::move(identity)), log_(log) {}
 

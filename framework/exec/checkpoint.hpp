@@ -79,6 +79,12 @@ struct Resumed {
 
 /// Sorts and merges ranges that touch or overlap.
 std::vector<ItemRange> merged(std::vector<ItemRange> ranges);
+/// The items of [0, items) not in `done` (sorted, merged).
+std::vector<ItemRange> complement(const std::vector<ItemRange>& done, std::uint64_t items);
+/// How many items `ranges` hold.
+std::uint64_t count(const std::vector<ItemRange>& ranges);
+/// Every rank's done ranges, merged, on rank 0 (empty elsewhere). \note collective
+std::vector<ItemRange> gather_done(const mpi::Comm& comm, const std::vector<ItemRange>& mine);
 
 /// Writes and reads a run's checkpoints. Every member function is collective.
 class Checkpointer {

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
+
+#include "pel/archive.hpp"
 
 namespace pel::exec {
 
@@ -101,6 +104,42 @@ std::unique_ptr<AnyPartial> total_for_rank(JobBase& job, const Context& ctx, con
     comm.bcast_bytes(total, 0);
     return mpi::agree(comm, [&]() -> std::unique_ptr<AnyPartial> {
         if (comm.rank() == 0) return nullptr;
+        auto result = job.new_partial(ctx);
+        InArchive in(total);
+        result->load(in);
+        return result;
+    });
+}
+
+std::unique_ptr<AnyPartial> combine_checked(JobBase& job, const Context& ctx, const mpi::Comm& comm,
+                                            const AnyPartial& mine, const std::string& phase) {
+    OutArchive local;
+    mine.save(local);
+    const auto all = comm.gather_bytes(local.bytes(), 0);
+    std::vector<std::byte> total = mpi::agree(comm, [&] {
+        if (comm.rank() != 0) return std::vector<std::byte>{};
+        const auto fold = [&](auto first, auto last) {
+            auto sum = job.new_partial(ctx);
+            for (auto bytes = first; bytes != last; ++bytes) {
+                auto part = job.new_partial(ctx);
+                InArchive in(*bytes);
+                part->load(in);
+                sum->merge(*part);
+            }
+            OutArchive out;
+            sum->save(out);
+            return out.take();
+        };
+        std::vector<std::byte> sum = fold(all.begin(), all.end());
+        if (fold(all.rbegin(), all.rend()) != sum) {
+            throw Error::Plugin("--check-merge: " + phase +
+                                ": merged in rank order and in reverse, the ranks' partials differ (a merge that is "
+                                "not exact: use integers, pel::ExactSum or per-item rows)");
+        }
+        return sum;
+    });
+    comm.bcast_bytes(total, 0);
+    return mpi::agree(comm, [&] {
         auto result = job.new_partial(ctx);
         InArchive in(total);
         result->load(in);

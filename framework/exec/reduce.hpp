@@ -25,4 +25,10 @@ void reduce_to_root(JobBase& job, const Context& ctx, const mpi::Comm& comm, Any
 std::unique_ptr<AnyPartial> total_for_rank(JobBase& job, const Context& ctx, const mpi::Comm& comm,
                                            const AnyPartial& mine, bool everywhere);
 
+/// --check-merge's way instead: every rank's partial gathered on rank 0 and merged there in rank order and in
+/// reverse; totals that differ are an error naming `phase` (the merge is not exact); the total goes to every rank.
+/// \note collective
+std::unique_ptr<AnyPartial> combine_checked(JobBase& job, const Context& ctx, const mpi::Comm& comm,
+                                            const AnyPartial& mine, const std::string& phase);
+
 }  // namespace pel::exec

@@ -31,43 +31,10 @@ namespace {
 /// The largest payload of a dynamic item: every queued item takes this much room.
 constexpr std::uint32_t kMaxSpawnBytes = 1 << 16;
 
-/// The items of [0, items) not in `done` (sorted, merged).
-std::vector<ItemRange> complement(const std::vector<ItemRange>& done, std::uint64_t items) {
-    std::vector<ItemRange> todo;
-    std::uint64_t next = 0;
-    for (const ItemRange& d : done) {
-        if (d.begin > next) todo.push_back({next, d.begin});
-        next = std::max(next, d.end);
-    }
-    if (next < items) todo.push_back({next, items});
-    return todo;
-}
-
-std::uint64_t count(const std::vector<ItemRange>& ranges) {
-    std::uint64_t n = 0;
-    for (const ItemRange& r : ranges) n += r.size();
-    return n;
-}
-
 std::vector<std::byte> saved_state(const JobBase& job) {
     OutArchive out;
     job.save_state(out);
     return out.take();
-}
-
-/// Every rank's done ranges, merged, on rank 0 (empty elsewhere). \note collective
-std::vector<ItemRange> gather_done(const mpi::Comm& comm, const std::vector<ItemRange>& mine) {
-    OutArchive out;
-    out(mine);
-    const auto all = comm.gather_bytes(out.bytes(), 0);
-    std::vector<ItemRange> done;
-    for (const auto& bytes : all) {
-        std::vector<ItemRange> theirs;
-        InArchive in(bytes);
-        in(theirs);
-        done.insert(done.end(), theirs.begin(), theirs.end());
-    }
-    return merged(std::move(done));
 }
 
 /// Every rank's host name, in rank order, on rank 0 (empty elsewhere). \note collective
@@ -90,44 +57,6 @@ double next_checkpoint_at(const Checkpointer& checkpoints, double last) {
     }
     if (settings.every_s > 0) return last + settings.every_s;
     return std::numeric_limits<double>::infinity();
-}
-
-/// Merges every rank's partial on rank 0 and gives the total to every rank. With `check` (--check-merge), rank 0
-/// merges them in reverse rank order too, and a total that differs is an error naming `phase`. \note collective
-std::unique_ptr<AnyPartial> combine(JobBase& job, const Context& ctx, const mpi::Comm& comm, const AnyPartial& mine,
-                                    bool check, const std::string& phase) {
-    OutArchive local;
-    mine.save(local);
-    const auto all = comm.gather_bytes(local.bytes(), 0);
-    std::vector<std::byte> total = mpi::agree(comm, [&] {
-        if (comm.rank() != 0) return std::vector<std::byte>{};
-        const auto fold = [&](auto first, auto last) {
-            auto sum = job.new_partial(ctx);
-            for (auto bytes = first; bytes != last; ++bytes) {
-                auto part = job.new_partial(ctx);
-                InArchive in(*bytes);
-                part->load(in);
-                sum->merge(*part);
-            }
-            OutArchive out;
-            sum->save(out);
-            return out.take();
-        };
-        std::vector<std::byte> sum = fold(all.begin(), all.end());
-        if (check && fold(all.rbegin(), all.rend()) != sum) {
-            throw Error::Plugin("--check-merge: " + phase +
-                                ": merged in rank order and in reverse, the ranks' partials differ (a merge that is "
-                                "not exact: use integers, pel::ExactSum or per-item rows)");
-        }
-        return sum;
-    });
-    comm.bcast_bytes(total, 0);
-    return mpi::agree(comm, [&] {
-        auto result = job.new_partial(ctx);
-        InArchive in(total);
-        result->load(in);
-        return result;
-    });
 }
 
 void add(RankStats& into, const RankStats& s) {
@@ -468,7 +397,7 @@ class Run {
         // only if the job asked for its total everywhere.
         std::unique_ptr<AnyPartial> total;
         if (config_.check_merge) {
-            total = combine(job_, ctx_, comm_, partial, true, phase_named(index, phase));
+            total = combine_checked(job_, ctx_, comm_, partial, phase_named(index, phase));
         } else {
             reduce_to_root(job_, ctx_, comm_, partial);
             total = total_for_rank(job_, ctx_, comm_, partial, ctx_.total_wanted_everywhere());
